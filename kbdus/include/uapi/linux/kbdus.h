@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note OR MIT */
+/*
+ * kbdus.h - the interface between the kbdus kernel module and user space.
+ *
+ * Drivers normally use libbdus (bdus.h) and never see this header.  It is
+ * documented for libbdus itself, for tests, and for people writing drivers
+ * in other languages.
+ *
+ * Model
+ * -----
+ * /dev/bdus-control is the control device; opening it requires
+ * CAP_SYS_ADMIN.  An open file description becomes the *driver session* of a
+ * device when it creates one (KBDUS_IOCTL_CREATE_DEVICE) or attaches to one
+ * (KBDUS_IOCTL_ATTACH_DEVICE); it stays bound to that device until closed.
+ *
+ * Each device has num_queues hardware queues of queue_depth slots.  Every
+ * request in flight occupies one slot, numbered queue * queue_depth + tag.
+ * A request reaches the driver as a struct kbdus_request whose handle
+ * encodes the slot and a generation number; the driver completes it by
+ * replying with that handle.  Replies with a handle that is unknown, stale
+ * (the request was requeued, timed out or completed), or owned by another
+ * session are rejected with EINVAL and change nothing.
+ *
+ * Requests travel by one of the protocols, chosen when the device is created
+ * or attached:
+ *   - KBDUS_PROTOCOL_IOCTL: KBDUS_IOCTL_TRANSCEIVE copies request and reply
+ *     headers and the payload through user pointers.
+ *   - KBDUS_PROTOCOL_MMAP: the driver mmaps the session's descriptor table
+ *     and payload buffers; KBDUS_IOCTL_MMAP_TRANSCEIVE carries only handles.
+ *
+ * Device states: UNAVAILABLE (being created) -> ACTIVE (a driver is attached)
+ * <-> INACTIVE (a recoverable device whose driver went away; I/O waits) ->
+ * TERMINATED (being destroyed; I/O fails with EIO).
+ *
+ * All structs have fixed sizes; every reserved field and every "out" field
+ * must be zero on input, so that later versions can give them a meaning.
+ */
+
+#ifndef _UAPI_LINUX_KBDUS_H
+#define _UAPI_LINUX_KBDUS_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define KBDUS_VERSION_MAJOR 0
+#define KBDUS_VERSION_MINOR 1
+#define KBDUS_VERSION_PATCH 3
+
+#define KBDUS_CONTROL_DEVICE_PATH "/dev/bdus-control"
+
+/* ------------------------------------------------------------------------- */
+/* Request types.  Bit (1 << type) in kbdus_device_config.supported_requests
+ * says the driver serves that type; other types fail with EOPNOTSUPP (or
+ * ENOTTY for ioctls) without reaching the driver. */
+
+enum kbdus_request_type {
+	KBDUS_REQ_READ = 0,
+	KBDUS_REQ_WRITE = 1,
+	/* Linux >= 5.18 has no write-same; accepted but never produced. */
+	KBDUS_REQ_WRITE_SAME = 2,
+	KBDUS_REQ_WRITE_ZEROS_NO_UNMAP = 3,
+	KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP = 4,
+	KBDUS_REQ_FUA_WRITE = 5,
+	KBDUS_REQ_FLUSH = 6,
+	KBDUS_REQ_DISCARD = 7,
+	KBDUS_REQ_SECURE_ERASE = 8,
+	/*
+	 * An ioctl on the block device that Linux did not handle itself.
+	 * ioctl_command is the command and size is _IOC_SIZE(command).
+	 * _IOC_WRITE: the payload holds the caller's argument on delivery.
+	 * _IOC_READ: the driver leaves the result in the payload before
+	 * replying, and it is copied back to the caller.  (BDUS 0.1 used the
+	 * opposite meaning of the two directions.)  The reply's error is
+	 * returned to the caller as -error.
+	 */
+	KBDUS_REQ_IOCTL = 9,
+
+	/* Notifications: handle is 0 and no reply is expected. */
+
+	/* The device is now visible to user space (add_disk finished or the
+	 * attach completed).  Delivered once per session. */
+	KBDUS_REQ_DEVICE_AVAILABLE = 16,
+	/* The device is being destroyed or this session was replaced: stop
+	 * and close the control fd.  Every later receive returns it again. */
+	KBDUS_REQ_TERMINATE = 17,
+};
+
+#define KBDUS_REQ_BIT(type) (1u << (type))
+#define KBDUS_REQ_DATA_TYPES_MASK 0x3ffu
+
+/* ------------------------------------------------------------------------- */
+/* Protocols */
+
+enum kbdus_protocol {
+	KBDUS_PROTOCOL_IOCTL = 1,
+	KBDUS_PROTOCOL_MMAP = 2,
+	KBDUS_PROTOCOL_URING = 3, /* reserved: not implemented yet */
+};
+
+/* ------------------------------------------------------------------------- */
+/* Device configuration */
+
+/* kbdus_device_config.flags */
+#define KBDUS_CONFIG_RECOVERABLE (1u << 0) /* survive the driver's death */
+#define KBDUS_CONFIG_PARTITION_SCAN (1u << 1) /* scan partitions on add */
+#define KBDUS_CONFIG_ROTATIONAL (1u << 2) /* report a rotational device */
+#define KBDUS_CONFIG_WRITE_CACHE (1u << 3) /* volatile cache: needs FLUSH */
+#define KBDUS_CONFIG_FUA (1u << 4) /* needs WRITE_CACHE and FUA_WRITE */
+#define KBDUS_CONFIG_FLAGS_MASK 0x1fu
+
+/* Defaults for zero fields, and the limits kbdus caps values to. */
+#define KBDUS_DEFAULT_MAX_READ_WRITE_SIZE (256u << 10)
+#define KBDUS_MAX_MAX_READ_WRITE_SIZE (1u << 20)
+#define KBDUS_DEFAULT_QUEUE_DEPTH 64
+#define KBDUS_MAX_QUEUE_DEPTH 1024
+#define KBDUS_MAX_QUEUES 64
+#define KBDUS_DEFAULT_REQUEST_TIMEOUT_MS 30000u
+#define KBDUS_MIN_REQUEST_TIMEOUT_MS 100u
+#define KBDUS_MAX_REQUEST_TIMEOUT_MS 86400000u
+
+/*
+ * The geometry and behaviour of a device.  "in" fields are chosen by the
+ * creator and validated (EINVAL names no field; libbdus does that); "in/out"
+ * fields may be adjusted by kbdus and the adjusted value written back; "out"
+ * fields must be zero on input.
+ */
+struct kbdus_device_config {
+	__u64 id; /* out: never reused while kbdus is loaded */
+	__u64 size; /* in: bytes; positive multiple of physical_block_size */
+
+	/* in: power of two, 512 to the page size */
+	__u32 logical_block_size;
+	/* in: 0 (= logical_block_size) or a power of two from
+	 * logical_block_size to the page size */
+	__u32 physical_block_size;
+
+	/* in/out: largest read, write or FUA write in bytes; 0 = default.
+	 * Rounded down to a multiple of logical_block_size, raised to the page
+	 * size, capped to KBDUS_MAX_MAX_READ_WRITE_SIZE. */
+	__u32 max_read_write_size;
+	/* in/out: 0 = no limit (UINT_MAX rounded down); set to 0 on output if
+	 * neither write-zeros type is supported.  Multiple of the logical
+	 * block size otherwise. */
+	__u32 max_write_zeros_size;
+	/* in/out: as above, for DISCARD and SECURE_ERASE. */
+	__u32 max_discard_erase_size;
+	/* in: KBDUS_REQ_BIT() of each type served; data types only. */
+	__u32 supported_requests;
+
+	__u16 num_queues; /* in/out: 0 = 1; at most KBDUS_MAX_QUEUES */
+	__u16 queue_depth; /* in/out: 0 = default; 1..KBDUS_MAX_QUEUE_DEPTH */
+	__u32 protocol; /* in: enum kbdus_protocol; ENOPROTOOPT if unknown */
+	__u32 flags; /* in: KBDUS_CONFIG_* */
+	__u32 request_timeout_ms; /* in/out: 0 = default; min..max above */
+
+	__u32 major; /* out */
+	__u32 minor; /* out: of the whole device */
+	__u64 reserved[8]; /* must be zero */
+};
+
+/* ------------------------------------------------------------------------- */
+/* Requests and replies, common to every protocol */
+
+struct kbdus_request {
+	__u64 handle; /* echoed in the reply; 0 for notifications */
+	__u64 offset; /* bytes from the start of the device */
+	__u32 size; /* bytes to transfer or affect; ioctl: argument size */
+	__u32 ioctl_command; /* KBDUS_REQ_IOCTL only */
+	__u16 type; /* enum kbdus_request_type */
+	__u16 queue; /* hardware queue the request came from */
+	__u32 reserved0;
+	__u64 reserved[4]; /* zero */
+};
+
+struct kbdus_reply {
+	__u64 handle; /* of the request being completed */
+	/* 0 on success, else a positive errno.  For data requests ENOLINK,
+	 * ENOSPC and ETIMEDOUT keep their meaning and any other value becomes
+	 * EIO; for ioctls, the caller gets exactly -error. */
+	__s32 error;
+	__u32 reserved0; /* must be zero */
+	__u64 reserved[2]; /* must be zero */
+};
+
+/* ------------------------------------------------------------------------- */
+/* Control ioctls, on any /dev/bdus-control fd */
+
+struct kbdus_version {
+	__u32 major;
+	__u32 minor;
+	__u32 patch;
+	__u32 reserved; /* zero */
+};
+
+/*
+ * Attach to an existing device, becoming its driver session.
+ *   - INACTIVE device: requests the dead driver had received but not
+ *     completed are delivered again to this session.
+ *   - ACTIVE device (live replacement): the old session gets a FLUSH (if
+ *     supported) and then TERMINATE; this ioctl waits until it has closed
+ *     its fd, then takes over its uncompleted requests.
+ * Errors: ENODEV no such device; EINVAL bad field; EBUSY device not yet
+ * available, or another attach is in progress; EALREADY this fd is
+ * already a session; ESHUTDOWN device is being destroyed; EINTR.
+ */
+struct kbdus_attach_args {
+	__u64 id; /* in */
+	__u32 protocol; /* in: 0 = the device's current protocol */
+	__u32 flags; /* in: must be zero */
+	__u64 reserved[6]; /* must be zero */
+	struct kbdus_device_config config; /* out: the device's config */
+};
+
+/* Device state, as in struct kbdus_device_info and sysfs. */
+enum kbdus_device_state {
+	KBDUS_STATE_UNAVAILABLE = 1,
+	KBDUS_STATE_ACTIVE = 2,
+	KBDUS_STATE_INACTIVE = 3,
+	KBDUS_STATE_TERMINATED = 4,
+};
+
+struct kbdus_device_info {
+	__u64 id; /* in */
+	__u32 state; /* out: enum kbdus_device_state */
+	__u32 driver_pid; /* out: tgid of the driver session's creator; 0 */
+	__u64 reserved[6]; /* must be zero */
+	struct kbdus_device_config config; /* out */
+};
+
+/* kbdus_destroy_args.flags */
+#define KBDUS_DESTROY_NO_FLUSH (1u << 0)
+
+struct kbdus_destroy_args {
+	__u64 id;
+	__u32 flags; /* DESTROY: KBDUS_DESTROY_*; WAIT: must be zero */
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+
+/* KBDUS_IOCTL_TRANSCEIVE argument (ioctl protocol).  First the reply, if
+ * any, is consumed; then the next request, if asked for, is received. */
+struct kbdus_transceive_args {
+	__u64 reply; /* in: address of a struct kbdus_reply, or 0 */
+	__u64 request; /* in: address for a struct kbdus_request, or 0 */
+	/* in: the payload: read data for the reply, and write (or ioctl)
+	 * data of the received request.  Needed when either carries data. */
+	__u64 payload;
+	__u32 payload_size; /* in: at least max_read_write_size */
+	__u32 flags; /* in: must be zero */
+	__u64 reserved[4]; /* must be zero */
+};
+
+/*
+ * mmap protocol.  mmap(2) of the session fd at offset 0 maps, contiguously:
+ *   - the descriptor table: one struct kbdus_request per slot, padded to a
+ *     page (kbdus writes it; it never reads it back);
+ *   - the payload buffers: one per slot, of kbdus_mmap_layout.buffer_size.
+ * The mapping must be MAP_SHARED and no larger than mmap_size.
+ */
+struct kbdus_mmap_layout {
+	__u64 mmap_size; /* out */
+	__u64 buffers_offset; /* out: where the first buffer starts */
+	__u32 buffer_size; /* out: bytes per slot buffer */
+	__u32 num_slots; /* out */
+	__u64 reserved[4]; /* must be zero */
+};
+
+#define KBDUS_NO_SLOT 0xffffffffu
+
+struct kbdus_mmap_transceive_args {
+	/* in: the request to complete, or 0.  Read (and ioctl _IOC_READ)
+	 * data is taken from that slot's buffer. */
+	__u64 reply_handle;
+	__s32 reply_error; /* in: as kbdus_reply.error */
+	__u32 flags; /* in: KBDUS_MMAP_* */
+	/* out: slot whose descriptor holds the received request (and whose
+	 * buffer holds its data), or KBDUS_NO_SLOT for a notification. */
+	__u32 slot;
+	__u16 type; /* out: the received request's type */
+	__u16 reserved0; /* must be zero */
+	__u64 reserved[2]; /* must be zero */
+};
+
+/* Only send the reply; do not wait for a request. */
+#define KBDUS_MMAP_NO_RECEIVE (1u << 0)
+
+#define KBDUS_IOCTL_TYPE 0xbd
+
+/* Fills in the module's version.  Never fails but for EFAULT. */
+#define KBDUS_IOCTL_GET_VERSION _IOR(KBDUS_IOCTL_TYPE, 0, struct kbdus_version)
+/* Creates a device; this fd becomes its session.  The device becomes
+ * available asynchronously: the driver must start receiving requests (the
+ * partition scan reads it) and gets KBDUS_REQ_DEVICE_AVAILABLE.  Errors:
+ * EINVAL, ENOPROTOOPT, ENOSPC (max_devices reached), EALREADY, ENOMEM. */
+#define KBDUS_IOCTL_CREATE_DEVICE \
+	_IOWR(KBDUS_IOCTL_TYPE, 1, struct kbdus_device_config)
+#define KBDUS_IOCTL_ATTACH_DEVICE \
+	_IOWR(KBDUS_IOCTL_TYPE, 2, struct kbdus_attach_args)
+/* ENODEV if no device has that id. */
+#define KBDUS_IOCTL_GET_DEVICE_INFO \
+	_IOWR(KBDUS_IOCTL_TYPE, 3, struct kbdus_device_info)
+/* Sets *arg to the smallest device id >= *arg; ENOENT if none. */
+#define KBDUS_IOCTL_NEXT_DEVICE_ID _IOWR(KBDUS_IOCTL_TYPE, 4, __u64)
+/* Starts destroying a device: flushes it (unless NO_FLUSH; a failed flush
+ * fails the ioctl with EIO and destroys nothing), then fails all I/O and
+ * tells its driver to terminate.  Returns at once; idempotent.  ENODEV. */
+#define KBDUS_IOCTL_DESTROY_DEVICE \
+	_IOW(KBDUS_IOCTL_TYPE, 5, struct kbdus_destroy_args)
+/* Waits until the device no longer exists (destroyed, its driver gone and
+ * the block device closed by everyone).  Returns 0 at once if no device has
+ * that id.  EINTR if interrupted. */
+#define KBDUS_IOCTL_WAIT_DESTROYED \
+	_IOW(KBDUS_IOCTL_TYPE, 6, struct kbdus_destroy_args)
+
+/* Session ioctls (the fd must be a driver session of the right protocol,
+ * else EBADFD / EPROTOTYPE).  Receiving waits interruptibly (EINTR). */
+#define KBDUS_IOCTL_TRANSCEIVE \
+	_IOW(KBDUS_IOCTL_TYPE, 16, struct kbdus_transceive_args)
+#define KBDUS_IOCTL_MMAP_LAYOUT \
+	_IOR(KBDUS_IOCTL_TYPE, 17, struct kbdus_mmap_layout)
+#define KBDUS_IOCTL_MMAP_TRANSCEIVE \
+	_IOWR(KBDUS_IOCTL_TYPE, 18, struct kbdus_mmap_transceive_args)
+
+#endif /* _UAPI_LINUX_KBDUS_H */

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The only place that knows kernel versions.  Everything else calls these
+ * wrappers, so a new kernel means editing this file alone.
+ */
+
+#ifndef KBDUS_COMPAT_H
+#define KBDUS_COMPAT_H
+
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+#include <linux/version.h>
+
+/* 6.5 replaced fmode_t with blk_mode_t in block_device_operations. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+typedef blk_mode_t kbdus_blk_mode_t;
+#else
+typedef fmode_t kbdus_blk_mode_t;
+#endif
+
+/* Merging was made the default (and the flag removed) in 6.14. */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 14, 0)
+#define KBDUS_MQ_F_DEFAULT BLK_MQ_F_SHOULD_MERGE
+#else
+#define KBDUS_MQ_F_DEFAULT 0
+#endif
+
+/* The queue settings kbdus uses, independent of how a kernel takes them. */
+struct kbdus_queue_settings {
+	unsigned int logical_block_size;
+	unsigned int physical_block_size;
+	unsigned int max_hw_sectors;
+	unsigned int max_write_zeroes_sectors;
+	unsigned int max_discard_sectors;
+	unsigned int max_secure_erase_sectors;
+	bool rotational;
+	bool write_cache;
+	bool fua;
+};
+
+/*
+ * 6.9 moved queue limits into blk_mq_alloc_disk() and 6.11 moved the
+ * rotational, write-cache and FUA flags into them as features.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+
+static inline struct gendisk *
+kbdus_alloc_disk(struct blk_mq_tag_set *set,
+		 const struct kbdus_queue_settings *s, void *queuedata)
+{
+	struct queue_limits lim = {
+		.logical_block_size = s->logical_block_size,
+		.physical_block_size = s->physical_block_size,
+		.io_min = s->physical_block_size,
+		.max_hw_sectors = s->max_hw_sectors,
+		.max_write_zeroes_sectors = s->max_write_zeroes_sectors,
+		.max_hw_discard_sectors = s->max_discard_sectors,
+		.max_secure_erase_sectors = s->max_secure_erase_sectors,
+		.discard_granularity = s->max_discard_sectors ?
+					       s->logical_block_size : 0,
+		/* Payload is copied by the CPU: any alignment will do. */
+		.dma_alignment = 3,
+	};
+
+	if (s->rotational)
+		lim.features |= BLK_FEAT_ROTATIONAL;
+	if (s->write_cache)
+		lim.features |= BLK_FEAT_WRITE_CACHE;
+	if (s->fua)
+		lim.features |= BLK_FEAT_FUA;
+
+	return blk_mq_alloc_disk(set, &lim, queuedata);
+}
+
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+#error "kbdus does not support Linux 6.9 and 6.10"
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 0, 0)
+
+static inline struct gendisk *
+kbdus_alloc_disk(struct blk_mq_tag_set *set,
+		 const struct kbdus_queue_settings *s, void *queuedata)
+{
+	struct gendisk *disk = blk_mq_alloc_disk(set, queuedata);
+	struct request_queue *q;
+
+	if (IS_ERR(disk))
+		return disk;
+
+	q = disk->queue;
+	blk_queue_logical_block_size(q, s->logical_block_size);
+	blk_queue_physical_block_size(q, s->physical_block_size);
+	blk_queue_io_min(q, s->physical_block_size);
+	blk_queue_max_hw_sectors(q, s->max_hw_sectors);
+	blk_queue_max_write_zeroes_sectors(q, s->max_write_zeroes_sectors);
+	blk_queue_max_discard_sectors(q, s->max_discard_sectors);
+	blk_queue_max_secure_erase_sectors(q, s->max_secure_erase_sectors);
+	if (s->max_discard_sectors)
+		q->limits.discard_granularity = s->logical_block_size;
+	blk_queue_dma_alignment(q, 3);
+
+	if (s->rotational)
+		blk_queue_flag_clear(QUEUE_FLAG_NONROT, q);
+	else
+		blk_queue_flag_set(QUEUE_FLAG_NONROT, q);
+	blk_queue_write_cache(q, s->write_cache, s->fua);
+
+	return disk;
+}
+
+#else
+#error "kbdus needs Linux 6.0 or later"
+#endif
+
+#endif /* KBDUS_COMPAT_H */

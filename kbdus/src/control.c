@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/bdus-control: each open file is a session that may become a device's
+ * driver.  Control ioctls work on any fd; session ioctls go to the bound
+ * protocol.
+ */
+
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "kbdus.h"
+
+const struct kbdus_protocol_ops *kbdus_protocol_find(u32 id)
+{
+	switch (id) {
+	case KBDUS_PROTOCOL_IOCTL:
+		return &kbdus_protocol_ioctl;
+	case KBDUS_PROTOCOL_MMAP:
+		return &kbdus_protocol_mmap;
+	default:
+		return NULL;
+	}
+}
+
+static bool is_session_ioctl(unsigned int command)
+{
+	switch (command) {
+	case KBDUS_IOCTL_TRANSCEIVE:
+	case KBDUS_IOCTL_MMAP_LAYOUT:
+	case KBDUS_IOCTL_MMAP_TRANSCEIVE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* ------------------------------------------------------------------------- */
+/* Control ioctls */
+
+static long ioctl_get_version(struct kbdus_version __user *arg)
+{
+	const struct kbdus_version version = {
+		.major = KBDUS_VERSION_MAJOR,
+		.minor = KBDUS_VERSION_MINOR,
+		.patch = KBDUS_VERSION_PATCH,
+	};
+
+	return copy_to_user(arg, &version, sizeof(version)) ? -EFAULT : 0;
+}
+
+static long ioctl_create(struct kbdus_session *session,
+			 struct kbdus_device_config __user *arg)
+{
+	const struct kbdus_protocol_ops *protocol;
+	struct kbdus_device_config config;
+	struct kbdus_device *dev;
+	long ret;
+
+	if (copy_from_user(&config, arg, sizeof(config)))
+		return -EFAULT;
+
+	mutex_lock(&session->bind_mutex);
+
+	if (session->dev) {
+		ret = -EALREADY;
+		goto out;
+	}
+
+	ret = kbdus_config_validate(&config);
+	if (ret)
+		goto out;
+	protocol = kbdus_protocol_find(config.protocol);
+
+	session->protocol = protocol;
+	session->pid = task_tgid_vnr(current);
+
+	dev = kbdus_device_create(&config, session);
+	if (IS_ERR(dev)) {
+		ret = PTR_ERR(dev);
+		goto out;
+	}
+
+	ret = protocol->init(session, dev);
+	if (ret)
+		goto err_detach;
+
+	if (copy_to_user(arg, &config, sizeof(config))) {
+		ret = -EFAULT;
+		goto err_protocol;
+	}
+
+	smp_store_release(&session->dev, dev);
+	kbdus_device_start(dev);
+	goto out;
+
+err_protocol:
+	protocol->destroy(session);
+err_detach:
+	/* Never started: detaching destroys it and drops our reference. */
+	kbdus_device_detach(dev, session);
+out:
+	mutex_unlock(&session->bind_mutex);
+	return ret;
+}
+
+static long ioctl_attach(struct kbdus_session *session,
+			 struct kbdus_attach_args __user *arg)
+{
+	const struct kbdus_protocol_ops *protocol = NULL;
+	struct kbdus_attach_args args;
+	struct kbdus_device_info info;
+	struct kbdus_device *dev;
+	long ret;
+
+	if (copy_from_user(&args, arg, sizeof(args)))
+		return -EFAULT;
+	if (args.flags || !kbdus_all_zero(args.reserved, sizeof(args.reserved)) ||
+	    !kbdus_all_zero(&args.config, sizeof(args.config)))
+		return -EINVAL;
+	if (args.protocol) {
+		protocol = kbdus_protocol_find(args.protocol);
+		if (!protocol)
+			return -ENOPROTOOPT;
+	}
+
+	mutex_lock(&session->bind_mutex);
+
+	if (session->dev) {
+		ret = -EALREADY;
+		goto out;
+	}
+
+	dev = kbdus_device_get(args.id);
+	if (!dev) {
+		ret = -ENODEV;
+		goto out;
+	}
+
+	session->protocol =
+		protocol ?: kbdus_protocol_find(READ_ONCE(dev->config.protocol));
+	session->pid = task_tgid_vnr(current);
+
+	ret = session->protocol->init(session, dev);
+	if (ret)
+		goto out_put;
+
+	ret = kbdus_device_attach(dev, session);
+	if (ret) {
+		session->protocol->destroy(session);
+		goto out_put;
+	}
+	smp_store_release(&session->dev, dev);
+
+	memset(&info, 0, sizeof(info));
+	kbdus_device_fill_info(dev, &info);
+	if (copy_to_user(&arg->config, &info.config, sizeof(info.config)))
+		ret = -EFAULT;
+
+out_put:
+	/* On success the session holds its own reference. */
+	kbdus_device_put(dev);
+out:
+	mutex_unlock(&session->bind_mutex);
+	return ret;
+}
+
+static long ioctl_get_device_info(struct kbdus_device_info __user *arg)
+{
+	struct kbdus_device_info info;
+	struct kbdus_device *dev;
+
+	if (copy_from_user(&info, arg, sizeof(info)))
+		return -EFAULT;
+	if (info.state || info.driver_pid ||
+	    !kbdus_all_zero(info.reserved, sizeof(info.reserved)) ||
+	    !kbdus_all_zero(&info.config, sizeof(info.config)))
+		return -EINVAL;
+
+	dev = kbdus_device_get(info.id);
+	if (!dev)
+		return -ENODEV;
+	kbdus_device_fill_info(dev, &info);
+	kbdus_device_put(dev);
+
+	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long ioctl_next_device_id(u64 __user *arg)
+{
+	u64 id;
+	int ret;
+
+	if (get_user(id, arg))
+		return -EFAULT;
+	ret = kbdus_device_next_id(&id);
+	if (ret)
+		return ret;
+	return put_user(id, arg);
+}
+
+static int copy_destroy_args(struct kbdus_destroy_args *args,
+			     struct kbdus_destroy_args __user *arg,
+			     u32 allowed_flags)
+{
+	if (copy_from_user(args, arg, sizeof(*args)))
+		return -EFAULT;
+	if ((args->flags & ~allowed_flags) || args->reserved0 ||
+	    !kbdus_all_zero(args->reserved, sizeof(args->reserved)))
+		return -EINVAL;
+	return 0;
+}
+
+static long ioctl_destroy(struct kbdus_destroy_args __user *arg)
+{
+	struct kbdus_destroy_args args;
+	struct kbdus_device *dev;
+	int ret;
+
+	ret = copy_destroy_args(&args, arg, KBDUS_DESTROY_NO_FLUSH);
+	if (ret)
+		return ret;
+
+	dev = kbdus_device_get(args.id);
+	if (!dev)
+		return -ENODEV;
+	ret = kbdus_device_destroy(dev, !(args.flags & KBDUS_DESTROY_NO_FLUSH));
+	kbdus_device_put(dev);
+
+	return ret;
+}
+
+static long ioctl_wait_destroyed(struct kbdus_session *session,
+				 struct kbdus_destroy_args __user *arg)
+{
+	struct kbdus_device *own = kbdus_session_device(session);
+	struct kbdus_destroy_args args;
+	int ret;
+
+	ret = copy_destroy_args(&args, arg, 0);
+	if (ret)
+		return ret;
+
+	/* The session itself keeps its device alive. */
+	if (own && own->id == args.id)
+		return -EDEADLK;
+
+	return kbdus_device_wait_destroyed(args.id);
+}
+
+/* ------------------------------------------------------------------------- */
+/* File operations */
+
+static int kbdus_control_open(struct inode *inode, struct file *file)
+{
+	struct kbdus_session *session;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+
+	session = kzalloc(sizeof(*session), GFP_KERNEL);
+	if (!session)
+		return -ENOMEM;
+
+	mutex_init(&session->bind_mutex);
+	file->private_data = session;
+	return 0;
+}
+
+static int kbdus_control_release(struct inode *inode, struct file *file)
+{
+	struct kbdus_session *session = file->private_data;
+	struct kbdus_device *dev = session->dev;
+
+	if (dev) {
+		/* Requests go back or fail before the buffers go away. */
+		kbdus_device_detach(dev, session);
+		session->protocol->destroy(session);
+	}
+
+	kfree(session);
+	return 0;
+}
+
+static long kbdus_control_ioctl(struct file *file, unsigned int command,
+				unsigned long arg)
+{
+	struct kbdus_session *session = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	long ret;
+
+	switch (command) {
+	case KBDUS_IOCTL_GET_VERSION:
+		return ioctl_get_version(uarg);
+	case KBDUS_IOCTL_CREATE_DEVICE:
+		return ioctl_create(session, uarg);
+	case KBDUS_IOCTL_ATTACH_DEVICE:
+		return ioctl_attach(session, uarg);
+	case KBDUS_IOCTL_GET_DEVICE_INFO:
+		return ioctl_get_device_info(uarg);
+	case KBDUS_IOCTL_NEXT_DEVICE_ID:
+		return ioctl_next_device_id(uarg);
+	case KBDUS_IOCTL_DESTROY_DEVICE:
+		return ioctl_destroy(uarg);
+	case KBDUS_IOCTL_WAIT_DESTROYED:
+		return ioctl_wait_destroyed(session, uarg);
+	}
+
+	if (!is_session_ioctl(command))
+		return -ENOTTY;
+	if (!kbdus_session_device(session))
+		return -EBADFD;
+
+	ret = session->protocol->ioctl(session, command, uarg);
+	return ret == -ENOIOCTLCMD ? -EPROTOTYPE : ret;
+}
+
+static int kbdus_control_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct kbdus_session *session = file->private_data;
+
+	if (!kbdus_session_device(session))
+		return -EBADFD;
+	if (!session->protocol->mmap)
+		return -ENODEV;
+	return session->protocol->mmap(session, vma);
+}
+
+const struct file_operations kbdus_control_fops = {
+	.owner = THIS_MODULE,
+	.open = kbdus_control_open,
+	.release = kbdus_control_release,
+	.unlocked_ioctl = kbdus_control_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = kbdus_control_mmap,
+	.llseek = noop_llseek,
+};

@@ -1,0 +1,678 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The inverter: blk-mq pushes requests in, drivers pull them out.
+ *
+ * Every request in flight sits in the slot of its (hardware queue, tag).
+ * queue_rq makes the slot QUEUED and appends it to its queue's pending
+ * list; a receiving driver moves it to DELIVERING while copying it out, then
+ * to DELIVERED; a reply, a timeout, or the end of the owning session moves it
+ * to COMPLETING and ends the request.  See enum kbdus_slot_state.
+ */
+
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+#include <linux/errno.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "compat.h"
+#include "kbdus.h"
+
+#define KBDUS_SLOT_STATE_MASK 0xffull
+
+static inline u64 slot_word(u32 generation, enum kbdus_slot_state state)
+{
+	return ((u64)generation << 8) | state;
+}
+
+static inline enum kbdus_slot_state word_state(u64 word)
+{
+	return word & KBDUS_SLOT_STATE_MASK;
+}
+
+static inline u32 word_generation(u64 word)
+{
+	return (u32)(word >> 8);
+}
+
+/* Generation 0 never names a request, so handle 0 means "no reply". */
+static inline u32 next_generation(u32 generation)
+{
+	return generation + 1 ?: 1;
+}
+
+static inline struct kbdus_rq_data *rq_data(struct request *rq)
+{
+	return blk_mq_rq_to_pdu(rq);
+}
+
+static inline bool slot_claim(struct kbdus_slot *slot, u64 word,
+			      enum kbdus_slot_state state)
+{
+	return atomic64_cmpxchg(&slot->word, word,
+				slot_word(word_generation(word), state)) ==
+	       word;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Request classification and completion */
+
+static int rq_request_type(struct request *rq)
+{
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+		return KBDUS_REQ_READ;
+	case REQ_OP_WRITE:
+		return rq->cmd_flags & REQ_FUA ? KBDUS_REQ_FUA_WRITE :
+						 KBDUS_REQ_WRITE;
+	case REQ_OP_FLUSH:
+		return KBDUS_REQ_FLUSH;
+	case REQ_OP_DISCARD:
+		return KBDUS_REQ_DISCARD;
+	case REQ_OP_SECURE_ERASE:
+		return KBDUS_REQ_SECURE_ERASE;
+	case REQ_OP_WRITE_ZEROES:
+		return rq->cmd_flags & REQ_NOUNMAP ?
+			       KBDUS_REQ_WRITE_ZEROS_NO_UNMAP :
+			       KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP;
+	case REQ_OP_DRV_IN:
+	case REQ_OP_DRV_OUT:
+		return KBDUS_REQ_IOCTL;
+	default:
+		return -1;
+	}
+}
+
+static int slot_type(struct kbdus_slot *slot)
+{
+	return rq_request_type(slot->rq);
+}
+
+/* BDUS keeps ENOLINK, ENOSPC and ETIMEDOUT; everything else is EIO. */
+static blk_status_t errno_to_status(int error)
+{
+	switch (error) {
+	case 0:
+		return BLK_STS_OK;
+	case ENOLINK:
+		return BLK_STS_TRANSPORT;
+	case ENOSPC:
+		return BLK_STS_NOSPC;
+	case ETIMEDOUT:
+		return BLK_STS_TIMEOUT;
+	default:
+		return BLK_STS_IOERR;
+	}
+}
+
+/* Ends the request of a slot the caller moved to COMPLETING. */
+static void slot_end(struct kbdus_slot *slot, int error)
+{
+	struct request *rq = slot->rq;
+
+	if (slot_type(slot) == KBDUS_REQ_IOCTL) {
+		/* Kernel-internal errnos (>= 512) must not reach callers. */
+		rq_data(rq)->ioctl_error = error < 512 ? error : EIO;
+		blk_mq_end_request(rq, error ? BLK_STS_IOERR : BLK_STS_OK);
+	} else {
+		blk_mq_end_request(rq, errno_to_status(error));
+	}
+}
+
+/* ------------------------------------------------------------------------- */
+/* blk-mq operations */
+
+static bool device_has_pending(struct kbdus_device *dev)
+{
+	u16 i;
+
+	for (i = 0; i < dev->config.num_queues; i++) {
+		if (!list_empty(&dev->queues[i].pending))
+			return true;
+	}
+	return false;
+}
+
+static blk_status_t kbdus_queue_rq(struct blk_mq_hw_ctx *hctx,
+				   const struct blk_mq_queue_data *bd)
+{
+	struct kbdus_queue *queue = hctx->driver_data;
+	struct kbdus_device *dev = queue->dev;
+	struct request *rq = bd->rq;
+	struct kbdus_slot *slot;
+	int type = rq_request_type(rq);
+	u64 word;
+
+	if (type < 0 ||
+	    !(dev->config.supported_requests & KBDUS_REQ_BIT(type)))
+		return BLK_STS_NOTSUPP;
+
+	slot = &dev->slots[queue->index * dev->config.queue_depth + rq->tag];
+	slot->rq = rq;
+	rq_data(rq)->slot = slot;
+
+	blk_mq_start_request(rq);
+
+	spin_lock(&queue->lock);
+	if (unlikely(READ_ONCE(dev->terminated))) {
+		spin_unlock(&queue->lock);
+		return BLK_STS_IOERR;
+	}
+	/* The tag is ours: nobody else writes a free slot's word. */
+	word = atomic64_read(&slot->word);
+	atomic64_set(&slot->word, slot_word(next_generation(word_generation(word)),
+					    KBDUS_SLOT_QUEUED));
+	list_add_tail(&slot->pending_node, &queue->pending);
+	spin_unlock(&queue->lock);
+
+	/* One wake-up per batch; commit_rqs covers batches cut short. */
+	if (bd->last)
+		wake_up(&dev->receive_wq);
+
+	return BLK_STS_OK;
+}
+
+static void kbdus_commit_rqs(struct blk_mq_hw_ctx *hctx)
+{
+	struct kbdus_queue *queue = hctx->driver_data;
+
+	wake_up(&queue->dev->receive_wq);
+}
+
+static enum blk_eh_timer_return kbdus_timeout(struct request *rq)
+{
+	struct kbdus_slot *slot = rq_data(rq)->slot;
+	struct kbdus_device *dev = rq->q->queuedata;
+	struct kbdus_queue *queue = &dev->queues[slot->queue];
+	bool claimed;
+	u64 word;
+
+	for (;;) {
+		word = atomic64_read(&slot->word);
+
+		switch (word_state(word)) {
+		case KBDUS_SLOT_QUEUED:
+			/* With no driver attached, I/O waits for one. */
+			if (!READ_ONCE(dev->session) &&
+			    !READ_ONCE(dev->terminated))
+				return BLK_EH_RESET_TIMER;
+			spin_lock(&queue->lock);
+			claimed = slot_claim(slot, word, KBDUS_SLOT_COMPLETING);
+			if (claimed)
+				list_del_init(&slot->pending_node);
+			spin_unlock(&queue->lock);
+			break;
+		case KBDUS_SLOT_DELIVERING:
+			/* Being copied out right now; look again later. */
+			return BLK_EH_RESET_TIMER;
+		case KBDUS_SLOT_DELIVERED:
+			claimed = slot_claim(slot, word, KBDUS_SLOT_COMPLETING);
+			break;
+		default:
+			/* Someone else is completing it. */
+			return BLK_EH_DONE;
+		}
+
+		if (claimed) {
+			slot_end(slot, ETIMEDOUT);
+			return BLK_EH_DONE;
+		}
+	}
+}
+
+static int kbdus_init_hctx(struct blk_mq_hw_ctx *hctx, void *driver_data,
+			   unsigned int hctx_idx)
+{
+	struct kbdus_device *dev = driver_data;
+
+	hctx->driver_data = &dev->queues[hctx_idx];
+	return 0;
+}
+
+const struct blk_mq_ops kbdus_mq_ops = {
+	.queue_rq = kbdus_queue_rq,
+	.commit_rqs = kbdus_commit_rqs,
+	.timeout = kbdus_timeout,
+	.init_hctx = kbdus_init_hctx,
+};
+
+/* ------------------------------------------------------------------------- */
+/* Setup and teardown */
+
+int kbdus_inverter_init(struct kbdus_device *dev)
+{
+	const struct kbdus_device_config *config = &dev->config;
+	struct blk_mq_tag_set *set = &dev->tag_set;
+	u32 i;
+	int ret;
+
+	dev->num_slots = (u32)config->num_queues * config->queue_depth;
+
+	dev->queues = kcalloc(config->num_queues, sizeof(*dev->queues),
+			      GFP_KERNEL);
+	dev->slots = kvcalloc(dev->num_slots, sizeof(*dev->slots), GFP_KERNEL);
+	if (!dev->queues || !dev->slots) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+
+	for (i = 0; i < config->num_queues; i++) {
+		spin_lock_init(&dev->queues[i].lock);
+		INIT_LIST_HEAD(&dev->queues[i].pending);
+		dev->queues[i].dev = dev;
+		dev->queues[i].index = i;
+	}
+
+	for (i = 0; i < dev->num_slots; i++) {
+		atomic64_set(&dev->slots[i].word, slot_word(0, KBDUS_SLOT_FREE));
+		INIT_LIST_HEAD(&dev->slots[i].pending_node);
+		dev->slots[i].index = i;
+		dev->slots[i].queue = i / config->queue_depth;
+	}
+
+	set->ops = &kbdus_mq_ops;
+	set->nr_hw_queues = config->num_queues;
+	set->queue_depth = config->queue_depth;
+	set->numa_node = NUMA_NO_NODE;
+	set->cmd_size = sizeof(struct kbdus_rq_data);
+	set->timeout = msecs_to_jiffies(config->request_timeout_ms);
+	set->flags = KBDUS_MQ_F_DEFAULT;
+	set->driver_data = dev;
+
+	ret = blk_mq_alloc_tag_set(set);
+	if (ret)
+		goto err_free;
+
+	return 0;
+
+err_free:
+	kvfree(dev->slots);
+	kfree(dev->queues);
+	dev->slots = NULL;
+	dev->queues = NULL;
+	return ret;
+}
+
+/* Only once the disk and its queue are gone. */
+void kbdus_inverter_free(struct kbdus_device *dev)
+{
+	blk_mq_free_tag_set(&dev->tag_set);
+	kvfree(dev->slots);
+	kfree(dev->queues);
+}
+
+void kbdus_inverter_wake_all(struct kbdus_device *dev)
+{
+	wake_up_all(&dev->receive_wq);
+}
+
+/* Fails every request not yet delivered.  dev->terminated must be set. */
+void kbdus_inverter_fail_queued(struct kbdus_device *dev)
+{
+	struct kbdus_slot *slot, *next;
+	LIST_HEAD(failed);
+	u16 i;
+
+	for (i = 0; i < dev->config.num_queues; i++) {
+		struct kbdus_queue *queue = &dev->queues[i];
+
+		spin_lock(&queue->lock);
+		list_for_each_entry_safe(slot, next, &queue->pending,
+					 pending_node) {
+			if (slot_claim(slot, atomic64_read(&slot->word),
+				       KBDUS_SLOT_COMPLETING))
+				list_move_tail(&slot->pending_node, &failed);
+		}
+		spin_unlock(&queue->lock);
+	}
+
+	list_for_each_entry_safe(slot, next, &failed, pending_node) {
+		list_del_init(&slot->pending_node);
+		slot_end(slot, EIO);
+	}
+}
+
+/* Puts a slot the caller owns (DELIVERED or DELIVERING) back in its queue,
+ * under a new generation so the old handle is stale.  Fails it instead if
+ * the device is terminating. */
+static void slot_requeue(struct kbdus_device *dev, struct kbdus_slot *slot,
+			 u64 word, bool at_head)
+{
+	struct kbdus_queue *queue = &dev->queues[slot->queue];
+	bool requeued = false;
+
+	spin_lock(&queue->lock);
+	if (!READ_ONCE(dev->terminated) &&
+	    atomic64_cmpxchg(&slot->word, word,
+			     slot_word(next_generation(word_generation(word)),
+				       KBDUS_SLOT_QUEUED)) == word) {
+		if (at_head)
+			list_add(&slot->pending_node, &queue->pending);
+		else
+			list_add_tail(&slot->pending_node, &queue->pending);
+		requeued = true;
+	}
+	spin_unlock(&queue->lock);
+
+	if (requeued)
+		wake_up(&dev->receive_wq);
+	else if (slot_claim(slot, word, KBDUS_SLOT_COMPLETING))
+		slot_end(slot, EIO);
+}
+
+/*
+ * A session went away: its uncompleted requests go back to the queues (for
+ * a successor) or fail.  No call on the session can run concurrently: it is
+ * only called from the file's release.
+ */
+void kbdus_inverter_release_session(struct kbdus_device *dev,
+				    struct kbdus_session *session, bool requeue)
+{
+	u32 i;
+
+	for (i = 0; i < dev->num_slots; i++) {
+		struct kbdus_slot *slot = &dev->slots[i];
+		u64 word = atomic64_read(&slot->word);
+
+		if (word_state(word) != KBDUS_SLOT_DELIVERED ||
+		    READ_ONCE(slot->owner) != session)
+			continue;
+
+		if (requeue)
+			slot_requeue(dev, slot, word, false);
+		else if (slot_claim(slot, word, KBDUS_SLOT_COMPLETING))
+			slot_end(slot, EIO);
+	}
+}
+
+/* ------------------------------------------------------------------------- */
+/* The protocol interface */
+
+static struct kbdus_slot *pull_request(struct kbdus_device *dev,
+				       struct kbdus_session *session)
+{
+	u16 num_queues = dev->config.num_queues;
+	unsigned int start = READ_ONCE(session->next_queue);
+	u16 i;
+
+	for (i = 0; i < num_queues; i++) {
+		u16 index = (start + i) % num_queues;
+		struct kbdus_queue *queue = &dev->queues[index];
+		struct kbdus_slot *slot;
+		u64 word;
+
+		if (list_empty(&queue->pending))
+			continue;
+
+		spin_lock(&queue->lock);
+		slot = list_first_entry_or_null(&queue->pending,
+						struct kbdus_slot, pending_node);
+		if (slot) {
+			list_del_init(&slot->pending_node);
+			word = atomic64_read(&slot->word);
+			/* Leaving QUEUED happens only under this lock. */
+			WARN_ON_ONCE(word_state(word) != KBDUS_SLOT_QUEUED);
+			WRITE_ONCE(slot->owner, session);
+			atomic64_set(&slot->word,
+				     slot_word(word_generation(word),
+					       KBDUS_SLOT_DELIVERING));
+		}
+		spin_unlock(&queue->lock);
+
+		if (slot) {
+			WRITE_ONCE(session->next_queue, index + 1);
+			/* A batch woke one receiver: pass the baton on. */
+			if (device_has_pending(dev))
+				wake_up(&dev->receive_wq);
+			return slot;
+		}
+	}
+
+	return NULL;
+}
+
+static bool session_has_work(struct kbdus_device *dev,
+			     struct kbdus_session *session)
+{
+	return test_bit(KBDUS_SESSION_TERMINATE, &session->flags) ||
+	       test_bit(KBDUS_SESSION_AVAILABLE, &session->flags) ||
+	       (READ_ONCE(dev->session) == session && device_has_pending(dev));
+}
+
+int kbdus_inverter_receive(struct kbdus_session *session, bool nonblock,
+			   struct kbdus_slot **slotp, u16 *type)
+{
+	struct kbdus_device *dev = session->dev;
+	struct kbdus_slot *slot;
+
+	for (;;) {
+		*slotp = NULL;
+
+		if (test_bit(KBDUS_SESSION_TERMINATE, &session->flags)) {
+			*type = KBDUS_REQ_TERMINATE;
+			return 0;
+		}
+		if (test_and_clear_bit(KBDUS_SESSION_AVAILABLE,
+				       &session->flags)) {
+			*type = KBDUS_REQ_DEVICE_AVAILABLE;
+			return 0;
+		}
+		if (READ_ONCE(dev->session) == session) {
+			slot = pull_request(dev, session);
+			if (slot) {
+				*slotp = slot;
+				*type = slot_type(slot);
+				return 0;
+			}
+		}
+		if (nonblock)
+			return -EAGAIN;
+		/* Not restartable: a reply sent before waiting is consumed. */
+		if (wait_event_interruptible_exclusive(
+			    dev->receive_wq, session_has_work(dev, session)))
+			return -EINTR;
+	}
+}
+
+void kbdus_inverter_receive_commit(struct kbdus_slot *slot)
+{
+	u64 word = atomic64_read(&slot->word);
+
+	/* Only the receiver moves a slot out of DELIVERING. */
+	atomic64_set(&slot->word, slot_word(word_generation(word),
+					    KBDUS_SLOT_DELIVERED));
+}
+
+void kbdus_inverter_receive_abort(struct kbdus_device *dev,
+				  struct kbdus_slot *slot)
+{
+	slot_requeue(dev, slot, atomic64_read(&slot->word), true);
+}
+
+struct kbdus_slot *kbdus_inverter_reply_begin(struct kbdus_session *session,
+					      u64 handle)
+{
+	struct kbdus_device *dev = session->dev;
+	u32 index = lower_32_bits(handle);
+	u32 generation = upper_32_bits(handle);
+	struct kbdus_slot *slot;
+
+	if (index >= dev->num_slots || generation == 0)
+		return ERR_PTR(-EINVAL);
+
+	slot = &dev->slots[index];
+
+	/*
+	 * The generation pins the delivery: a slot delivered again (to any
+	 * session) has a new one, so an owner read before a successful
+	 * cmpxchg belongs to this very delivery.
+	 */
+	if (READ_ONCE(slot->owner) != session ||
+	    !slot_claim(slot, slot_word(generation, KBDUS_SLOT_DELIVERED),
+			KBDUS_SLOT_COMPLETING))
+		return ERR_PTR(-ESTALE);
+
+	return slot;
+}
+
+void kbdus_inverter_reply_end(struct kbdus_slot *slot, int error)
+{
+	slot_end(slot, error);
+}
+
+void kbdus_inverter_fill_request(struct kbdus_slot *slot,
+				 struct kbdus_request *request)
+{
+	struct request *rq = slot->rq;
+	u64 word = atomic64_read(&slot->word);
+	int type = slot_type(slot);
+
+	memset(request, 0, sizeof(*request));
+	request->handle = ((u64)word_generation(word) << 32) | slot->index;
+	request->type = type;
+	request->queue = slot->queue;
+
+	if (type == KBDUS_REQ_IOCTL) {
+		request->ioctl_command = rq_data(rq)->ioctl_command;
+		request->size = _IOC_SIZE(request->ioctl_command);
+	} else if (type != KBDUS_REQ_FLUSH) {
+		request->offset = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+		request->size = blk_rq_bytes(rq);
+	}
+}
+
+u32 kbdus_inverter_payload_in(struct kbdus_slot *slot)
+{
+	switch (slot_type(slot)) {
+	case KBDUS_REQ_WRITE:
+	case KBDUS_REQ_FUA_WRITE:
+		return blk_rq_bytes(slot->rq);
+	case KBDUS_REQ_IOCTL:
+		if (_IOC_DIR(rq_data(slot->rq)->ioctl_command) & _IOC_WRITE)
+			return _IOC_SIZE(rq_data(slot->rq)->ioctl_command);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+u32 kbdus_inverter_payload_out(struct kbdus_slot *slot)
+{
+	switch (slot_type(slot)) {
+	case KBDUS_REQ_READ:
+		return blk_rq_bytes(slot->rq);
+	case KBDUS_REQ_IOCTL:
+		if (_IOC_DIR(rq_data(slot->rq)->ioctl_command) & _IOC_READ)
+			return _IOC_SIZE(rq_data(slot->rq)->ioctl_command);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int kbdus_inverter_copy_to_driver(struct kbdus_slot *slot, struct iov_iter *to)
+{
+	struct request *rq = slot->rq;
+	struct req_iterator iter;
+	struct bio_vec bvec;
+
+	if (slot_type(slot) == KBDUS_REQ_IOCTL) {
+		size_t size = kbdus_inverter_payload_in(slot);
+
+		return copy_to_iter(rq_data(rq)->ioctl_buffer, size, to) ==
+			       size ?
+			       0 :
+			       -EFAULT;
+	}
+
+	rq_for_each_segment(bvec, rq, iter) {
+		if (copy_page_to_iter(bvec.bv_page, bvec.bv_offset,
+				      bvec.bv_len, to) != bvec.bv_len)
+			return -EFAULT;
+	}
+	return 0;
+}
+
+int kbdus_inverter_copy_from_driver(struct kbdus_slot *slot,
+				    struct iov_iter *from)
+{
+	struct request *rq = slot->rq;
+	struct req_iterator iter;
+	struct bio_vec bvec;
+
+	if (slot_type(slot) == KBDUS_REQ_IOCTL) {
+		size_t size = kbdus_inverter_payload_out(slot);
+
+		return copy_from_iter(rq_data(rq)->ioctl_buffer, size, from) ==
+			       size ?
+			       0 :
+			       -EFAULT;
+	}
+
+	rq_for_each_segment(bvec, rq, iter) {
+		if (copy_page_from_iter(bvec.bv_page, bvec.bv_offset,
+					bvec.bv_len, from) != bvec.bv_len)
+			return -EFAULT;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Ioctl passthrough on the block device */
+
+int kbdus_inverter_bdev_ioctl(struct kbdus_device *dev, unsigned int command,
+			      unsigned long arg)
+{
+	void __user *user_arg = (void __user *)arg;
+	u32 size = _IOC_SIZE(command);
+	u32 dir = _IOC_DIR(command);
+	struct kbdus_rq_data *data;
+	void *buffer = NULL;
+	struct request *rq;
+	blk_status_t status;
+	int ret;
+
+	if (!(dev->config.supported_requests & KBDUS_REQ_BIT(KBDUS_REQ_IOCTL)))
+		return -ENOTTY;
+
+	/* A size with no direction, or one that cannot fit a slot buffer. */
+	if ((dir == _IOC_NONE) != (size == 0) ||
+	    size > dev->config.max_read_write_size)
+		return -EINVAL;
+
+	if (size) {
+		/* Zeroed: the driver never sees stale kernel memory. */
+		buffer = kvzalloc(size, GFP_KERNEL);
+		if (!buffer)
+			return -ENOMEM;
+		if ((dir & _IOC_WRITE) && copy_from_user(buffer, user_arg, size)) {
+			ret = -EFAULT;
+			goto out_free;
+		}
+	}
+
+	rq = blk_mq_alloc_request(dev->disk->queue,
+				  dir & _IOC_READ ? REQ_OP_DRV_IN : REQ_OP_DRV_OUT,
+				  0);
+	if (IS_ERR(rq)) {
+		ret = PTR_ERR(rq);
+		goto out_free;
+	}
+
+	data = rq_data(rq);
+	data->ioctl_buffer = buffer;
+	data->ioctl_command = command;
+	data->ioctl_error = 0;
+
+	status = blk_execute_rq(rq, false);
+	ret = data->ioctl_error ? -data->ioctl_error :
+				  blk_status_to_errno(status);
+	blk_mq_free_request(rq);
+
+	if (!ret && (dir & _IOC_READ) && copy_to_user(user_arg, buffer, size))
+		ret = -EFAULT;
+
+out_free:
+	kvfree(buffer);
+	return ret;
+}

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kbdus internals.
+ *
+ * Layers, bottom to top:
+ *   device.c     registry, lifecycle and the gendisk (one kbdus_device each)
+ *   inverter.c   blk-mq ops and the request slots: requests in, replies out
+ *   protocol_*.c how slots reach user space (ioctl, mmap)
+ *   control.c    /dev/bdus-control: sessions and ioctl dispatch
+ *
+ * A protocol only calls the kbdus_inverter_* functions below; it never
+ * touches the device's state, so new transports need no change elsewhere.
+ */
+
+#ifndef KBDUS_INTERNAL_H
+#define KBDUS_INTERNAL_H
+
+#include <linux/blk-mq.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/uio.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include <uapi/linux/kbdus.h>
+
+#define KBDUS_MINORS_PER_DEVICE 16
+
+extern const struct file_operations kbdus_control_fops;
+
+extern unsigned int kbdus_max_devices;
+extern struct workqueue_struct *kbdus_wq;
+
+/* ------------------------------------------------------------------------- */
+/* Slots */
+
+/*
+ * Slot states.  A slot's state and generation live together in
+ * kbdus_slot.word so one cmpxchg both checks a handle's generation and
+ * claims the request; whoever moves a slot to COMPLETING ends its request,
+ * which is how a request completes exactly once when reply, timeout and
+ * driver death race.
+ */
+enum kbdus_slot_state {
+	KBDUS_SLOT_FREE = 0,
+	KBDUS_SLOT_QUEUED, /* on its queue's pending list */
+	KBDUS_SLOT_DELIVERING, /* a receiver is copying it out; untouchable */
+	KBDUS_SLOT_DELIVERED, /* the owner session may reply */
+	KBDUS_SLOT_COMPLETING, /* someone is ending the request */
+};
+
+struct kbdus_session;
+
+struct kbdus_slot {
+	/* (generation << 8) | state; only changed by cmpxchg, except in
+	 * queue_rq, which owns a free tag. */
+	atomic64_t word;
+	/* Set in queue_rq before the slot becomes QUEUED. */
+	struct request *rq;
+	/* Session it was delivered to; written by the receiver while the
+	 * slot is DELIVERING, read by repliers and at session release. */
+	struct kbdus_session *owner;
+	/* On kbdus_queue.pending exactly while QUEUED; under that lock. */
+	struct list_head pending_node;
+	u32 index;
+	u16 queue;
+};
+
+struct kbdus_queue {
+	/* Protects pending, and every move into or out of QUEUED. */
+	spinlock_t lock;
+	struct list_head pending;
+	struct kbdus_device *dev;
+	u16 index;
+} ____cacheline_aligned_in_smp;
+
+/* Per-request data (blk-mq PDU). */
+struct kbdus_rq_data {
+	struct kbdus_slot *slot;
+	/* Ioctl passthrough: a kernel copy of the argument, no bio. */
+	void *ioctl_buffer;
+	u32 ioctl_command;
+	int ioctl_error; /* positive errno from the driver */
+};
+
+/* ------------------------------------------------------------------------- */
+/* Devices */
+
+struct kbdus_device {
+	/* Immutable once created. */
+	u64 id;
+	struct kbdus_device_config config;
+	int minor_index;
+	u32 num_slots;
+	struct kbdus_queue *queues;
+	struct kbdus_slot *slots;
+	struct blk_mq_tag_set tag_set;
+	struct gendisk *disk;
+
+	/*
+	 * References: the registry's (dropped when destruction finishes),
+	 * the gendisk's (dropped in ->free_disk, or by hand if the disk was
+	 * never added), and one per session bound to the device.  The last
+	 * put frees everything and wakes the destroy waiters.
+	 */
+	struct kref kref;
+
+	/*
+	 * Serialises lifecycle changes: state, session, replacing,
+	 * destroying, disk_added.  The I/O path reads state, session and
+	 * terminated with READ_ONCE and never takes it.
+	 */
+	struct mutex mutex;
+	enum kbdus_device_state state;
+	struct kbdus_session *session; /* receives requests; may be NULL */
+	/* A replaced session that has not closed yet; attach waits on
+	 * session_wq until detach clears it. */
+	struct kbdus_session *retiring;
+	bool replacing; /* an attach is waiting for the old session */
+	bool destroying;
+	bool disk_added;
+	/* Set under the mutex before draining the queues; queue_rq checks it
+	 * under each queue's lock, so no request slips in after the drain. */
+	bool terminated;
+
+	/* Drivers waiting for requests or notifications (exclusive waits;
+	 * notifications wake everyone). */
+	wait_queue_head_t receive_wq;
+	/* Attach waits here for a replaced session to go away. */
+	wait_queue_head_t session_wq;
+
+	struct work_struct add_disk_work;
+	struct work_struct destroy_work;
+};
+
+/* device.c */
+int kbdus_config_validate(struct kbdus_device_config *config);
+struct kbdus_device *kbdus_device_create(struct kbdus_device_config *config,
+					 struct kbdus_session *session);
+void kbdus_device_start(struct kbdus_device *dev);
+struct kbdus_device *kbdus_device_get(u64 id);
+void kbdus_device_put(struct kbdus_device *dev);
+int kbdus_device_next_id(u64 *id);
+int kbdus_device_attach(struct kbdus_device *dev,
+			struct kbdus_session *session);
+void kbdus_device_detach(struct kbdus_device *dev,
+			 struct kbdus_session *session);
+int kbdus_device_destroy(struct kbdus_device *dev, bool flush);
+int kbdus_device_wait_destroyed(u64 id);
+void kbdus_device_fill_info(struct kbdus_device *dev,
+			    struct kbdus_device_info *info);
+int kbdus_devices_init(void);
+void kbdus_devices_exit(void);
+
+/* inverter.c */
+extern const struct blk_mq_ops kbdus_mq_ops;
+int kbdus_inverter_init(struct kbdus_device *dev);
+void kbdus_inverter_free(struct kbdus_device *dev);
+void kbdus_inverter_wake_all(struct kbdus_device *dev);
+void kbdus_inverter_fail_queued(struct kbdus_device *dev);
+void kbdus_inverter_release_session(struct kbdus_device *dev,
+				    struct kbdus_session *session,
+				    bool requeue);
+int kbdus_inverter_bdev_ioctl(struct kbdus_device *dev, unsigned int command,
+			      unsigned long arg);
+
+/* ------------------------------------------------------------------------- */
+/* Sessions and protocols */
+
+struct kbdus_protocol_ops {
+	u32 id;
+	const char *name;
+	/* Called once the session knows its device, before any request can
+	 * reach it.  May sleep. */
+	int (*init)(struct kbdus_session *session, struct kbdus_device *dev);
+	void (*destroy)(struct kbdus_session *session);
+	/* Returns -ENOIOCTLCMD for commands it does not own. */
+	long (*ioctl)(struct kbdus_session *session, unsigned int command,
+		      void __user *arg);
+	int (*mmap)(struct kbdus_session *session, struct vm_area_struct *vma);
+};
+
+extern const struct kbdus_protocol_ops kbdus_protocol_ioctl;
+extern const struct kbdus_protocol_ops kbdus_protocol_mmap;
+const struct kbdus_protocol_ops *kbdus_protocol_find(u32 id);
+
+/* Session flags (bit numbers in kbdus_session.flags). */
+enum {
+	KBDUS_SESSION_TERMINATE, /* sticky: every receive returns TERMINATE */
+	KBDUS_SESSION_AVAILABLE, /* DEVICE_AVAILABLE not yet delivered */
+	KBDUS_SESSION_REPLACED, /* uncompleted requests go to the successor */
+};
+
+struct kbdus_session {
+	/* Serialises create/attach on this file. */
+	struct mutex bind_mutex;
+	/* Set once (release store) when bound; never changes afterwards. */
+	struct kbdus_device *dev;
+	const struct kbdus_protocol_ops *protocol;
+	void *protocol_data;
+	pid_t pid;
+	unsigned long flags;
+	/* Where the next receive starts scanning queues; a hint, racy. */
+	unsigned int next_queue;
+};
+
+static inline struct kbdus_device *kbdus_session_device(struct kbdus_session *s)
+{
+	return smp_load_acquire(&s->dev);
+}
+
+/*
+ * The inverter's interface to protocols.
+ *
+ * Receiving: kbdus_inverter_receive() returns a slot in DELIVERING state
+ * (or a notification, with *slot NULL).  The protocol copies the request
+ * out, then calls _commit (the driver now owns it) or _abort (it goes
+ * back to the front of its queue, nothing lost).
+ *
+ * Replying: kbdus_inverter_reply_begin() validates a handle and claims the
+ * request; the protocol copies read data in, then calls _reply_end.
+ */
+int kbdus_inverter_receive(struct kbdus_session *session, bool nonblock,
+			   struct kbdus_slot **slot, u16 *type);
+void kbdus_inverter_receive_commit(struct kbdus_slot *slot);
+void kbdus_inverter_receive_abort(struct kbdus_device *dev,
+				  struct kbdus_slot *slot);
+struct kbdus_slot *kbdus_inverter_reply_begin(struct kbdus_session *session,
+					      u64 handle);
+void kbdus_inverter_reply_end(struct kbdus_slot *slot, int error);
+
+void kbdus_inverter_fill_request(struct kbdus_slot *slot,
+				 struct kbdus_request *request);
+/* Bytes that travel to the driver on delivery / back on reply. */
+u32 kbdus_inverter_payload_in(struct kbdus_slot *slot);
+u32 kbdus_inverter_payload_out(struct kbdus_slot *slot);
+int kbdus_inverter_copy_to_driver(struct kbdus_slot *slot,
+				  struct iov_iter *to);
+int kbdus_inverter_copy_from_driver(struct kbdus_slot *slot,
+				    struct iov_iter *from);
+
+/* True if every byte in [p, p + size) is zero. */
+static inline bool kbdus_all_zero(const void *p, size_t size)
+{
+	return !memchr_inv(p, 0, size);
+}
+
+#endif /* KBDUS_INTERNAL_H */
