@@ -312,10 +312,26 @@ struct kbdus_mmap_transceive_args {
 #define KBDUS_IOCTL_WAIT_DESTROYED \
 	_IOW(KBDUS_IOCTL_TYPE, 6, struct kbdus_destroy_args)
 
-/* Session ioctls (the fd must be a driver session of the right protocol,
- * else EBADFD / EPROTOTYPE).  Receiving waits interruptibly (EINTR). */
+/*
+ * Session ioctls.  Errors:
+ *   EBADFD      the fd is not a driver session;
+ *   EPROTOTYPE  the command belongs to another protocol;
+ *   EINVAL      a reserved field or flag is set, a reply's error is not in
+ *               0..4095, a handle is malformed (slot out of range or
+ *               generation 0), or the payload is too small for the request;
+ *   ESTALE      the handle names no request this session may complete
+ *               (already completed, timed out, requeued, or another
+ *               session's); nothing happened, and no request was received;
+ *   EFAULT      a pointer is bad.  A request being received goes back to
+ *               its queue; a request being replied to fails with EIO;
+ *   EINTR       a signal arrived while waiting for a request (a reply sent
+ *               in the same call has been consumed: do not resend it).
+ * A receive returns KBDUS_REQ_TERMINATE for ever once the device is being
+ * destroyed or the session was replaced.
+ */
 #define KBDUS_IOCTL_TRANSCEIVE \
 	_IOW(KBDUS_IOCTL_TYPE, 16, struct kbdus_transceive_args)
+/* Describes the session's shared memory (mmap protocol only). */
 #define KBDUS_IOCTL_MMAP_LAYOUT \
 	_IOR(KBDUS_IOCTL_TYPE, 17, struct kbdus_mmap_layout)
 #define KBDUS_IOCTL_MMAP_TRANSCEIVE \
