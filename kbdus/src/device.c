@@ -531,7 +531,7 @@ void kbdus_device_fill_info(struct kbdus_device *dev,
 {
 	mutex_lock(&dev->mutex);
 	info->state = dev->state;
-	info->driver_pid = dev->session ? dev->session->pid : 0;
+	info->driver_pid = dev->session ? READ_ONCE(dev->session->pid) : 0;
 	info->config = dev->config;
 	mutex_unlock(&dev->mutex);
 }
@@ -610,7 +610,7 @@ static ssize_t driver_pid_show(struct device *d, struct device_attribute *attr,
 	pid_t pid;
 
 	mutex_lock(&dev->mutex);
-	pid = dev->session ? dev->session->pid : 0;
+	pid = dev->session ? READ_ONCE(dev->session->pid) : 0;
 	mutex_unlock(&dev->mutex);
 
 	return sysfs_emit(buf, "%d\n", pid);

@@ -12,6 +12,7 @@
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
 #include <linux/errno.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -444,6 +445,12 @@ int kbdus_inverter_receive(struct kbdus_session *session, bool nonblock,
 {
 	struct kbdus_device *dev = session->dev;
 	struct kbdus_slot *slot;
+	pid_t pid = task_tgid_vnr(current);
+
+	/* Follow a driver that forked (daemonized) after binding; written
+	 * only when it changes, so the hot path stays read-only. */
+	if (unlikely(READ_ONCE(session->pid) != pid))
+		WRITE_ONCE(session->pid, pid);
 
 	for (;;) {
 		*slotp = NULL;

@@ -17,9 +17,10 @@
  * request in flight occupies one slot, numbered queue * queue_depth + tag.
  * A request reaches the driver as a struct kbdus_request whose handle
  * encodes the slot and a generation number; the driver completes it by
- * replying with that handle.  Replies with a handle that is unknown, stale
- * (the request was requeued, timed out or completed), or owned by another
- * session are rejected with EINVAL and change nothing.
+ * replying with that handle.  Replies with a malformed handle are rejected
+ * with EINVAL; a handle that is stale (the request was requeued, timed out
+ * or completed) or owned by another session gets ESTALE.  Neither changes
+ * anything.
  *
  * Requests travel by one of the protocols, chosen when the device is created
  * or attached:
@@ -69,7 +70,9 @@ enum kbdus_request_type {
 	 * ioctl_command is the command and size is _IOC_SIZE(command).
 	 * _IOC_WRITE: the payload holds the caller's argument on delivery.
 	 * _IOC_READ: the driver leaves the result in the payload before
-	 * replying, and it is copied back to the caller.  (BDUS 0.1 used the
+	 * replying, and it is copied back to the caller.  Commands whose size
+	 * exceeds max_read_write_size, or that have a size but no direction,
+	 * fail with EINVAL without reaching the driver.  (BDUS 0.1 used the
 	 * opposite meaning of the two directions.)  The reply's error is
 	 * returned to the caller as -error.
 	 */
@@ -147,7 +150,9 @@ struct kbdus_device_config {
 	/* in: KBDUS_REQ_BIT() of each type served; data types only. */
 	__u32 supported_requests;
 
-	__u16 num_queues; /* in/out: 0 = 1; at most KBDUS_MAX_QUEUES */
+	/* in/out: 0 = 1; at most KBDUS_MAX_QUEUES; capped to the number of
+	 * CPUs, as blk-mq never uses more hardware queues than that */
+	__u16 num_queues;
 	__u16 queue_depth; /* in/out: 0 = default; 1..KBDUS_MAX_QUEUE_DEPTH */
 	__u32 protocol; /* in: enum kbdus_protocol; ENOPROTOOPT if unknown */
 	__u32 flags; /* in: KBDUS_CONFIG_* */
@@ -222,7 +227,9 @@ enum kbdus_device_state {
 struct kbdus_device_info {
 	__u64 id; /* in */
 	__u32 state; /* out: enum kbdus_device_state */
-	__u32 driver_pid; /* out: tgid of the driver session's creator; 0 */
+	/* out: tgid of the process that last received on the driver
+	 * session (so it follows a driver that daemonized); 0 if none */
+	__u32 driver_pid;
 	__u64 reserved[6]; /* must be zero */
 	struct kbdus_device_config config; /* out */
 };
