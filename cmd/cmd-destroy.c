@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cmd-destroy.c - "bdus destroy": flush (unless --no-flush) and destroy
+ * devices, one after the other, waiting until each is gone.
+ */
+
+#include "common.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+static const char help_text[] =
+	"Usage: bdus destroy [<options>] <device>...\n"
+	"\n"
+	"Flush each device, then destroy it: its driver is told to terminate\n"
+	"and its block special file goes away.  Waits until each device is gone,\n"
+	"which includes every program closing it.  A device that does not exist\n"
+	"(any more) counts as destroyed.\n"
+	"\n"
+	"A device is an id (7), a name (bdus-7) or a path (/dev/bdus-7).\n"
+	"\n"
+	"Options:\n"
+	"  --no-flush    Do not flush first: data still in the device's write\n"
+	"                cache is lost.  For devices whose driver is stuck.\n"
+	"  -q, --quiet   Print nothing but errors\n"
+	"  -h, --help    Show this help\n";
+
+/* What to print if a step takes long, and the alarm that prints it.  Only
+ * async-signal-safe calls in the handler. */
+#define HINT_DELAY_S 3
+static char hint[256];
+
+static void print_hint(int signum)
+{
+	(void)signum;
+	if (write(STDERR_FILENO, hint, strlen(hint)) < 0)
+		return;
+}
+
+/* ioctl() that prints the hint if it takes more than HINT_DELAY_S. */
+static int ioctl_with_hint(int fd, unsigned long command, void *arg)
+{
+	int ret;
+
+	alarm(HINT_DELAY_S);
+	do
+		ret = ioctl(fd, command, arg);
+	while (ret < 0 && errno == EINTR);
+	alarm(0);
+	return ret;
+}
+
+static bool destroy_one(int control_fd, const char *spec, bool flush,
+			bool quiet)
+{
+	struct kbdus_destroy_args args = { 0 };
+	uint64_t id;
+
+	switch (resolve_device(control_fd, spec, &id, false)) {
+	case NOT_RESOLVED:
+		return false;
+	case NO_SUCH_DEVICE:
+		if (!quiet)
+			error("bdus-%" PRIu64 ": no such device (nothing to "
+			      "destroy)", id);
+		return true;
+	case RESOLVED:
+		break;
+	}
+
+	args.id = id;
+	args.flags = flush ? 0 : KBDUS_DESTROY_NO_FLUSH;
+	snprintf(hint, sizeof(hint),
+		 "bdus: bdus-%" PRIu64 ": still flushing; 'bdus destroy "
+		 "--no-flush %" PRIu64 "' would skip the flush\n",
+		 id, id);
+	if (quiet)
+		hint[0] = '\0';
+	if (ioctl_with_hint(control_fd, KBDUS_IOCTL_DESTROY_DEVICE, &args) < 0) {
+		if (errno == ENODEV)
+			return true; /* destroyed meanwhile */
+		if (errno == EIO)
+			error("bdus-%" PRIu64 ": the flush failed, so the "
+			      "device was not destroyed (--no-flush skips it)",
+			      id);
+		else
+			error("bdus-%" PRIu64 ": cannot destroy: %s", id,
+			      strerror(errno));
+		return false;
+	}
+
+	args.flags = 0;
+	snprintf(hint, sizeof(hint),
+		 "bdus: bdus-%" PRIu64 ": waiting for programs to close the "
+		 "device (is it mounted?)\n",
+		 id);
+	if (quiet)
+		hint[0] = '\0';
+	if (ioctl_with_hint(control_fd, KBDUS_IOCTL_WAIT_DESTROYED, &args) < 0) {
+		error("bdus-%" PRIu64 ": waiting for the device to go away "
+		      "failed: %s",
+		      id, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+static void install_hint_handler(void)
+{
+	struct sigaction action;
+
+	memset(&action, 0, sizeof(action));
+	action.sa_handler = print_hint;
+	action.sa_flags = SA_RESTART;
+	sigemptyset(&action.sa_mask);
+	sigaction(SIGALRM, &action, NULL);
+}
+
+int cmd_destroy(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "no-flush", no_argument, NULL, 'F' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool flush = true, quiet = false, ok = true;
+	int opt, fd;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'F':
+			flush = false;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			fputs(help_text, stdout);
+			return EXIT_OK;
+		default:
+			return bad_option("destroy", argv, opt);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("destroy", "missing the device to destroy");
+	for (int i = optind; i < argc; i++)
+		if (!check_device_spec(argv[i]))
+			return EXIT_FAILED;
+
+	fd = open_control();
+	if (fd < 0)
+		return EXIT_FAILED;
+	install_hint_handler();
+	for (int i = optind; i < argc; i++)
+		ok &= destroy_one(fd, argv[i], flush, quiet);
+	close(fd);
+	return ok ? EXIT_OK : EXIT_FAILED;
+}

@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: MIT
+#
+# Build settings shared by libbdus, cmd, drivers and the test programs.
+# Include it after setting nothing; TOP and BUILD default to this checkout.
+
+TOP ?= $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
+BUILD ?= $(TOP)/build
+
+BDUS_VERSION := 0.1.3
+BDUS_SONAME := libbdus.so.0.1
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+BDUS_CFLAGS := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
+	-MMD -MP
+
+# For programs that use libbdus from the build tree.  The run path lets them
+# run from build/bin without installing anything.
+LIBBDUS_CPPFLAGS := -I$(TOP)/libbdus/include
+LIBBDUS_LDFLAGS := -L$(BUILD)/lib -Wl,-rpath,'$$ORIGIN/../lib'
+LIBBDUS_LDLIBS := -lbdus -pthread
+LIBBDUS_SO := $(BUILD)/lib/libbdus.so
+
+.DEFAULT_GOAL := all
+
+# Built on demand when a program is made on its own (make -C drivers).
+ifndef BDUS_BUILDING_LIBBDUS
+$(LIBBDUS_SO):
+	$(MAKE) -C $(TOP)/libbdus
+endif

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dispatch.c - calls the driver's callback for a request and turns its
+ * result into the errno value of the reply.
+ */
+
+#include "internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+/* The errno values that mean something specific to the block layer. */
+static int32_t data_reply_error(int ret)
+{
+	switch (ret) {
+	case 0:
+	case ENOLINK:
+	case ENOSPC:
+	case ETIMEDOUT:
+		return ret;
+	default:
+		return EIO;
+	}
+}
+
+/* ioctl callers see any errno; anything that is not one becomes EIO. */
+static int32_t ioctl_reply_error(int ret)
+{
+	return ret >= 0 && ret < 4096 ? ret : EIO;
+}
+
+static void log_request(const struct bdus_ctx *ctx,
+			const struct bdus_message *message, unsigned worker)
+{
+	const char *name = bdus_request_type_name(message->type);
+
+	switch (message->type) {
+	case KBDUS_REQ_FLUSH:
+		bdus_log(ctx, "worker %u: %s()", worker, name);
+		break;
+	case KBDUS_REQ_IOCTL:
+		bdus_log(ctx, "worker %u: ioctl(command=0x%08" PRIx32
+			 ", size=%" PRIu32 ")",
+			 worker, message->ioctl_command, message->size);
+		break;
+	case KBDUS_REQ_WRITE_ZEROS_NO_UNMAP:
+	case KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP:
+		bdus_log(ctx, "worker %u: %s(offset=%" PRIu64 ", size=%" PRIu32
+			 ", may_unmap=%s)",
+			 worker, name, message->offset, message->size,
+			 message->type == KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP ?
+				 "true" : "false");
+		break;
+	default:
+		bdus_log(ctx, "worker %u: %s(offset=%" PRIu64 ", size=%" PRIu32
+			 ")",
+			 worker, name, message->offset, message->size);
+		break;
+	}
+}
+
+static int call_ioctl(struct bdus_ctx *ctx, const struct bdus_message *message)
+{
+	uint32_t command = message->ioctl_command;
+	void *argument = NULL;
+
+	if (_IOC_DIR(command) != _IOC_NONE)
+		argument = message->payload;
+	/* Output-only argument: the driver starts from zeros, not from
+	 * whatever the buffer held before. */
+	if (_IOC_DIR(command) == _IOC_READ)
+		memset(argument, 0, message->size);
+
+	return ctx->ops->ioctl(command, argument, ctx);
+}
+
+static bool has_callback_for(const struct bdus_ops *ops, uint32_t type)
+{
+	if (type == KBDUS_REQ_WRITE_SAME)
+		return ops->write_same != NULL;
+	return type <= KBDUS_REQ_IOCTL &&
+	       (bdus_supported_requests(ops) & KBDUS_REQ_BIT(type));
+}
+
+/* The callback for message->type must exist. */
+static int call_callback(struct bdus_ctx *ctx,
+			 const struct bdus_message *message)
+{
+	const struct bdus_ops *ops = ctx->ops;
+	char *buffer = message->payload;
+	uint64_t offset = message->offset;
+	uint32_t size = message->size;
+
+	switch (message->type) {
+	case KBDUS_REQ_READ:
+		return ops->read(buffer, offset, size, ctx);
+	case KBDUS_REQ_WRITE:
+		return ops->write(buffer, offset, size, ctx);
+	case KBDUS_REQ_WRITE_SAME:
+		return ops->write_same(buffer, offset, size, ctx);
+	case KBDUS_REQ_WRITE_ZEROS_NO_UNMAP:
+		return ops->write_zeros(offset, size, false, ctx);
+	case KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP:
+		return ops->write_zeros(offset, size, true, ctx);
+	case KBDUS_REQ_FUA_WRITE:
+		return ops->fua_write(buffer, offset, size, ctx);
+	case KBDUS_REQ_FLUSH:
+		return ops->flush(ctx);
+	case KBDUS_REQ_DISCARD:
+		return ops->discard(offset, size, ctx);
+	case KBDUS_REQ_SECURE_ERASE:
+		return ops->secure_erase(offset, size, ctx);
+	default:
+		return call_ioctl(ctx, message);
+	}
+}
+
+int bdus_dispatch(struct bdus_ctx *ctx, const struct bdus_message *message,
+		  unsigned worker)
+{
+	bool is_ioctl = message->type == KBDUS_REQ_IOCTL;
+	int ret;
+
+	if (ctx->attrs->log)
+		log_request(ctx, message, worker);
+
+	/* kbdus only sends what the driver serves; be safe anyway. */
+	if (!has_callback_for(ctx->ops, message->type))
+		ret = is_ioctl ? ENOTTY : EOPNOTSUPP;
+	else
+		ret = call_callback(ctx, message);
+
+	if (ret == bdus_abort)
+		return bdus_abort;
+
+	if (ret != 0 && ctx->attrs->log)
+		bdus_log(ctx, "worker %u: %s failed with %s (%d)", worker,
+			 bdus_request_type_name(message->type),
+			 ret > 0 ? strerror(ret) : "an invalid value", ret);
+
+	return is_ioctl ? ioctl_reply_error(ret) : data_reply_error(ret);
+}
+
+int bdus_call_lifecycle(struct bdus_ctx *ctx,
+			int (*callback)(struct bdus_ctx *ctx), const char *name)
+{
+	if (ctx->attrs->log)
+		bdus_log(ctx, "%s()%s", name, callback ? "" : " [not set]");
+	return callback ? callback(ctx) : 0;
+}

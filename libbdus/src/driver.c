@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: MIT
+/*
+ * driver.c - bdus_run(), bdus_rerun() and their _ext variants: a driver's
+ * life from validation to terminate().
+ */
+
+#include "internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Everything a running driver owns; ctx points into it. */
+struct driver {
+	struct bdus_ops ops;
+	struct bdus_attrs attrs; /* effective */
+	struct bdus_attrs requested;
+	struct bdus_ext_attrs ext; /* requested, then effective */
+	struct bdus_session session;
+	char path[32];
+};
+
+static bool fail_callback(int ret, const char *name)
+{
+	if (ret == bdus_abort)
+		return bdus_fail(EIO, "the %s callback returned bdus_abort",
+				 name);
+	if (ret < 0)
+		return bdus_fail(EIO,
+				 "the %s callback failed with an invalid value "
+				 "(%d)",
+				 name, ret);
+	return bdus_fail_errno(ret, "the %s callback failed", name);
+}
+
+static int print_device_path(struct bdus_ctx *ctx)
+{
+	if (puts(ctx->path) == EOF || fflush(stdout) == EOF)
+		return EIO;
+	return 0;
+}
+
+/* on_device_available (or its default), then daemonizing. */
+static bool announce_device(struct bdus_ctx *ctx)
+{
+	int (*callback)(struct bdus_ctx *) = ctx->ops->on_device_available;
+	int ret;
+
+	if (ctx->attrs->log && !callback)
+		bdus_log(ctx, "on_device_available() [not set: printing the "
+			      "path]");
+	ret = callback ? bdus_call_lifecycle(ctx, callback,
+					     "on_device_available") :
+			 print_device_path(ctx);
+	if (ret != 0)
+		return fail_callback(ret, "on_device_available");
+
+	if (ctx->attrs->dont_daemonize)
+		return true;
+	if (ctx->attrs->log)
+		bdus_log(ctx, "daemonizing");
+	return bdus_daemonize();
+}
+
+/* Serves until terminated; returns false with the error set on failure. */
+static bool serve(struct bdus_ctx *ctx, struct bdus_session *session)
+{
+	switch (bdus_serve_until_available(ctx, session)) {
+	case BDUS_SERVE_TERMINATED:
+		return true; /* destroyed before it was ever available */
+	case BDUS_SERVE_FAILED:
+		return false;
+	case BDUS_SERVE_AVAILABLE:
+		break;
+	}
+	if (!announce_device(ctx))
+		return false;
+	return bdus_serve_until_terminated(ctx, session) ==
+	       BDUS_SERVE_TERMINATED;
+}
+
+/* A device we created and failed to start is of no use to anyone, even if
+ * recoverable: nobody knows of it. */
+static void destroy_unstarted_device(struct bdus_session *session)
+{
+	struct kbdus_destroy_args args = {
+		.id = session->config.id,
+		.flags = KBDUS_DESTROY_NO_FLUSH,
+	};
+
+	bdus_ioctl_retry(session->fd, KBDUS_IOCTL_DESTROY_DEVICE, &args);
+}
+
+static bool run_driver_here(struct driver *driver, void *private_data,
+			    bool is_rerun)
+{
+	struct bdus_session *session = &driver->session;
+	struct bdus_saved_error error;
+	bool served;
+	int ret;
+
+	bdus_device_path(driver->path, sizeof(driver->path), session->config.id);
+
+	struct bdus_ctx ctx = {
+		.id = session->config.id,
+		.path = driver->path,
+		.ops = &driver->ops,
+		.attrs = &driver->attrs,
+		.is_rerun = is_rerun,
+		.private_data = private_data,
+		.major = session->config.major,
+		.minor = session->config.minor,
+		.ext = &driver->ext,
+	};
+
+	if (driver->attrs.log)
+		bdus_log_effective_attrs(&ctx, &driver->requested);
+
+	ret = bdus_call_lifecycle(&ctx, driver->ops.initialize, "initialize");
+	if (ret != 0) {
+		fail_callback(ret, "initialize");
+		if (!is_rerun)
+			destroy_unstarted_device(session);
+		return false;
+	}
+
+	served = serve(&ctx, session);
+	bdus_save_error(&error);
+
+	ret = bdus_call_lifecycle(&ctx, driver->ops.terminate, "terminate");
+	if (!served)
+		return bdus_restore_error(&error);
+	if (ret != 0)
+		return fail_callback(ret, "terminate");
+	return true;
+}
+
+static bool run_driver(struct driver *driver, void *private_data,
+		       bool is_rerun)
+{
+	uint64_t previous = bdus_enter_device(driver->session.config.id);
+	bool ok = run_driver_here(driver, private_data, is_rerun);
+
+	bdus_leave_device(previous);
+	return ok;
+}
+
+/* ------------------------------------------------------------------------- */
+/* bdus_run() */
+
+static bool run(const struct bdus_ops *ops, const struct bdus_attrs *attrs,
+		const struct bdus_ext_attrs *ext, size_t ext_size,
+		void *private_data)
+{
+	struct kbdus_device_config config;
+	struct driver driver;
+	bool ok;
+
+	memset(&driver, 0, sizeof(driver));
+	if (!bdus_validate_ops(ops) || !bdus_validate_attrs_for_run(attrs) ||
+	    !bdus_copy_ext(&driver.ext, ext, ext_size) ||
+	    !bdus_validate_ext(&driver.ext))
+		return false;
+
+	driver.ops = *ops;
+	driver.attrs = *attrs;
+	driver.requested = *attrs;
+	bdus_config_for_run(&config, ops, attrs, &driver.ext);
+
+	if (!bdus_session_create(&driver.session, &config, driver.ext.protocol))
+		return false;
+
+	bdus_effective_attrs(&driver.attrs, &driver.ext, ops,
+			     &driver.session.config, driver.session.protocol,
+			     false);
+	ok = run_driver(&driver, private_data, false);
+	bdus_session_close(&driver.session);
+	return ok;
+}
+
+BDUS_API bool bdus_run(const struct bdus_ops *ops,
+		       const struct bdus_attrs *attrs, void *private_data)
+{
+	return run(ops, attrs, NULL, 0, private_data);
+}
+
+BDUS_API bool bdus_run_ext_sized(const struct bdus_ops *ops,
+				 const struct bdus_attrs *attrs,
+				 const struct bdus_ext_attrs *ext,
+				 size_t ext_size, void *private_data)
+{
+	return run(ops, attrs, ext, ext_size, private_data);
+}
+
+/* ------------------------------------------------------------------------- */
+/* bdus_rerun() */
+
+static bool validate_against_device(uint64_t id, const struct bdus_ops *ops,
+				    const struct bdus_attrs *attrs,
+				    const struct bdus_ext_attrs *ext)
+{
+	struct kbdus_device_info info;
+	int fd = bdus_control_open(true);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = bdus_control_device_info(fd, id, &info);
+	bdus_close_quietly(fd);
+
+	return ok && bdus_validate_for_rerun(ops, attrs, ext, &info.config);
+}
+
+static bool rerun(uint64_t id, const struct bdus_ops *ops,
+		  const struct bdus_attrs *attrs,
+		  const struct bdus_ext_attrs *ext, size_t ext_size,
+		  void *private_data)
+{
+	struct driver driver;
+	bool ok;
+
+	memset(&driver, 0, sizeof(driver));
+	if (!bdus_validate_ops(ops) ||
+	    (!attrs && !bdus_fail(EINVAL, "attrs must not be NULL")) ||
+	    !bdus_copy_ext(&driver.ext, ext, ext_size) ||
+	    !bdus_validate_ext(&driver.ext))
+		return false;
+
+	/* Check before attaching: attaching stops the running driver. */
+	if (!validate_against_device(id, ops, attrs, &driver.ext))
+		return false;
+
+	driver.ops = *ops;
+	driver.attrs = *attrs;
+	driver.requested = *attrs;
+
+	if (!bdus_session_attach(&driver.session, id, driver.ext.protocol))
+		return false;
+
+	bdus_effective_attrs(&driver.attrs, &driver.ext, ops,
+			     &driver.session.config, driver.session.protocol,
+			     true);
+	ok = run_driver(&driver, private_data, true);
+	bdus_session_close(&driver.session);
+	return ok;
+}
+
+BDUS_API bool bdus_rerun(uint64_t dev_id, const struct bdus_ops *ops,
+			 const struct bdus_attrs *attrs, void *private_data)
+{
+	return rerun(dev_id, ops, attrs, NULL, 0, private_data);
+}
+
+BDUS_API bool bdus_rerun_ext_sized(uint64_t dev_id,
+				   const struct bdus_ops *ops,
+				   const struct bdus_attrs *attrs,
+				   const struct bdus_ext_attrs *ext,
+				   size_t ext_size, void *private_data)
+{
+	return rerun(dev_id, ops, attrs, ext, ext_size, private_data);
+}

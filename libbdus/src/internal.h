@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: MIT
+/*
+ * internal.h - declarations shared by the libbdus source files.  Nothing
+ * here is exported: the build hides every symbol that is not marked
+ * BDUS_API.
+ */
+
+#ifndef LIBBDUS_INTERNAL_H_
+#define LIBBDUS_INTERNAL_H_
+
+#include <bdus.h>
+#include <linux/kbdus.h>
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BDUS_API __attribute__((visibility("default")))
+#define BDUS_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+
+/* Size of the argument buffer for ioctl requests: _IOC_SIZE() is 14 bits. */
+#define BDUS_MAX_IOCTL_SIZE ((size_t)1 << 14)
+
+/* ------------------------------------------------------------------------- */
+/* error.c: the calling thread's error message */
+
+/* Sets errno to errnum and the message; returns false, for "return fail()". */
+bool bdus_fail(int errnum, const char *fmt, ...) BDUS_PRINTF(2, 3);
+/* Same, appending ": <strerror(errnum)>". */
+bool bdus_fail_errno(int errnum, const char *fmt, ...) BDUS_PRINTF(2, 3);
+bool bdus_fail_v(int errnum, bool append_strerror, const char *fmt,
+		 va_list args);
+
+/* Copies the current message, so that it survives calls that may fail. */
+struct bdus_saved_error {
+	int errnum;
+	char message[512];
+};
+void bdus_save_error(struct bdus_saved_error *saved);
+bool bdus_restore_error(const struct bdus_saved_error *saved);
+
+/* ------------------------------------------------------------------------- */
+/* util.c */
+
+size_t bdus_page_size(void);
+bool bdus_is_power_of_two(uint64_t value);
+uint64_t bdus_round_down(uint64_t value, uint64_t multiple);
+uint64_t bdus_round_up(uint64_t value, uint64_t multiple);
+/* ioctl() repeated while it fails with EINTR. */
+int bdus_ioctl_retry(int fd, unsigned long command, void *arg);
+/* close() that keeps errno. */
+void bdus_close_quietly(int fd);
+/* "/dev/bdus-<id>" into buf. */
+void bdus_device_path(char *buf, size_t size, uint64_t id);
+const char *bdus_request_type_name(uint32_t type);
+/* Marks the calling thread as running callbacks of device id, returning
+ * what bdus_leave_device() must restore; for refusing self-deadlocks. */
+uint64_t bdus_enter_device(uint64_t id);
+void bdus_leave_device(uint64_t previous);
+bool bdus_is_serving_device(uint64_t id);
+const char *bdus_protocol_name(uint32_t protocol);
+
+/* ------------------------------------------------------------------------- */
+/* control.c: /dev/bdus-control */
+
+/* Opens the control device; with check_version, also fails if kbdus is not
+ * compatible with this libbdus. */
+int bdus_control_open(bool check_version);
+/* KBDUS_IOCTL_GET_DEVICE_INFO, with a message naming the device on error. */
+bool bdus_control_device_info(int control_fd, uint64_t id,
+			      struct kbdus_device_info *info);
+
+/* ------------------------------------------------------------------------- */
+/* validate.c: the 0.1.x rules, checked before any device exists */
+
+bool bdus_validate_ops(const struct bdus_ops *ops);
+bool bdus_validate_attrs_for_run(const struct bdus_attrs *attrs);
+bool bdus_validate_ext(const struct bdus_ext_attrs *ext);
+bool bdus_validate_for_rerun(const struct bdus_ops *ops,
+			     const struct bdus_attrs *attrs,
+			     const struct bdus_ext_attrs *ext,
+			     const struct kbdus_device_config *config);
+
+/* Copies a caller's ext of ext_size bytes (possibly NULL) into *out. */
+bool bdus_copy_ext(struct bdus_ext_attrs *out,
+		   const struct bdus_ext_attrs *ext, size_t ext_size);
+
+/* ------------------------------------------------------------------------- */
+/* config.c: translating between bdus attributes and kbdus configs */
+
+uint32_t bdus_supported_requests(const struct bdus_ops *ops);
+void bdus_config_for_run(struct kbdus_device_config *config,
+			 const struct bdus_ops *ops,
+			 const struct bdus_attrs *attrs,
+			 const struct bdus_ext_attrs *ext);
+/* Fills in the effective attributes once the device exists. */
+void bdus_effective_attrs(struct bdus_attrs *attrs,
+			  struct bdus_ext_attrs *ext,
+			  const struct bdus_ops *ops,
+			  const struct kbdus_device_config *config,
+			  uint32_t protocol, bool is_rerun);
+
+/* ------------------------------------------------------------------------- */
+/* session.c: a driver session (a control fd bound to a device) */
+
+struct bdus_session {
+	int fd;
+	uint32_t protocol; /* KBDUS_PROTOCOL_* */
+	struct kbdus_device_config config;
+
+	/* mmap protocol */
+	void *mapping;
+	size_t mapping_size;
+	const struct kbdus_request *descriptors;
+	char *buffers;
+	uint32_t buffer_size;
+	uint32_t num_slots;
+};
+
+/* protocol is a BDUS_PROTOCOL_* value; DEFAULT falls back to IOCTL. */
+bool bdus_session_create(struct bdus_session *session,
+			 const struct kbdus_device_config *config,
+			 uint32_t protocol);
+bool bdus_session_attach(struct bdus_session *session, uint64_t id,
+			 uint32_t protocol);
+void bdus_session_close(struct bdus_session *session);
+
+/* ------------------------------------------------------------------------- */
+/* channel.c: one thread's way of receiving requests and sending replies */
+
+/* A received request or notification. */
+struct bdus_message {
+	uint64_t handle;
+	uint64_t offset;
+	uint32_t size;
+	uint32_t ioctl_command;
+	uint32_t type; /* enum kbdus_request_type */
+	char *payload; /* where its data is, and where read data goes */
+};
+
+struct bdus_channel {
+	struct bdus_session *session;
+	char *payload; /* ioctl protocol: this thread's buffer */
+	size_t payload_size;
+	bool reply_pending;
+	uint64_t reply_handle;
+	int32_t reply_error;
+};
+
+bool bdus_channel_init(struct bdus_channel *channel,
+		       struct bdus_session *session);
+void bdus_channel_destroy(struct bdus_channel *channel);
+/* Queues the reply to send with the next exchange. */
+void bdus_channel_set_reply(struct bdus_channel *channel, uint64_t handle,
+			    int32_t error);
+/* Sends the pending reply (if any) and waits for the next message.  Returns
+ * 0, or an errno value: EINTR if a signal interrupted the wait (the reply
+ * was sent), anything else is a failure of the session. */
+int bdus_channel_exchange(struct bdus_channel *channel,
+			  struct bdus_message *message);
+/* Sends the pending reply, if any, without waiting for a request. */
+int bdus_channel_flush_reply(struct bdus_channel *channel);
+
+/* ------------------------------------------------------------------------- */
+/* dispatch.c: calling the driver's callbacks */
+
+/* Serves a data request.  Returns the errno for the reply (0 on success) or
+ * bdus_abort. */
+int bdus_dispatch(struct bdus_ctx *ctx, const struct bdus_message *message,
+		  unsigned worker);
+/* Calls initialize, on_device_available or terminate (by name, for the
+ * log), returning its result; NULL callbacks succeed. */
+int bdus_call_lifecycle(struct bdus_ctx *ctx,
+			int (*callback)(struct bdus_ctx *ctx),
+			const char *name);
+
+/* ------------------------------------------------------------------------- */
+/* log.c */
+
+void bdus_log(const struct bdus_ctx *ctx, const char *fmt, ...)
+	BDUS_PRINTF(2, 3);
+void bdus_log_effective_attrs(const struct bdus_ctx *ctx,
+			      const struct bdus_attrs *requested);
+
+/* ------------------------------------------------------------------------- */
+/* serve.c: the receive -> callback -> reply loops */
+
+enum bdus_serve_outcome {
+	BDUS_SERVE_AVAILABLE, /* got DEVICE_AVAILABLE */
+	BDUS_SERVE_TERMINATED, /* got TERMINATE */
+	BDUS_SERVE_FAILED, /* error set */
+};
+
+/* Serves requests on the calling thread until the device is available. */
+enum bdus_serve_outcome bdus_serve_until_available(struct bdus_ctx *ctx,
+						   struct bdus_session *session);
+/* Serves requests until TERMINATE, on the calling thread or on
+ * attrs->max_concurrent_callbacks worker threads. */
+enum bdus_serve_outcome bdus_serve_until_terminated(
+	struct bdus_ctx *ctx, struct bdus_session *session);
+
+/* ------------------------------------------------------------------------- */
+/* interrupt.c: waking worker threads blocked in a receive */
+
+/* Installs the interrupt signal's handler (reference counted). */
+bool bdus_interrupt_acquire(void);
+void bdus_interrupt_release(void);
+/* Unblocks the interrupt signal in the calling thread. */
+void bdus_interrupt_unblock(void);
+void bdus_interrupt_thread(pthread_t thread);
+
+/* ------------------------------------------------------------------------- */
+/* daemon.c */
+
+bool bdus_daemonize(void);
+
+#endif /* LIBBDUS_INTERNAL_H_ */

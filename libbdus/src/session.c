@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: MIT
+/*
+ * session.c - creating or attaching to a device, which turns a control fd
+ * into the device's driver session, and setting up its protocol.
+ *
+ * BDUS_PROTOCOL_DEFAULT means mmap, falling back to ioctl when mmap cannot
+ * be used: kbdus refuses it (ENOPROTOOPT), or mapping the buffers fails.
+ * The protocol is fixed when the session is bound, so a failed mapping
+ * needs a new session:
+ *   - bdus_run(): the new device has served nobody yet (and cannot be
+ *     attached to before it is available), so it is destroyed and created
+ *     again with the ioctl protocol;
+ *   - bdus_rerun() on a recoverable device: closing the session leaves the
+ *     device waiting for a driver, so we attach again with ioctl;
+ *   - bdus_rerun() on a non-recoverable device: closing would destroy it,
+ *     and no other exit exists, so the call fails.
+ */
+
+#include "internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static uint32_t first_protocol(uint32_t requested)
+{
+	return requested == BDUS_PROTOCOL_DEFAULT ? KBDUS_PROTOCOL_MMAP :
+						    requested;
+}
+
+static void reset(struct bdus_session *session)
+{
+	memset(session, 0, sizeof(*session));
+	session->fd = -1;
+}
+
+void bdus_session_close(struct bdus_session *session)
+{
+	int saved_errno = errno;
+
+	if (session->mapping)
+		munmap(session->mapping, session->mapping_size);
+	bdus_close_quietly(session->fd);
+	reset(session);
+	errno = saved_errno;
+}
+
+/* ------------------------------------------------------------------------- */
+/* mmap protocol */
+
+static bool check_layout(const struct kbdus_mmap_layout *layout)
+{
+	uint64_t page = bdus_page_size();
+	uint64_t table = (uint64_t)layout->num_slots *
+			 sizeof(struct kbdus_request);
+	uint64_t end = layout->buffers_offset +
+		       (uint64_t)layout->num_slots * layout->buffer_size;
+
+	/* Callbacks are promised page-aligned buffers. */
+	if (layout->num_slots == 0 || layout->buffers_offset % page != 0 ||
+	    layout->buffer_size % page != 0 || layout->buffer_size == 0 ||
+	    layout->buffers_offset < table || end > layout->mmap_size)
+		return bdus_fail(EPROTO,
+				 "kbdus reported an unusable mmap layout (%" PRIu32
+				 " slots of %" PRIu32 " bytes from offset %" PRIu64
+				 ", %" PRIu64 " bytes in all)",
+				 layout->num_slots, layout->buffer_size,
+				 (uint64_t)layout->buffers_offset,
+				 (uint64_t)layout->mmap_size);
+	return true;
+}
+
+static bool setup_mmap(struct bdus_session *session)
+{
+	struct kbdus_mmap_layout layout;
+	void *mapping;
+
+	memset(&layout, 0, sizeof(layout));
+	if (bdus_ioctl_retry(session->fd, KBDUS_IOCTL_MMAP_LAYOUT, &layout) < 0)
+		return bdus_fail_errno(errno,
+				       "cannot get the mmap protocol's layout");
+	if (!check_layout(&layout))
+		return false;
+
+	mapping = mmap(NULL, layout.mmap_size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED, session->fd, 0);
+	if (mapping == MAP_FAILED)
+		return bdus_fail_errno(errno,
+				       "cannot map the %" PRIu64
+				       " bytes of request buffers",
+				       (uint64_t)layout.mmap_size);
+
+	session->mapping = mapping;
+	session->mapping_size = layout.mmap_size;
+	session->descriptors = mapping;
+	session->buffers = (char *)mapping + layout.buffers_offset;
+	session->buffer_size = layout.buffer_size;
+	session->num_slots = layout.num_slots;
+	return true;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Creating a device */
+
+static bool fail_create(int errnum, uint32_t protocol)
+{
+	switch (errnum) {
+	case EINVAL:
+		return bdus_fail(EINVAL,
+				 "kbdus refused a device configuration that "
+				 "libbdus accepted: are kbdus and libbdus from "
+				 "the same BDUS release?");
+	case ENOPROTOOPT:
+		return bdus_fail(ENOPROTOOPT,
+				 "this kbdus does not support the %s protocol",
+				 bdus_protocol_name(protocol));
+	case ENOSPC:
+		return bdus_fail(ENOSPC,
+				 "cannot create the device: kbdus already has "
+				 "its maximum number of devices");
+	default:
+		return bdus_fail_errno(errnum, "cannot create the device");
+	}
+}
+
+static bool open_and_create(struct bdus_session *session,
+			    const struct kbdus_device_config *config,
+			    uint32_t protocol, bool may_fall_back)
+{
+	reset(session);
+	session->fd = bdus_control_open(true);
+	if (session->fd < 0)
+		return false;
+
+	for (;;) {
+		session->config = *config;
+		session->config.protocol = protocol;
+		if (bdus_ioctl_retry(session->fd, KBDUS_IOCTL_CREATE_DEVICE,
+				     &session->config) == 0)
+			break;
+		if (errno == ENOPROTOOPT && may_fall_back &&
+		    protocol != KBDUS_PROTOCOL_IOCTL) {
+			protocol = KBDUS_PROTOCOL_IOCTL;
+			continue;
+		}
+		fail_create(errno, protocol);
+		bdus_session_close(session);
+		return false;
+	}
+
+	session->protocol = protocol;
+	return true;
+}
+
+/* Gets rid of a device that nobody has used yet. */
+static void discard_new_device(struct bdus_session *session)
+{
+	struct kbdus_destroy_args args = {
+		.id = session->config.id,
+		.flags = KBDUS_DESTROY_NO_FLUSH,
+	};
+
+	bdus_ioctl_retry(session->fd, KBDUS_IOCTL_DESTROY_DEVICE, &args);
+	bdus_session_close(session);
+}
+
+bool bdus_session_create(struct bdus_session *session,
+			 const struct kbdus_device_config *config,
+			 uint32_t protocol)
+{
+	bool may_fall_back = protocol == BDUS_PROTOCOL_DEFAULT;
+
+	if (!open_and_create(session, config, first_protocol(protocol),
+			     may_fall_back))
+		return false;
+
+	if (session->protocol != KBDUS_PROTOCOL_MMAP || setup_mmap(session))
+		return true;
+
+	discard_new_device(session);
+	if (!may_fall_back)
+		return false;
+	return open_and_create(session, config, KBDUS_PROTOCOL_IOCTL, false);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Attaching to a device */
+
+static bool fail_attach(int errnum, uint64_t id, uint32_t protocol)
+{
+	switch (errnum) {
+	case ENODEV:
+		return bdus_fail(ENODEV, "bdus-%" PRIu64 ": no such device", id);
+	case EBUSY:
+		return bdus_fail(EBUSY,
+				 "bdus-%" PRIu64 ": the device is not available "
+				 "yet, or another driver is attaching to it",
+				 id);
+	case ESHUTDOWN:
+		return bdus_fail(ESHUTDOWN,
+				 "bdus-%" PRIu64 ": the device is being destroyed",
+				 id);
+	case EINTR:
+		return bdus_fail(EINTR,
+				 "bdus-%" PRIu64 ": interrupted by a signal while "
+				 "waiting for the previous driver to terminate",
+				 id);
+	case ENOPROTOOPT:
+		return bdus_fail(ENOPROTOOPT,
+				 "this kbdus does not support the %s protocol",
+				 bdus_protocol_name(protocol));
+	default:
+		return bdus_fail_errno(errnum,
+				       "bdus-%" PRIu64 ": cannot attach to the "
+				       "device",
+				       id);
+	}
+}
+
+static bool open_and_attach(struct bdus_session *session, uint64_t id,
+			    uint32_t protocol, bool may_fall_back)
+{
+	struct kbdus_attach_args args;
+
+	reset(session);
+	session->fd = bdus_control_open(true);
+	if (session->fd < 0)
+		return false;
+
+	for (;;) {
+		memset(&args, 0, sizeof(args));
+		args.id = id;
+		args.protocol = protocol;
+		/* Not retried on EINTR: by then another driver may have
+		 * attached, or the device may be gone. */
+		if (ioctl(session->fd, KBDUS_IOCTL_ATTACH_DEVICE, &args) == 0)
+			break;
+		if (errno == ENOPROTOOPT && may_fall_back &&
+		    protocol != KBDUS_PROTOCOL_IOCTL) {
+			protocol = KBDUS_PROTOCOL_IOCTL;
+			continue;
+		}
+		fail_attach(errno, id, protocol);
+		bdus_session_close(session);
+		return false;
+	}
+
+	session->config = args.config;
+	session->protocol = protocol;
+	return true;
+}
+
+bool bdus_session_attach(struct bdus_session *session, uint64_t id,
+			 uint32_t protocol)
+{
+	bool may_fall_back = protocol == BDUS_PROTOCOL_DEFAULT;
+	struct bdus_saved_error error;
+	bool recoverable;
+
+	if (!open_and_attach(session, id, first_protocol(protocol),
+			     may_fall_back))
+		return false;
+
+	if (session->protocol != KBDUS_PROTOCOL_MMAP || setup_mmap(session))
+		return true;
+
+	recoverable = session->config.flags & KBDUS_CONFIG_RECOVERABLE;
+	bdus_save_error(&error);
+	bdus_session_close(session);
+
+	if (may_fall_back && recoverable)
+		return open_and_attach(session, id, KBDUS_PROTOCOL_IOCTL, false);
+
+	if (!recoverable)
+		return bdus_fail(error.errnum,
+				 "%s; bdus-%" PRIu64 " is not recoverable, so "
+				 "it was destroyed (use the ioctl protocol with "
+				 "this device)",
+				 error.message, id);
+	return bdus_restore_error(&error);
+}
