@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: MIT
+/*
+ * uapi-badinput: every kbdus ioctl fed wrong sizes, non-zero reserved
+ * fields, out-of-range values and bad pointers, plus bogus, duplicate and
+ * stale replies on a live session.  Each must fail with the documented
+ * errno and leave the kernel clean (the harness checks dmesg).
+ *
+ * Prints one line per failed check and exits 1 if any failed.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/kbdus.h>
+
+static int failures, checks;
+static void *unmapped;
+
+#define EXPECT(call, err)                                                     \
+	do {                                                                  \
+		int ret_ = (call);                                            \
+		int errno_ = errno;                                           \
+		checks++;                                                     \
+		if ((err) == 0 ? ret_ < 0 : (ret_ >= 0 || errno_ != (err))) { \
+			failures++;                                           \
+			printf("line %d: %s: got %d (%s), expected %s\n",     \
+			       __LINE__, #call, ret_,                         \
+			       ret_ < 0 ? strerror(errno_) : "ok",            \
+			       (err) ? strerror(err) : "success");            \
+		}                                                             \
+	} while (0)
+
+static int open_control(void)
+{
+	int fd = open(KBDUS_CONTROL_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		perror(KBDUS_CONTROL_DEVICE_PATH);
+		exit(1);
+	}
+	return fd;
+}
+
+static struct kbdus_device_config good_config(uint32_t protocol)
+{
+	struct kbdus_device_config c = {
+		.size = 4 << 20,
+		.logical_block_size = 512,
+		.supported_requests = KBDUS_REQ_BIT(KBDUS_REQ_READ) |
+				      KBDUS_REQ_BIT(KBDUS_REQ_WRITE),
+		.protocol = protocol,
+	};
+	return c;
+}
+
+/* CREATE with one field broken; must fail and leave fd unbound. */
+static void check_bad_configs(int fd)
+{
+	struct kbdus_device_config c;
+
+#define BAD_CONFIG(mutation, err)                                   \
+	do {                                                        \
+		c = good_config(KBDUS_PROTOCOL_IOCTL);              \
+		mutation;                                           \
+		EXPECT(ioctl(fd, KBDUS_IOCTL_CREATE_DEVICE, &c), err); \
+	} while (0)
+
+	BAD_CONFIG(c.id = 1, EINVAL);
+	BAD_CONFIG(c.major = 1, EINVAL);
+	BAD_CONFIG(c.minor = 1, EINVAL);
+	for (int i = 0; i < 8; i++)
+		BAD_CONFIG(c.reserved[i] = 1, EINVAL);
+	BAD_CONFIG(c.size = 0, EINVAL);
+	BAD_CONFIG(c.size = 1000, EINVAL);
+	BAD_CONFIG(c.size = UINT64_MAX - 511, EINVAL);
+	BAD_CONFIG(c.logical_block_size = 0, EINVAL);
+	BAD_CONFIG(c.logical_block_size = 256, EINVAL);
+	BAD_CONFIG(c.logical_block_size = 1000, EINVAL);
+	BAD_CONFIG(c.logical_block_size = 1 << 20, EINVAL);
+	BAD_CONFIG(c.physical_block_size = 256, EINVAL);
+	BAD_CONFIG(c.physical_block_size = 3000, EINVAL);
+	BAD_CONFIG((c.logical_block_size = 4096, c.physical_block_size = 512), EINVAL);
+	BAD_CONFIG(c.supported_requests = 1u << 10, EINVAL);
+	BAD_CONFIG(c.supported_requests = KBDUS_REQ_BIT(KBDUS_REQ_TERMINATE), EINVAL);
+	BAD_CONFIG(c.flags = 1u << 5, EINVAL);
+	BAD_CONFIG(c.flags = KBDUS_CONFIG_WRITE_CACHE, EINVAL); /* no FLUSH */
+	BAD_CONFIG((c.flags = KBDUS_CONFIG_FUA,
+		    c.supported_requests |= KBDUS_REQ_BIT(KBDUS_REQ_FUA_WRITE)), EINVAL);
+	BAD_CONFIG(c.num_queues = KBDUS_MAX_QUEUES + 1, EINVAL);
+	BAD_CONFIG(c.queue_depth = KBDUS_MAX_QUEUE_DEPTH + 1, EINVAL);
+	BAD_CONFIG(c.request_timeout_ms = 1, EINVAL);
+	BAD_CONFIG(c.request_timeout_ms = KBDUS_MAX_REQUEST_TIMEOUT_MS + 1, EINVAL);
+	BAD_CONFIG((c.supported_requests |= KBDUS_REQ_BIT(KBDUS_REQ_DISCARD),
+		    c.max_discard_erase_size = 100), EINVAL);
+	BAD_CONFIG(c.protocol = 0, ENOPROTOOPT);
+	BAD_CONFIG(c.protocol = 99, ENOPROTOOPT);
+	BAD_CONFIG(c.protocol = KBDUS_PROTOCOL_URING, ENOPROTOOPT);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_CREATE_DEVICE, NULL), EFAULT);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_CREATE_DEVICE, unmapped), EFAULT);
+#undef BAD_CONFIG
+}
+
+static void check_control_ioctls(int fd)
+{
+	struct kbdus_attach_args attach = { .id = 123456 };
+	struct kbdus_device_info info = { .id = 123456 };
+	struct kbdus_destroy_args destroy = { .id = 123456 };
+	struct kbdus_transceive_args tr = { 0 };
+	struct kbdus_mmap_transceive_args mtr = { 0 };
+	uint64_t id = 0;
+
+	/* Wrong sizes and unknown commands. */
+	EXPECT(ioctl(fd, _IOR(KBDUS_IOCTL_TYPE, 0, uint64_t), &id), ENOTTY);
+	EXPECT(ioctl(fd, _IOWR(KBDUS_IOCTL_TYPE, 1, uint64_t), &id), ENOTTY);
+	EXPECT(ioctl(fd, _IOWR(KBDUS_IOCTL_TYPE, 3, uint64_t), &id), ENOTTY);
+	EXPECT(ioctl(fd, _IOW(KBDUS_IOCTL_TYPE, 16, uint64_t), &id), ENOTTY);
+	EXPECT(ioctl(fd, _IO(KBDUS_IOCTL_TYPE, 200), 0), ENOTTY);
+	EXPECT(ioctl(fd, _IO('X', 1), 0), ENOTTY);
+
+	/* Bad pointers. */
+	EXPECT(ioctl(fd, KBDUS_IOCTL_GET_VERSION, NULL), EFAULT);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_GET_VERSION, unmapped), EFAULT);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_ATTACH_DEVICE, NULL), EFAULT);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_GET_DEVICE_INFO, unmapped), EFAULT);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_NEXT_DEVICE_ID, NULL), EFAULT);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_DESTROY_DEVICE, unmapped), EFAULT);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_WAIT_DESTROYED, NULL), EFAULT);
+
+	/* Reserved and out fields, and missing devices. */
+	EXPECT(ioctl(fd, KBDUS_IOCTL_ATTACH_DEVICE, &attach), ENODEV);
+	attach.flags = 1;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_ATTACH_DEVICE, &attach), EINVAL);
+	attach.flags = 0;
+	attach.reserved[5] = 1;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_ATTACH_DEVICE, &attach), EINVAL);
+	attach.reserved[5] = 0;
+	attach.config.size = 1;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_ATTACH_DEVICE, &attach), EINVAL);
+	attach.config.size = 0;
+	attach.protocol = 77;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_ATTACH_DEVICE, &attach), ENOPROTOOPT);
+
+	EXPECT(ioctl(fd, KBDUS_IOCTL_GET_DEVICE_INFO, &info), ENODEV);
+	info.state = 1;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_GET_DEVICE_INFO, &info), EINVAL);
+	info.state = 0;
+	info.reserved[0] = 1;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_GET_DEVICE_INFO, &info), EINVAL);
+
+	EXPECT(ioctl(fd, KBDUS_IOCTL_DESTROY_DEVICE, &destroy), ENODEV);
+	destroy.flags = 2;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_DESTROY_DEVICE, &destroy), EINVAL);
+	destroy.flags = 0;
+	destroy.reserved0 = 1;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_DESTROY_DEVICE, &destroy), EINVAL);
+	destroy.reserved0 = 0;
+	destroy.flags = KBDUS_DESTROY_NO_FLUSH; /* not allowed for WAIT */
+	EXPECT(ioctl(fd, KBDUS_IOCTL_WAIT_DESTROYED, &destroy), EINVAL);
+	destroy.flags = 0;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_WAIT_DESTROYED, &destroy), 0);
+
+	id = UINT64_MAX;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_NEXT_DEVICE_ID, &id), ENOENT);
+
+	/* Session ioctls on an fd that is no session. */
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EBADFD);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_MMAP_TRANSCEIVE, &mtr), EBADFD);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_MMAP_LAYOUT, &mtr), EBADFD);
+	EXPECT(mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED ? -1 : 0,
+	       EBADFD);
+}
+
+/* A live ioctl-protocol session: bogus, duplicate and stale replies. */
+static void check_ioctl_session(void)
+{
+	struct kbdus_device_config c = good_config(KBDUS_PROTOCOL_IOCTL);
+	struct kbdus_transceive_args tr = { 0 };
+	struct kbdus_mmap_transceive_args mtr = { 0 };
+	struct kbdus_request req;
+	struct kbdus_reply reply = { 0 };
+	static unsigned char payload[1 << 20];
+	int fd = open_control();
+
+	EXPECT(ioctl(fd, KBDUS_IOCTL_CREATE_DEVICE, &c), 0);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_CREATE_DEVICE, &c), EALREADY);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_ATTACH_DEVICE,
+		     &(struct kbdus_attach_args){ .id = c.id }), EALREADY);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_WAIT_DESTROYED,
+		     &(struct kbdus_destroy_args){ .id = c.id }), EDEADLK);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_MMAP_TRANSCEIVE, &mtr), EPROTOTYPE);
+	EXPECT(mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED ? -1 : 0,
+	       ENODEV);
+
+	/* Transceive arguments. */
+	tr.flags = 1;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EINVAL);
+	tr.flags = 0;
+	tr.reserved[3] = 1;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EINVAL);
+	tr.reserved[3] = 0;
+	tr.request = (uintptr_t)unmapped;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EFAULT); /* AVAILABLE lost? */
+	tr.request = (uintptr_t)&req;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), 0);
+	if (req.type != KBDUS_REQ_DEVICE_AVAILABLE) {
+		failures++;
+		printf("DEVICE_AVAILABLE was lost after EFAULT (type %u)\n", req.type);
+	}
+
+	/* Replies with handles that name no delivered request. */
+	tr.request = 0;
+	tr.reply = (uintptr_t)&reply;
+	reply.handle = 0;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EINVAL);
+	reply.handle = 0xffffffffull | (1ull << 32);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EINVAL);
+	reply.handle = 1ull << 32; /* slot 0, never delivered */
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), ESTALE);
+	reply.handle = 5;  /* generation 0 */
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EINVAL);
+	reply.handle = 1ull << 32;
+	reply.error = -1;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EINVAL);
+	reply.error = 5000;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EINVAL);
+	reply.error = 0;
+	reply.reserved0 = 1;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EINVAL);
+	reply.reserved0 = 0;
+	tr.reply = (uintptr_t)unmapped;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EFAULT);
+
+	/* A real request: read from a child process, then reply twice. */
+	pid_t child = fork();
+	if (child == 0) {
+		char path[64], buf[512];
+		snprintf(path, sizeof(path), "/dev/bdus-%llu",
+			 (unsigned long long)c.id);
+		int dfd = open(path, O_RDONLY | O_DIRECT);
+		_exit(dfd >= 0 && pread(dfd, buf, 512, 4096) == 512 ? 0 : 1);
+	}
+
+	tr.reply = 0;
+	tr.request = (uintptr_t)&req;
+	tr.payload = (uintptr_t)payload;
+	tr.payload_size = sizeof(payload);
+	do
+		EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), 0);
+	while (req.type != KBDUS_REQ_READ);
+
+	/* Reply with a payload pointer that faults: the request fails, and
+	 * the handle is consumed. */
+	memset(&reply, 0, sizeof(reply));
+	reply.handle = req.handle;
+	tr.request = 0;
+	tr.reply = (uintptr_t)&reply;
+	tr.payload = (uintptr_t)unmapped;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EFAULT);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), ESTALE); /* duplicate */
+	reply.handle = req.handle + (1ull << 32); /* future generation */
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), ESTALE);
+
+	int status;
+	waitpid(child, &status, 0);
+	checks++;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 1) {
+		failures++;
+		printf("the reader should have seen its read fail\n");
+	}
+
+	close(fd);
+}
+
+/* A live mmap-protocol session. */
+static void check_mmap_session(void)
+{
+	struct kbdus_device_config c = good_config(KBDUS_PROTOCOL_MMAP);
+	struct kbdus_mmap_transceive_args mtr = { 0 };
+	struct kbdus_transceive_args tr = { 0 };
+	struct kbdus_mmap_layout layout;
+	int fd = open_control();
+
+	EXPECT(ioctl(fd, KBDUS_IOCTL_CREATE_DEVICE, &c), 0);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EPROTOTYPE);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_MMAP_LAYOUT, NULL), EFAULT);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_MMAP_LAYOUT, &layout), 0);
+
+	/* Private, too large, or offset mappings are refused. */
+	EXPECT(mmap(NULL, layout.mmap_size, PROT_READ, MAP_PRIVATE, fd, 0) ==
+			       MAP_FAILED ? -1 : 0, EINVAL);
+	EXPECT(mmap(NULL, layout.mmap_size + 4096, PROT_READ, MAP_SHARED, fd, 0) ==
+			       MAP_FAILED ? -1 : 0, EINVAL);
+	EXPECT(mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 4096) == MAP_FAILED ? -1 : 0,
+	       EINVAL);
+	void *area = mmap(NULL, layout.mmap_size, PROT_READ | PROT_WRITE,
+			  MAP_SHARED, fd, 0);
+	checks++;
+	if (area == MAP_FAILED) {
+		failures++;
+		printf("mmap of the session area failed: %s\n", strerror(errno));
+	}
+
+	mtr.flags = 2;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_MMAP_TRANSCEIVE, &mtr), EINVAL);
+	mtr.flags = 0;
+	mtr.reserved0 = 1;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_MMAP_TRANSCEIVE, &mtr), EINVAL);
+	mtr.reserved0 = 0;
+	mtr.reply_error = -5;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_MMAP_TRANSCEIVE, &mtr), EINVAL);
+	mtr.reply_error = 0;
+	mtr.reply_handle = (uint64_t)layout.num_slots | (1ull << 32);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_MMAP_TRANSCEIVE, &mtr), EINVAL);
+	mtr.reply_handle = 1ull << 32;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_MMAP_TRANSCEIVE, &mtr), ESTALE);
+	mtr.reply_handle = 0;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_MMAP_TRANSCEIVE, unmapped), EFAULT);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_MMAP_TRANSCEIVE, &mtr), 0);
+	checks++;
+	if (mtr.type != KBDUS_REQ_DEVICE_AVAILABLE || mtr.slot != KBDUS_NO_SLOT) {
+		failures++;
+		printf("expected DEVICE_AVAILABLE, got type %u slot %u\n", mtr.type,
+		       mtr.slot);
+	}
+
+	if (area != MAP_FAILED)
+		munmap(area, layout.mmap_size);
+	close(fd);
+}
+
+int main(void)
+{
+	int fd;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* Kept reserved, so no later mapping can land there. */
+	unmapped = mmap(NULL, 1 << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	fd = open_control();
+	printf("%s\n", "check_bad_configs");
+	check_bad_configs(fd);
+	printf("%s\n", "check_control_ioctls");
+	check_control_ioctls(fd);
+	close(fd);
+
+	printf("%s\n", "check_ioctl_session");
+	check_ioctl_session();
+	printf("%s\n", "check_mmap_session");
+	check_mmap_session();
+
+	printf("%d checks, %d failed\n", checks, failures);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: MIT
+/*
+ * uapi-ram: a RAM-backed test driver written directly against the kbdus
+ * UAPI, without libbdus, so the module can be tested on its own.
+ *
+ * The data lives in a file (default: anonymous memory; --backing puts it
+ * in a shared file such as /dev/shm/x so a replacement driver sees it).
+ * Prints the device id on stdout once the device is available.
+ *
+ * Test knobs: --log records every request ("type offset size"), --stall
+ * never replies to one request type (timeouts), --exit-after N exits
+ * abruptly after N data requests (crash while I/O is in flight).
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/fs.h>
+#include <linux/kbdus.h>
+
+/* Test ioctls served by this driver (see handle_ioctl). */
+struct test_ioctl_arg {
+	uint32_t values[4];
+};
+#define TEST_IOCTL_INCREMENT _IOWR('T', 1, struct test_ioctl_arg)
+#define TEST_IOCTL_READ_PATTERN _IOR('T', 2, struct test_ioctl_arg)
+#define TEST_IOCTL_FAIL _IO('T', 3)
+
+static struct {
+	int protocol;
+	uint64_t size;
+	unsigned queues, depth, threads;
+	unsigned timeout_ms;
+	uint32_t flags;
+	uint32_t types;
+	const char *backing;
+	const char *log_path;
+	long long attach_id;
+	int stall_type;
+	long exit_after;
+	unsigned delay_us;
+} opt = {
+	.protocol = KBDUS_PROTOCOL_MMAP,
+	.size = 64 << 20,
+	.threads = 1,
+	.attach_id = -1,
+	.stall_type = -1,
+	.exit_after = -1,
+};
+
+static int control_fd;
+static unsigned char *disk;
+static FILE *log_file;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static long data_requests;
+static unsigned char *mmap_area;
+static struct kbdus_mmap_layout layout;
+static uint32_t max_rw_size;
+
+static const char *const type_names[] = {
+	[KBDUS_REQ_READ] = "read",
+	[KBDUS_REQ_WRITE] = "write",
+	[KBDUS_REQ_WRITE_SAME] = "write_same",
+	[KBDUS_REQ_WRITE_ZEROS_NO_UNMAP] = "write_zeros_no_unmap",
+	[KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP] = "write_zeros_may_unmap",
+	[KBDUS_REQ_FUA_WRITE] = "fua_write",
+	[KBDUS_REQ_FLUSH] = "flush",
+	[KBDUS_REQ_DISCARD] = "discard",
+	[KBDUS_REQ_SECURE_ERASE] = "secure_erase",
+	[KBDUS_REQ_IOCTL] = "ioctl",
+};
+
+static void die(const char *what)
+{
+	fprintf(stderr, "uapi-ram: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static int type_from_name(const char *name)
+{
+	for (unsigned i = 0; i < sizeof(type_names) / sizeof(*type_names); i++)
+		if (type_names[i] && !strcmp(type_names[i], name))
+			return (int)i;
+	fprintf(stderr, "uapi-ram: unknown request type '%s'\n", name);
+	exit(2);
+}
+
+static uint32_t parse_types(char *list)
+{
+	uint32_t types = 0;
+
+	for (char *t = strtok(list, ","); t; t = strtok(NULL, ","))
+		types |= KBDUS_REQ_BIT(type_from_name(t));
+	return types;
+}
+
+/* Serves one request; returns the errno for the reply. */
+static int handle_ioctl(const struct kbdus_request *req, unsigned char *payload)
+{
+	struct test_ioctl_arg arg;
+
+	switch (req->ioctl_command) {
+	case TEST_IOCTL_INCREMENT:
+		memcpy(&arg, payload, sizeof(arg));
+		for (int i = 0; i < 4; i++)
+			arg.values[i]++;
+		memcpy(payload, &arg, sizeof(arg));
+		return 0;
+	case TEST_IOCTL_READ_PATTERN:
+		for (int i = 0; i < 4; i++)
+			arg.values[i] = 0xb0d50000u + i;
+		memcpy(payload, &arg, sizeof(arg));
+		return 0;
+	case TEST_IOCTL_FAIL:
+		return EPERM;
+	default:
+		return ENOTTY;
+	}
+}
+
+static int serve(const struct kbdus_request *req, unsigned char *payload)
+{
+	if (req->type != KBDUS_REQ_IOCTL && req->type != KBDUS_REQ_FLUSH &&
+	    (req->offset > opt.size || req->size > opt.size - req->offset)) {
+		fprintf(stderr, "uapi-ram: request beyond the end\n");
+		return EIO;
+	}
+
+	switch (req->type) {
+	case KBDUS_REQ_READ:
+		memcpy(payload, disk + req->offset, req->size);
+		return 0;
+	case KBDUS_REQ_WRITE:
+	case KBDUS_REQ_FUA_WRITE:
+		memcpy(disk + req->offset, payload, req->size);
+		return 0;
+	case KBDUS_REQ_WRITE_ZEROS_NO_UNMAP:
+	case KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP:
+	case KBDUS_REQ_DISCARD:
+	case KBDUS_REQ_SECURE_ERASE:
+		memset(disk + req->offset, 0, req->size);
+		return 0;
+	case KBDUS_REQ_FLUSH:
+		return 0;
+	case KBDUS_REQ_IOCTL:
+		return handle_ioctl(req, payload);
+	default:
+		return EIO;
+	}
+}
+
+static void log_request(const struct kbdus_request *req)
+{
+	if (!log_file)
+		return;
+	pthread_mutex_lock(&log_lock);
+	if (req->type == KBDUS_REQ_IOCTL)
+		fprintf(log_file, "ioctl 0x%x %u\n", req->ioctl_command,
+			req->size);
+	else
+		fprintf(log_file, "%s %llu %u\n", type_names[req->type],
+			(unsigned long long)req->offset, req->size);
+	fflush(log_file);
+	pthread_mutex_unlock(&log_lock);
+}
+
+/* Returns false if the reply must be withheld or the driver must crash. */
+static bool before_reply(const struct kbdus_request *req)
+{
+	log_request(req);
+	if (opt.delay_us)
+		usleep(opt.delay_us);
+	if (opt.exit_after >= 0 &&
+	    __atomic_add_fetch(&data_requests, 1, __ATOMIC_SEQ_CST) >
+		    opt.exit_after)
+		_exit(3);
+	return req->type != opt.stall_type;
+}
+
+static void announce(uint64_t id)
+{
+	printf("%llu\n", (unsigned long long)id);
+	fflush(stdout);
+}
+
+static void *ioctl_worker(void *arg)
+{
+	struct kbdus_transceive_args args = { 0 };
+	struct kbdus_request req;
+	struct kbdus_reply reply = { 0 };
+	unsigned char *payload;
+	uint64_t id = *(uint64_t *)arg;
+
+	payload = aligned_alloc(4096, max_rw_size);
+	if (!payload)
+		die("payload");
+
+	args.request = (uintptr_t)&req;
+	args.payload = (uintptr_t)payload;
+	args.payload_size = max_rw_size;
+
+	for (;;) {
+		if (ioctl(control_fd, KBDUS_IOCTL_TRANSCEIVE, &args) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("KBDUS_IOCTL_TRANSCEIVE");
+		}
+		args.reply = 0;
+
+		if (req.type == KBDUS_REQ_TERMINATE)
+			return NULL;
+		if (req.type == KBDUS_REQ_DEVICE_AVAILABLE) {
+			announce(id);
+			continue;
+		}
+		reply.error = serve(&req, payload);
+		if (!before_reply(&req))
+			continue;
+		reply.handle = req.handle;
+		args.reply = (uintptr_t)&reply;
+	}
+}
+
+static void *mmap_worker(void *arg)
+{
+	struct kbdus_mmap_transceive_args args = { 0 };
+	uint64_t id = *(uint64_t *)arg;
+
+	for (;;) {
+		if (ioctl(control_fd, KBDUS_IOCTL_MMAP_TRANSCEIVE, &args) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("KBDUS_IOCTL_MMAP_TRANSCEIVE");
+		}
+		args.reply_handle = 0;
+		args.reply_error = 0;
+
+		if (args.type == KBDUS_REQ_TERMINATE)
+			return NULL;
+		if (args.type == KBDUS_REQ_DEVICE_AVAILABLE) {
+			announce(id);
+			continue;
+		}
+
+		const struct kbdus_request *req =
+			(const struct kbdus_request *)mmap_area + args.slot;
+		unsigned char *payload = mmap_area + layout.buffers_offset +
+					 (size_t)args.slot * layout.buffer_size;
+		struct kbdus_request copy = *req;
+		int error = serve(&copy, payload);
+
+		if (!before_reply(&copy))
+			continue;
+		args.reply_handle = copy.handle;
+		args.reply_error = error;
+	}
+}
+
+static void open_backing(void)
+{
+	int fd;
+
+	if (!opt.backing) {
+		disk = mmap(NULL, opt.size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (disk == MAP_FAILED)
+			die("mmap");
+		return;
+	}
+	fd = open(opt.backing, O_RDWR | O_CREAT, 0600);
+	if (fd < 0 || ftruncate(fd, (off_t)opt.size) < 0)
+		die(opt.backing);
+	disk = mmap(NULL, opt.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (disk == MAP_FAILED)
+		die("mmap backing");
+	close(fd);
+}
+
+static void usage(void)
+{
+	fputs("usage: uapi-ram [--protocol ioctl|mmap] [--size BYTES] [--queues N]\n"
+	      "  [--depth N] [--threads N] [--timeout-ms N] [--recoverable]\n"
+	      "  [--partition-scan] [--write-cache] [--fua] [--types LIST]\n"
+	      "  [--backing FILE] [--log FILE] [--attach ID] [--stall TYPE]\n"
+	      "  [--exit-after N] [--delay-us N]\n",
+	      stderr);
+	exit(2);
+}
+
+static void parse_args(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "protocol", required_argument, 0, 'p' },
+		{ "size", required_argument, 0, 's' },
+		{ "queues", required_argument, 0, 'q' },
+		{ "depth", required_argument, 0, 'd' },
+		{ "threads", required_argument, 0, 't' },
+		{ "timeout-ms", required_argument, 0, 'T' },
+		{ "recoverable", no_argument, 0, 'r' },
+		{ "partition-scan", no_argument, 0, 'P' },
+		{ "write-cache", no_argument, 0, 'w' },
+		{ "fua", no_argument, 0, 'f' },
+		{ "types", required_argument, 0, 'y' },
+		{ "backing", required_argument, 0, 'b' },
+		{ "log", required_argument, 0, 'l' },
+		{ "attach", required_argument, 0, 'a' },
+		{ "stall", required_argument, 0, 'S' },
+		{ "exit-after", required_argument, 0, 'x' },
+		{ "delay-us", required_argument, 0, 'D' },
+		{ 0 },
+	};
+	int c;
+
+	opt.types = KBDUS_REQ_DATA_TYPES_MASK;
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			opt.protocol = !strcmp(optarg, "ioctl") ? KBDUS_PROTOCOL_IOCTL :
+				       !strcmp(optarg, "mmap")	? KBDUS_PROTOCOL_MMAP :
+									  atoi(optarg);
+			break;
+		case 's': opt.size = strtoull(optarg, NULL, 0); break;
+		case 'q': opt.queues = atoi(optarg); break;
+		case 'd': opt.depth = atoi(optarg); break;
+		case 't': opt.threads = atoi(optarg); break;
+		case 'T': opt.timeout_ms = atoi(optarg); break;
+		case 'r': opt.flags |= KBDUS_CONFIG_RECOVERABLE; break;
+		case 'P': opt.flags |= KBDUS_CONFIG_PARTITION_SCAN; break;
+		case 'w': opt.flags |= KBDUS_CONFIG_WRITE_CACHE; break;
+		case 'f': opt.flags |= KBDUS_CONFIG_FUA; break;
+		case 'y': opt.types = parse_types(optarg); break;
+		case 'b': opt.backing = optarg; break;
+		case 'l': opt.log_path = optarg; break;
+		case 'a': opt.attach_id = atoll(optarg); break;
+		case 'S': opt.stall_type = type_from_name(optarg); break;
+		case 'x': opt.exit_after = atol(optarg); break;
+		case 'D': opt.delay_us = atoi(optarg); break;
+		default: usage();
+		}
+	}
+	if (optind != argc || !opt.threads)
+		usage();
+}
+
+int main(int argc, char **argv)
+{
+	struct kbdus_device_config config = { 0 };
+	struct kbdus_attach_args attach = { 0 };
+	uint64_t id;
+	pthread_t *threads;
+
+	parse_args(argc, argv);
+
+	control_fd = open(KBDUS_CONTROL_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	if (control_fd < 0)
+		die(KBDUS_CONTROL_DEVICE_PATH);
+
+	if (opt.log_path) {
+		log_file = fopen(opt.log_path, "a");
+		if (!log_file)
+			die(opt.log_path);
+	}
+
+	if (opt.attach_id >= 0) {
+		attach.id = (uint64_t)opt.attach_id;
+		attach.protocol = (uint32_t)opt.protocol;
+		if (ioctl(control_fd, KBDUS_IOCTL_ATTACH_DEVICE, &attach) < 0)
+			die("KBDUS_IOCTL_ATTACH_DEVICE");
+		config = attach.config;
+		opt.size = config.size;
+	} else {
+		config.size = opt.size;
+		config.logical_block_size = 512;
+		config.supported_requests = opt.types;
+		config.num_queues = (uint16_t)opt.queues;
+		config.queue_depth = (uint16_t)opt.depth;
+		config.protocol = (uint32_t)opt.protocol;
+		config.flags = opt.flags;
+		config.request_timeout_ms = opt.timeout_ms;
+		if (ioctl(control_fd, KBDUS_IOCTL_CREATE_DEVICE, &config) < 0)
+			die("KBDUS_IOCTL_CREATE_DEVICE");
+	}
+	id = config.id;
+	max_rw_size = config.max_read_write_size;
+	open_backing();
+
+	if (opt.protocol == KBDUS_PROTOCOL_MMAP) {
+		if (ioctl(control_fd, KBDUS_IOCTL_MMAP_LAYOUT, &layout) < 0)
+			die("KBDUS_IOCTL_MMAP_LAYOUT");
+		mmap_area = mmap(NULL, layout.mmap_size, PROT_READ | PROT_WRITE,
+				 MAP_SHARED, control_fd, 0);
+		if (mmap_area == MAP_FAILED)
+			die("mmap control fd");
+	}
+
+	threads = calloc(opt.threads, sizeof(*threads));
+	for (unsigned i = 0; i < opt.threads; i++)
+		if (pthread_create(&threads[i], NULL,
+				   opt.protocol == KBDUS_PROTOCOL_MMAP ? mmap_worker :
+									  ioctl_worker,
+				   &id))
+			die("pthread_create");
+	for (unsigned i = 0; i < opt.threads; i++)
+		pthread_join(threads[i], NULL);
+
+	return 0;
+}
