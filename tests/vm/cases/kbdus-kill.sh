@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# kill -9 of the driver during fio.  Non-recoverable: I/O fails with EIO,
+# nothing hangs, the device goes away.  Recoverable: I/O waits, a new driver
+# attaches, gets the lost requests again, and fio verifies with no error.
+# timeout: 600
+source "$BDUS_ROOT/tests/vm/testlib.sh"
+
+load_kbdus
+for protocol in ioctl mmap; do
+	info "non-recoverable, $protocol"
+	start_driver D --protocol "$protocol" --size $((64 << 20)) --threads 2
+	fio --name=io --filename="$D_DEV" --direct=1 --ioengine=libaio --rw=randrw \
+		--bs=4k --iodepth=16 --time_based --runtime=60 >/tmp/fio.out 2>&1 &
+	fio_pid=$!
+	sleep 3
+	kill -9 "$D_PID"
+	start=$SECONDS
+	wait_exit "$fio_pid" && fail "fio succeeded although the driver died"
+	((SECONDS - start < 30)) || fail "fio took $((SECONDS - start)) s to fail"
+	grep -q "Input/output error" /tmp/fio.out || { cat /tmp/fio.out >&2; fail "no EIO"; }
+	wait_for "[[ ! -e $D_DEV ]]" 30 || fail "device did not go away"
+	uapi-ctl wait "$D_ID"
+
+	info "recoverable, $protocol"
+	rm -f /dev/shm/disk
+	start_driver D --protocol "$protocol" --size $((64 << 20)) --threads 2 \
+		--recoverable --backing /dev/shm/disk
+	fio --name=verify --filename="$D_DEV" --direct=1 --ioengine=libaio \
+		--rw=randwrite --bs=4k --iodepth=16 --size=24M --verify=crc32c \
+		--verify_fatal=1 >/tmp/fio.out 2>&1 &
+	fio_pid=$!
+	for round in 1 2 3; do
+		sleep 2
+		kill -9 "$D_PID"
+		wait_for "[[ \$(sysfs_attr $D_ID state) == inactive ]]" 10 ||
+			fail "device not inactive after kill"
+		start_driver N --protocol "$protocol" --threads 2 --attach "$D_ID" \
+			--backing /dev/shm/disk
+		[[ $N_ID == "$D_ID" ]] || fail "attached to the wrong device"
+		[[ $(sysfs_attr "$D_ID" driver_pid) == "$N_PID" ]] || fail "driver_pid not updated"
+		D_PID=$N_PID
+	done
+	wait_exit "$fio_pid" || { tail -n 20 /tmp/fio.out >&2; fail "fio failed across recovery"; }
+	uapi-ctl destroy "$D_ID"
+	wait_exit "$D_PID" || fail "last driver failed"
+done
+unload_kbdus

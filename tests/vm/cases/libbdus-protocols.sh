@@ -1,0 +1,51 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The default protocol is mmap; when the buffers cannot be mapped (here: an
+# address-space limit), bdus_run falls back to ioctl on a new device and
+# bdus_rerun on a recoverable device attaches again with ioctl, while an
+# explicit mmap request fails with a clear message.
+# timeout: 300
+source "$BDUS_ROOT/tests/vm/testlib.sh"
+source "$BDUS_ROOT/tests/vm/testlib-libbdus.sh"
+
+# 2 x 1024 slots of 256 KiB: a 512 MiB mapping, more than the limit allows.
+big=(--queues 2 --queue-depth 1024)
+limit=400000 # KiB of address space
+
+load_kbdus
+test_driver D 4M
+[[ $(bdus info --protocol "$D_ID") == mmap ]] || fail "the default protocol is not mmap"
+bdus destroy "$D_ID"
+wait_exit "$D_PID" || fail "driver exited with $?"
+
+info "explicit mmap under the limit"
+expect_error "cannot map the" \
+	bash -c "ulimit -v $limit; exec bdus-test-driver --foreground --protocol mmap ${big[*]} 4M"
+wait_for "[[ -z \$(bdus list) ]]" 10 || fail "a device was left behind: $(bdus list)"
+
+info "default protocol under the limit"
+(ulimit -v "$limit"; exec bdus-test-driver --foreground "${big[@]}" --recoverable 4M) \
+	>/tmp/fallback.out 2>/tmp/fallback.err &
+pid=$!
+wait_for "[[ -s /tmp/fallback.out ]] || ! kill -0 $pid 2>/dev/null" 60
+dev=$(head -n 1 /tmp/fallback.out)
+[[ -n $dev ]] || fail "no device: $(cat /tmp/fallback.err)"
+id=${dev#/dev/bdus-}
+[[ $(bdus info --protocol "$id") == ioctl ]] || fail "no fallback to ioctl"
+[[ $(bdus list | wc -l) -eq 1 ]] || fail "the failed mmap device was left behind: $(bdus list)"
+dd if=/dev/urandom of=/tmp/block bs=4k count=1 status=none
+dd if=/tmp/block of="$dev" bs=4k oflag=direct status=none
+
+info "rerun with the default protocol under the limit"
+(ulimit -v "$limit"; exec bdus-test-driver --foreground --rerun "$id") \
+	>/tmp/rerun.out 2>/tmp/rerun.err &
+new=$!
+wait_exit "$pid" || fail "the replaced driver exited with $?"
+wait_for "[[ -s /tmp/rerun.out ]] || ! kill -0 $new 2>/dev/null" 60
+[[ -s /tmp/rerun.out ]] || fail "rerun failed: $(cat /tmp/rerun.err)"
+[[ $(bdus info --protocol --state "$id" | tr '\n' ' ') == "ioctl active " ]] ||
+	fail "after rerun: $(bdus info --protocol --state "$id")"
+dd if="$dev" of=/dev/null bs=4k count=1 iflag=direct status=none || fail "I/O after rerun"
+bdus destroy "$id"
+wait_exit "$new" || fail "the new driver exited with $?"
+unload_kbdus

@@ -1,0 +1,57 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Every request type reaches libbdus callbacks with the right arguments over
+# both protocols, ioctls travel in both directions, and callback errors map
+# to the right errno.
+# timeout: 600
+source "$BDUS_ROOT/tests/vm/testlib.sh"
+source "$BDUS_ROOT/tests/vm/testlib-libbdus.sh"
+
+load_kbdus
+for protocol in ioctl mmap; do
+	info "protocol $protocol"
+	trace=/tmp/trace-$protocol
+	test_driver D --protocol "$protocol" --concurrency 2 --trace "$trace" 16M
+	expect_traced "$trace" "initialize run $D_ID"
+	expect_traced "$trace" "on_device_available $D_DEV"
+	[[ $(bdus info --protocol "$D_ID") == "$protocol" ]] || fail "protocol"
+
+	dd if="$D_DEV" of=/dev/null bs=4096 count=1 skip=3 iflag=direct status=none
+	expect_traced "$trace" "read 12288 4096"
+	dd if=/dev/urandom of="$D_DEV" bs=8192 count=1 seek=2 oflag=direct status=none
+	expect_traced "$trace" "write 16384 8192"
+	dd if=/dev/urandom of="$D_DEV" bs=4096 count=1 seek=10 oflag=direct,dsync status=none
+	expect_traced "$trace" "fua_write 40960 4096"
+	sync "$D_DEV"
+	expect_traced "$trace" "flush"
+	blkdiscard -o 65536 -l 131072 "$D_DEV"
+	expect_traced "$trace" "discard 65536 131072"
+	blkdiscard -s -o 262144 -l 65536 "$D_DEV"
+	expect_traced "$trace" "secure_erase 262144 65536"
+	blkdiscard -z -o 524288 -l 65536 "$D_DEV"
+	expect_traced "$trace" "write_zeros 524288 65536 nounmap"
+	fallocate -p -o 1048576 -l 65536 "$D_DEV"
+	expect_traced "$trace" "write_zeros 1048576 65536 unmap"
+
+	[[ $(bdus-test-ioctl "$D_DEV" get) == bdus ]] || fail "_IOR ioctl"
+	bdus-test-ioctl "$D_DEV" set hello || fail "_IOW ioctl"
+	[[ $(bdus-test-ioctl "$D_DEV" get) == hello ]] || fail "_IOW data lost"
+	[[ $(bdus-test-ioctl "$D_DEV" inc 41) == 42 ]] || fail "_IOWR ioctl"
+	[[ $(bdus-test-ioctl "$D_DEV" fail) == EPERM ]] || fail "ioctl errno"
+	! grep -q '^write_same' "$trace" || fail "write_same was called"
+
+	bdus destroy "$D_ID"
+	wait_exit "$D_PID" || { cat "$D_ERR" >&2; fail "driver exited with $?"; }
+	expect_traced "$trace" "terminate"
+done
+
+info "errno mapping"
+test_driver E --fail-writes ENOSPC 1M
+expect_error "No space left" dd if=/dev/zero of="$E_DEV" bs=4k count=1 oflag=direct
+bdus destroy --no-flush "$E_ID"
+wait_exit "$E_PID" || fail "driver exited with $?"
+test_driver E --fail-writes EPERM 1M
+expect_error "Input/output error" dd if=/dev/zero of="$E_DEV" bs=4k count=1 oflag=direct
+bdus destroy --no-flush "$E_ID"
+wait_exit "$E_PID" || fail "driver exited with $?"
+unload_kbdus

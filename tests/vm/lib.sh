@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: MIT
+#
+# Host-side helpers shared by scripts/vm-exec, tests/vm/run and friends.
+# Source it; it defines functions only.
+
+# Kernels a VM can boot and a module can be built for: an image in /boot and
+# headers in /lib/modules/V/build.  Oldest first.
+bdus_kernels() {
+	local d v
+	for d in /lib/modules/*/build; do
+		[[ -d $d ]] || continue
+		v=${d%/build}
+		v=${v##*/}
+		[[ -e /boot/vmlinuz-$v ]] && printf '%s\n' "$v"
+	done | sort -V
+}
+
+bdus_newest_kernel() {
+	bdus_kernels | tail -n 1
+}
+
+# Keep the newest of the kernels given as arguments.
+bdus_newest_of() {
+	printf '%s\n' "$@" | sort -V | tail -n 1
+}

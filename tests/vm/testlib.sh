@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: MIT
+#
+# Helpers for VM test cases (sourced).  Tests run as root in the guest with
+# BDUS_ROOT, KVER, BDUS_KO and PATH (build/bin first) set by the harness.
+# Convention: exit 0 pass, 77 skip, anything else fail.
+
+set -euo pipefail
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "$*" >&2; exit 77; }
+info() { echo "# $*"; }
+
+# Runs "$@", which must fail, and checks its stderr/stdout mention $1.
+expect_error() {
+	local pattern=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		fail "expected failure ($pattern) from: $*"
+	fi
+	grep -q -- "$pattern" <<<"$out" || fail "expected '$pattern' from: $*; got: $out"
+}
+
+load_kbdus() {
+	[[ -e $BDUS_KO ]] || skip "kbdus.ko not built for $KVER"
+	lsmod | grep -q '^kbdus ' && rmmod kbdus
+	insmod "$BDUS_KO" "$@"
+	wait_for "[[ -c /dev/bdus-control ]]" 10 || fail "/dev/bdus-control did not appear"
+}
+
+unload_kbdus() {
+	rmmod kbdus || fail "rmmod kbdus failed"
+}
+
+# wait_for CONDITION SECONDS: polls a shell condition every 0.1 s.
+wait_for() {
+	local deadline=$((SECONDS + $2))
+	until eval "$1"; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.1
+	done
+}
+
+# start_driver PREFIX ARGS...: runs uapi-ram ARGS in the background and waits
+# until its device is available.  Sets ${PREFIX}_PID, ${PREFIX}_ID and
+# ${PREFIX}_DEV.
+start_driver() {
+	local prefix=$1 out
+	shift
+	out=$(mktemp /tmp/driver.XXXXXX)
+	uapi-ram "$@" >"$out" 2>"$out.err" &
+	local pid=$!
+	if ! wait_for "[[ -s $out ]] || ! kill -0 $pid 2>/dev/null" 60 || [[ ! -s $out ]]; then
+		cat "$out.err" >&2
+		fail "driver ($*) did not make a device available"
+	fi
+	local id
+	id=$(head -n1 "$out")
+	printf -v "${prefix}_PID" %s "$pid"
+	printf -v "${prefix}_ID" %s "$id"
+	printf -v "${prefix}_DEV" %s "/dev/bdus-$id"
+	wait_for "[[ -b /dev/bdus-$id ]]" 10 || fail "/dev/bdus-$id did not appear"
+}
+
+# Waits for a background process and returns its exit status.
+wait_exit() {
+	local rc=0
+	wait "$1" || rc=$?
+	return "$rc"
+}
+
+sysfs_attr() { cat "/sys/block/bdus-$1/bdus/$2"; }
+
+# fio with common options; extra arguments are appended.
+run_fio() {
+	fio --output-format=terse --terse-version=3 --minimal --direct=1 \
+		--group_reporting --name=job "$@" >/tmp/fio.out 2>/tmp/fio.err ||
+		{ cat /tmp/fio.err >&2; return 1; }
+}
+
+# Data-integrity pass: writes with crc32c headers and verifies them.
+fio_verify() {
+	local dev=$1
+	shift
+	fio --name=verify --filename="$dev" --direct=1 --ioengine=libaio \
+		--verify=crc32c --verify_fatal=1 --do_verify=1 "$@" \
+		>/tmp/fio.out 2>&1 || { tail -n 30 /tmp/fio.out >&2; return 1; }
+	! grep -q 'verify: bad' /tmp/fio.out
+}
