@@ -9,6 +9,7 @@
 
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
+#include <linux/mm.h>
 #include <linux/version.h>
 
 /* 6.5 replaced fmode_t with blk_mode_t in block_device_operations. */
@@ -109,6 +110,59 @@ kbdus_alloc_disk(struct blk_mq_tag_set *set,
 
 #else
 #error "kbdus needs Linux 6.0 or later"
+#endif
+
+/*
+ * io_uring commands.  6.7 moved them to <linux/io_uring/cmd.h>, reached the
+ * SQE through cmd->sqe, and added cancelable commands: io_uring then calls
+ * ->uring_cmd with IO_URING_F_CANCEL when the ring or its task goes away.
+ * Older kernels never cancel a posted command, so kbdus watches the
+ * issuing task instead and cancels when it exits (KBDUS_URING_MONITOR).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#include <linux/io_uring/cmd.h>
+
+#define KBDUS_URING_F_CANCEL IO_URING_F_CANCEL
+#define KBDUS_URING_MONITOR 0
+
+static inline const void *kbdus_uring_cmd_payload(struct io_uring_cmd *cmd)
+{
+	return io_uring_sqe_cmd(cmd->sqe);
+}
+
+static inline void kbdus_uring_mark_cancelable(struct io_uring_cmd *cmd,
+					       unsigned int issue_flags)
+{
+	io_uring_cmd_mark_cancelable(cmd, issue_flags);
+}
+#else
+#include <linux/io_uring.h>
+
+#define KBDUS_URING_F_CANCEL 0
+#define KBDUS_URING_MONITOR 1
+
+static inline const void *kbdus_uring_cmd_payload(struct io_uring_cmd *cmd)
+{
+	return cmd->cmd;
+}
+
+static inline void kbdus_uring_mark_cancelable(struct io_uring_cmd *cmd,
+					       unsigned int issue_flags)
+{
+}
+#endif
+
+/* 6.3 made vm_flags read-only outside these helpers. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+static inline void kbdus_vma_forbid_write(struct vm_area_struct *vma)
+{
+	vm_flags_clear(vma, VM_MAYWRITE);
+}
+#else
+static inline void kbdus_vma_forbid_write(struct vm_area_struct *vma)
+{
+	vma->vm_flags &= ~VM_MAYWRITE;
+}
 #endif
 
 #endif /* KBDUS_COMPAT_H */

@@ -12,6 +12,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "compat.h"
 #include "kbdus.h"
 
 const struct kbdus_protocol_ops *kbdus_protocol_find(u32 id)
@@ -21,6 +22,8 @@ const struct kbdus_protocol_ops *kbdus_protocol_find(u32 id)
 		return &kbdus_protocol_ioctl;
 	case KBDUS_PROTOCOL_MMAP:
 		return &kbdus_protocol_mmap;
+	case KBDUS_PROTOCOL_URING:
+		return &kbdus_protocol_uring;
 	default:
 		return NULL;
 	}
@@ -329,6 +332,18 @@ static int kbdus_control_mmap(struct file *file, struct vm_area_struct *vma)
 	return session->protocol->mmap(session, vma);
 }
 
+static int kbdus_control_uring_cmd(struct io_uring_cmd *cmd,
+				   unsigned int issue_flags)
+{
+	struct kbdus_session *session = cmd->file->private_data;
+
+	if (!kbdus_session_device(session))
+		return -EBADFD;
+	if (!session->protocol->uring_cmd)
+		return -EPROTOTYPE;
+	return session->protocol->uring_cmd(session, cmd, issue_flags);
+}
+
 const struct file_operations kbdus_control_fops = {
 	.owner = THIS_MODULE,
 	.open = kbdus_control_open,
@@ -336,5 +351,6 @@ const struct file_operations kbdus_control_fops = {
 	.unlocked_ioctl = kbdus_control_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = kbdus_control_mmap,
+	.uring_cmd = kbdus_control_uring_cmd,
 	.llseek = noop_llseek,
 };

@@ -389,37 +389,59 @@ void kbdus_inverter_release_session(struct kbdus_device *dev,
 /* ------------------------------------------------------------------------- */
 /* The protocol interface */
 
+/*
+ * Takes the oldest pending request of one queue that accept (when given)
+ * agrees to; it becomes DELIVERING.  Refused requests keep their place, so
+ * one request the driver cannot take yet does not hold up the others.  Only
+ * the device's current session may take requests.
+ */
+struct kbdus_slot *kbdus_inverter_pull_queue(struct kbdus_session *session,
+					     u16 queue_index,
+					     bool (*accept)(struct kbdus_slot *,
+							    void *),
+					     void *arg)
+{
+	struct kbdus_device *dev = session->dev;
+	struct kbdus_queue *queue = &dev->queues[queue_index];
+	struct kbdus_slot *slot;
+	u64 word;
+
+	if (list_empty(&queue->pending) || READ_ONCE(dev->session) != session)
+		return NULL;
+
+	spin_lock(&queue->lock);
+	list_for_each_entry(slot, &queue->pending, pending_node) {
+		if (!accept || accept(slot, arg))
+			goto found;
+	}
+	slot = NULL;
+found:
+	if (slot) {
+		list_del_init(&slot->pending_node);
+		word = atomic64_read(&slot->word);
+		/* Leaving QUEUED happens only under this lock. */
+		WARN_ON_ONCE(word_state(word) != KBDUS_SLOT_QUEUED);
+		WRITE_ONCE(slot->owner, session);
+		atomic64_set(&slot->word, slot_word(word_generation(word),
+						    KBDUS_SLOT_DELIVERING));
+	}
+	spin_unlock(&queue->lock);
+
+	return slot;
+}
+
 static struct kbdus_slot *pull_request(struct kbdus_device *dev,
 				       struct kbdus_session *session)
 {
 	u16 num_queues = dev->config.num_queues;
 	unsigned int start = READ_ONCE(session->next_queue);
+	struct kbdus_slot *slot;
 	u16 i;
 
 	for (i = 0; i < num_queues; i++) {
 		u16 index = (start + i) % num_queues;
-		struct kbdus_queue *queue = &dev->queues[index];
-		struct kbdus_slot *slot;
-		u64 word;
 
-		if (list_empty(&queue->pending))
-			continue;
-
-		spin_lock(&queue->lock);
-		slot = list_first_entry_or_null(&queue->pending,
-						struct kbdus_slot, pending_node);
-		if (slot) {
-			list_del_init(&slot->pending_node);
-			word = atomic64_read(&slot->word);
-			/* Leaving QUEUED happens only under this lock. */
-			WARN_ON_ONCE(word_state(word) != KBDUS_SLOT_QUEUED);
-			WRITE_ONCE(slot->owner, session);
-			atomic64_set(&slot->word,
-				     slot_word(word_generation(word),
-					       KBDUS_SLOT_DELIVERING));
-		}
-		spin_unlock(&queue->lock);
-
+		slot = kbdus_inverter_pull_queue(session, index, NULL, NULL);
 		if (slot) {
 			WRITE_ONCE(session->next_queue, index + 1);
 			/* A batch woke one receiver: pass the baton on. */
@@ -494,6 +516,16 @@ void kbdus_inverter_receive_abort(struct kbdus_device *dev,
 				  struct kbdus_slot *slot)
 {
 	slot_requeue(dev, slot, atomic64_read(&slot->word), true);
+}
+
+/* The driver cannot take a request it was being handed: fail it. */
+void kbdus_inverter_receive_fail(struct kbdus_slot *slot, int error)
+{
+	u64 word = atomic64_read(&slot->word);
+
+	atomic64_set(&slot->word, slot_word(word_generation(word),
+					    KBDUS_SLOT_COMPLETING));
+	slot_end(slot, error);
 }
 
 struct kbdus_slot *kbdus_inverter_reply_begin(struct kbdus_session *session,

@@ -16,6 +16,7 @@
 #define KBDUS_INTERNAL_H
 
 #include <linux/blk-mq.h>
+#include <linux/io_uring.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -181,10 +182,14 @@ struct kbdus_protocol_ops {
 	long (*ioctl)(struct kbdus_session *session, unsigned int command,
 		      void __user *arg);
 	int (*mmap)(struct kbdus_session *session, struct vm_area_struct *vma);
+	/* io_uring URING_CMD on the session fd; NULL if not supported. */
+	int (*uring_cmd)(struct kbdus_session *session, struct io_uring_cmd *cmd,
+			 unsigned int issue_flags);
 };
 
 extern const struct kbdus_protocol_ops kbdus_protocol_ioctl;
 extern const struct kbdus_protocol_ops kbdus_protocol_mmap;
+extern const struct kbdus_protocol_ops kbdus_protocol_uring;
 const struct kbdus_protocol_ops *kbdus_protocol_find(u32 id);
 
 /* Session flags (bit numbers in kbdus_session.flags). */
@@ -216,16 +221,25 @@ static inline struct kbdus_device *kbdus_session_device(struct kbdus_session *s)
  * The inverter's interface to protocols.
  *
  * Receiving: kbdus_inverter_receive() returns a slot in DELIVERING state
- * (or a notification, with *slot NULL).  The protocol copies the request
- * out, then calls _commit (the driver now owns it) or _abort (it goes
- * back to the front of its queue, nothing lost).
+ * (or a notification, with *slot NULL); kbdus_inverter_pull_queue() does the
+ * same for one queue without waiting, for protocols that push requests
+ * (they hook dev->receive_wq with their own wake function to learn when to
+ * pull).  The protocol copies the request out, then calls _commit (the
+ * driver now owns it), _abort (it goes back to the front of its queue,
+ * nothing lost) or _fail (it cannot be delivered).
  *
  * Replying: kbdus_inverter_reply_begin() validates a handle and claims the
  * request; the protocol copies read data in, then calls _reply_end.
  */
 int kbdus_inverter_receive(struct kbdus_session *session, bool nonblock,
 			   struct kbdus_slot **slot, u16 *type);
+struct kbdus_slot *kbdus_inverter_pull_queue(struct kbdus_session *session,
+					     u16 queue_index,
+					     bool (*accept)(struct kbdus_slot *,
+							    void *),
+					     void *arg);
 void kbdus_inverter_receive_commit(struct kbdus_slot *slot);
+void kbdus_inverter_receive_fail(struct kbdus_slot *slot, int error);
 void kbdus_inverter_receive_abort(struct kbdus_device *dev,
 				  struct kbdus_slot *slot);
 struct kbdus_slot *kbdus_inverter_reply_begin(struct kbdus_session *session,

@@ -104,7 +104,7 @@ static void check_bad_configs(int fd)
 		    c.max_discard_erase_size = 100), EINVAL);
 	BAD_CONFIG(c.protocol = 0, ENOPROTOOPT);
 	BAD_CONFIG(c.protocol = 99, ENOPROTOOPT);
-	BAD_CONFIG(c.protocol = KBDUS_PROTOCOL_URING, ENOPROTOOPT);
+	BAD_CONFIG(c.protocol = KBDUS_PROTOCOL_URING + 1, ENOPROTOOPT);
 	EXPECT(ioctl(fd, KBDUS_IOCTL_CREATE_DEVICE, NULL), EFAULT);
 	EXPECT(ioctl(fd, KBDUS_IOCTL_CREATE_DEVICE, unmapped), EFAULT);
 #undef BAD_CONFIG

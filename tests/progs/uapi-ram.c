@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <liburing.h>
 #include <linux/fs.h>
 #include <linux/kbdus.h>
 
@@ -67,6 +68,8 @@ static long data_requests;
 static unsigned char *mmap_area;
 static struct kbdus_mmap_layout layout;
 static uint32_t max_rw_size;
+static struct kbdus_device_config device;
+static const struct kbdus_request *uring_descriptors;
 
 static const char *const type_names[] = {
 	[KBDUS_REQ_READ] = "read",
@@ -267,6 +270,87 @@ static void *mmap_worker(void *arg)
 	}
 }
 
+static void uring_submit(struct io_uring *ring, uint32_t op, uint16_t queue,
+			 uint16_t tag, int32_t result, void *buffer)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	struct kbdus_uring_cmd cmd = {
+		.queue = queue,
+		.tag = tag,
+		.result = result,
+		.buffer = (uintptr_t)buffer,
+	};
+
+	if (!sqe) {
+		io_uring_submit(ring);
+		sqe = io_uring_get_sqe(ring);
+		if (!sqe)
+			die("io_uring_get_sqe");
+	}
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = control_fd;
+	sqe->cmd_op = op;
+	sqe->user_data = tag;
+	memcpy(sqe->cmd, &cmd, sizeof(cmd));
+}
+
+/* One thread and one ring per queue; one command posted per slot. */
+static void *uring_worker(void *arg)
+{
+	uint16_t queue = (uint16_t)(uintptr_t)arg;
+	unsigned depth = device.queue_depth, live = depth;
+	unsigned char **buffers = calloc(depth, sizeof(*buffers));
+	struct io_uring ring;
+	struct io_uring_cqe *cqe;
+
+	if (io_uring_queue_init(depth, &ring, 0) < 0)
+		die("io_uring_queue_init");
+	for (unsigned t = 0; t < depth; t++) {
+		buffers[t] = aligned_alloc(4096, max_rw_size);
+		uring_submit(&ring, KBDUS_URING_CMD_FETCH, queue, (uint16_t)t, 0,
+			     buffers[t]);
+	}
+
+	while (live) {
+		if (io_uring_submit_and_wait(&ring, 1) < 0 && errno != EINTR)
+			die("io_uring_submit_and_wait");
+		unsigned head, seen = 0;
+		io_uring_for_each_cqe(&ring, head, cqe) {
+			uint16_t tag = (uint16_t)cqe->user_data;
+			struct kbdus_request req;
+
+			seen++;
+			switch (cqe->res) {
+			case KBDUS_URING_RES_TERMINATE:
+				live--;
+				continue;
+			case KBDUS_URING_RES_DEVICE_AVAILABLE:
+				announce(device.id);
+				uring_submit(&ring, KBDUS_URING_CMD_FETCH, queue, tag,
+					     0, buffers[tag]);
+				continue;
+			case KBDUS_URING_RES_REQUEST:
+				break;
+			default:
+				errno = -cqe->res;
+				die("uring command");
+			}
+			req = uring_descriptors[queue * depth + tag];
+			int error = serve(&req, buffers[tag]);
+			/* A slot's command only comes back with its commit, so
+			 * a stalled request is answered late, not never. */
+			if (!before_reply(&req))
+				usleep((opt.timeout_ms ? opt.timeout_ms : 30000) * 1000u + 1000000);
+			uring_submit(&ring, KBDUS_URING_CMD_COMMIT_AND_FETCH, queue,
+				     tag, error, buffers[tag]);
+		}
+		io_uring_cq_advance(&ring, seen);
+	}
+	io_uring_queue_exit(&ring);
+	return NULL;
+}
+
 static void open_backing(void)
 {
 	int fd;
@@ -289,7 +373,7 @@ static void open_backing(void)
 
 static void usage(void)
 {
-	fputs("usage: uapi-ram [--protocol ioctl|mmap] [--size BYTES] [--queues N]\n"
+	fputs("usage: uapi-ram [--protocol ioctl|mmap|uring] [--size BYTES] [--queues N]\n"
 	      "  [--depth N] [--threads N] [--timeout-ms N] [--recoverable]\n"
 	      "  [--partition-scan] [--write-cache] [--fua] [--types LIST]\n"
 	      "  [--backing FILE] [--log FILE] [--attach ID] [--stall TYPE]\n"
@@ -328,6 +412,7 @@ static void parse_args(int argc, char **argv)
 		case 'p':
 			opt.protocol = !strcmp(optarg, "ioctl") ? KBDUS_PROTOCOL_IOCTL :
 				       !strcmp(optarg, "mmap")	? KBDUS_PROTOCOL_MMAP :
+				       !strcmp(optarg, "uring") ? KBDUS_PROTOCOL_URING :
 									  atoi(optarg);
 			break;
 		case 's': opt.size = strtoull(optarg, NULL, 0); break;
@@ -404,12 +489,27 @@ int main(int argc, char **argv)
 			die("mmap control fd");
 	}
 
+	device = config;
+	if (opt.protocol == KBDUS_PROTOCOL_URING) {
+		size_t size = (size_t)config.num_queues * config.queue_depth *
+			      sizeof(struct kbdus_request);
+
+		uring_descriptors = mmap(NULL, size, PROT_READ, MAP_SHARED,
+					 control_fd, 0);
+		if (uring_descriptors == MAP_FAILED)
+			die("mmap descriptors");
+		opt.threads = config.num_queues;
+	}
+
 	threads = calloc(opt.threads, sizeof(*threads));
 	for (unsigned i = 0; i < opt.threads; i++)
 		if (pthread_create(&threads[i], NULL,
-				   opt.protocol == KBDUS_PROTOCOL_MMAP ? mmap_worker :
+				   opt.protocol == KBDUS_PROTOCOL_URING ? uring_worker :
+				   opt.protocol == KBDUS_PROTOCOL_MMAP	? mmap_worker :
 									  ioctl_worker,
-				   &id))
+				   opt.protocol == KBDUS_PROTOCOL_URING ?
+					   (void *)(uintptr_t)i :
+					   (void *)&id))
 			die("pthread_create");
 	for (unsigned i = 0; i < opt.threads; i++)
 		pthread_join(threads[i], NULL);

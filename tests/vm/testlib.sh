@@ -6,6 +6,9 @@
 
 set -euo pipefail
 
+# Every kbdus protocol; tests loop over them.
+PROTOCOLS=${PROTOCOLS:-ioctl mmap uring}
+
 fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "$*" >&2; exit 77; }
 info() { echo "# $*"; }

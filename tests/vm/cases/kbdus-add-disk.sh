@@ -7,7 +7,7 @@
 source "$BDUS_ROOT/tests/vm/testlib.sh"
 
 load_kbdus
-for protocol in ioctl mmap; do
+for protocol in $PROTOCOLS; do
 	for flags in "" --recoverable; do
 		info "driver exits during add_disk ($protocol $flags)"
 		uapi-ram --protocol "$protocol" --partition-scan $flags --exit-after 0 \

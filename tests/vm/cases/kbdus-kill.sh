@@ -7,7 +7,7 @@
 source "$BDUS_ROOT/tests/vm/testlib.sh"
 
 load_kbdus
-for protocol in ioctl mmap; do
+for protocol in $PROTOCOLS; do
 	info "non-recoverable, $protocol"
 	start_driver D --protocol "$protocol" --size $((64 << 20)) --threads 2
 	fio --name=io --filename="$D_DEV" --direct=1 --ioengine=libaio --rw=randrw \

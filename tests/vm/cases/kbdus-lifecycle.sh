@@ -11,7 +11,7 @@ expected_id=0
 size=$((16 << 20))
 head -c 1M /dev/urandom >/tmp/data
 
-for protocol in ioctl mmap; do
+for protocol in $PROTOCOLS; do
 	info "protocol $protocol"
 	start_driver D --protocol "$protocol" --size "$size" --queues 2 --depth 8
 	[[ $D_ID == "$expected_id" ]] || fail "got id $D_ID, expected $expected_id"

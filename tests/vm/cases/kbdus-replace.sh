@@ -7,7 +7,7 @@
 source "$BDUS_ROOT/tests/vm/testlib.sh"
 
 load_kbdus
-for protocol in ioctl mmap; do
+for protocol in $PROTOCOLS; do
 	rm -f /dev/shm/disk /tmp/old.log
 	start_driver D --protocol "$protocol" --size $((64 << 20)) --threads 2 \
 		--write-cache --backing /dev/shm/disk --log /tmp/old.log

@@ -11,7 +11,7 @@ expect_logged() {
 }
 
 load_kbdus
-for protocol in ioctl mmap; do
+for protocol in $PROTOCOLS; do
 	info "protocol $protocol"
 	log=/tmp/requests-$protocol.log
 	start_driver D --protocol "$protocol" --size $((16 << 20)) --write-cache --fua --log "$log"

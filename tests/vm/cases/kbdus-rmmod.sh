@@ -6,7 +6,7 @@
 source "$BDUS_ROOT/tests/vm/testlib.sh"
 
 for round in 1 2 3 4 5; do
-	for protocol in ioctl mmap; do
+	for protocol in $PROTOCOLS; do
 		load_kbdus
 		start_driver D --protocol "$protocol" --size $((4 << 20))
 		dd if=/dev/zero of="$D_DEV" bs=64k count=4 status=none

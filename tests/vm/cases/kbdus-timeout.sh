@@ -6,7 +6,7 @@
 source "$BDUS_ROOT/tests/vm/testlib.sh"
 
 load_kbdus
-for protocol in ioctl mmap; do
+for protocol in $PROTOCOLS; do
 	start_driver D --protocol "$protocol" --size $((4 << 20)) --timeout-ms 2000 --stall read
 	start=$SECONDS
 	expect_error "timed out" dd if="$D_DEV" of=/dev/null bs=4096 count=1 iflag=direct

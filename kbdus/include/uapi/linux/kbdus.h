@@ -28,6 +28,8 @@
  *     headers and the payload through user pointers.
  *   - KBDUS_PROTOCOL_MMAP: the driver mmaps the session's descriptor table
  *     and payload buffers; KBDUS_IOCTL_MMAP_TRANSCEIVE carries only handles.
+ *   - KBDUS_PROTOCOL_URING: io_uring URING_CMD commands, one posted per
+ *     slot, as in Linux's ublk; many requests travel per system call.
  *
  * Device states: UNAVAILABLE (being created) -> ACTIVE (a driver is attached)
  * <-> INACTIVE (a recoverable device whose driver went away; I/O waits) ->
@@ -97,7 +99,7 @@ enum kbdus_request_type {
 enum kbdus_protocol {
 	KBDUS_PROTOCOL_IOCTL = 1,
 	KBDUS_PROTOCOL_MMAP = 2,
-	KBDUS_PROTOCOL_URING = 3, /* reserved: not implemented yet */
+	KBDUS_PROTOCOL_URING = 3,
 };
 
 /* ------------------------------------------------------------------------- */
@@ -291,6 +293,46 @@ struct kbdus_mmap_transceive_args {
 /* Only send the reply; do not wait for a request. */
 #define KBDUS_MMAP_NO_RECEIVE (1u << 0)
 
+/*
+ * io_uring protocol.  The driver keeps one IORING_OP_URING_CMD command posted
+ * on the session fd for every slot it serves, with the slot's command in the
+ * SQE's command area (a 64-byte SQE has room for it):
+ *   - mmap(2) of the session fd at offset 0, read-only and MAP_SHARED, maps
+ *     the descriptor table: one struct kbdus_request per slot, index
+ *     queue * queue_depth + tag, written by kbdus;
+ *   - KBDUS_URING_CMD_FETCH posts a slot, naming the driver's payload buffer
+ *     for it (max_read_write_size bytes of the driver's own memory);
+ *   - when a request lands on a posted slot, its command completes with
+ *     KBDUS_URING_RES_REQUEST: the descriptor holds the request and write
+ *     (and ioctl _IOC_WRITE) data is already in the slot's buffer;
+ *   - KBDUS_URING_CMD_COMMIT_AND_FETCH completes that request (result as in
+ *     kbdus_reply.error; read data is taken from the buffer) and posts the
+ *     slot again.  A request that timed out meanwhile is silently dropped.
+ * Every command of one queue must come from one thread: kbdus delivers
+ * requests in that thread's context, one task-work run per batch.  When the
+ * ring or the thread goes away, posted commands complete with -ECANCELED
+ * and the session's requests follow the usual recovery rules.
+ * CQE results, besides the ones below: -EINVAL (bad queue, tag, result,
+ * buffer or opcode, a COMMIT for a slot that has no request, or a command
+ * from a second thread), -EBUSY (the slot is already posted: FETCH twice or
+ * COMMIT twice), -EBADFD / -EPROTOTYPE (not a uring session), -EFAULT (the
+ * buffer faulted while a request was delivered: that request fails with
+ * EIO), -ECANCELED.
+ */
+struct kbdus_uring_cmd {
+	__u16 queue;
+	__u16 tag;
+	__s32 result; /* COMMIT_AND_FETCH: 0 or a positive errno; FETCH: 0 */
+	__u64 buffer; /* the slot's payload buffer; must not be 0 */
+};
+
+#define KBDUS_URING_RES_REQUEST 0 /* a request is in the slot's descriptor */
+/* Notifications: the slot is no longer posted; post it again (FETCH). */
+#define KBDUS_URING_RES_DEVICE_AVAILABLE 1
+/* Stop: every posted command completes with it, and so does every later
+ * command (after a COMMIT's result has been applied). */
+#define KBDUS_URING_RES_TERMINATE 2
+
 #define KBDUS_IOCTL_TYPE 0xbd
 
 /* Fills in the module's version.  Never fails but for EFAULT. */
@@ -343,5 +385,10 @@ struct kbdus_mmap_transceive_args {
 	_IOR(KBDUS_IOCTL_TYPE, 17, struct kbdus_mmap_layout)
 #define KBDUS_IOCTL_MMAP_TRANSCEIVE \
 	_IOWR(KBDUS_IOCTL_TYPE, 18, struct kbdus_mmap_transceive_args)
+
+/* io_uring command opcodes (io_uring_sqe.cmd_op); see above. */
+#define KBDUS_URING_CMD_FETCH _IOW(KBDUS_IOCTL_TYPE, 32, struct kbdus_uring_cmd)
+#define KBDUS_URING_CMD_COMMIT_AND_FETCH \
+	_IOW(KBDUS_IOCTL_TYPE, 33, struct kbdus_uring_cmd)
 
 #endif /* _UAPI_LINUX_KBDUS_H */

@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The io_uring protocol: the driver keeps one URING_CMD command posted per
+ * slot; a request completes its slot's command, and COMMIT_AND_FETCH
+ * answers it and posts the slot again, so many requests travel per
+ * io_uring_enter().
+ *
+ * Each slot's command is in one of three states:
+ *   IDLE      no command: the driver holds the slot's request, or nothing
+ *   POSTED    a command waits for a request (on uring_queue.posted)
+ *   ASSIGNED  a request was pulled for it; the queue's task work will
+ *             deliver it (on uring_queue.assigned)
+ * The session hooks the device's receive wait queue with its own wake
+ * function, so queue_rq's one wake-up per batch pulls the batch and
+ * schedules one task-work run, in the queue's thread, that copies every
+ * request out.  A task work runs on a "carrier": one command of the batch,
+ * which nothing else may complete until it has run.
+ */
+
+#include <linux/sched.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
+#include <linux/vmalloc.h>
+#include <linux/wait.h>
+
+#include "compat.h"
+#include "kbdus.h"
+
+/* How often, without cancelable commands, to look for a dead queue thread. */
+#define URING_MONITOR_PERIOD (HZ / 10)
+
+enum uring_tag_state {
+	URING_TAG_IDLE = 0,
+	URING_TAG_POSTED,
+	URING_TAG_ASSIGNED,
+};
+
+struct uring_tag {
+	enum uring_tag_state state;
+	struct io_uring_cmd *cmd; /* POSTED or ASSIGNED */
+	struct kbdus_slot *slot; /* ASSIGNED */
+	u64 buffer; /* the driver's payload buffer for this slot */
+	u64 handle; /* delivered and not yet committed; else 0 */
+	struct list_head node; /* on posted or assigned */
+};
+
+struct uring_session;
+
+struct uring_queue {
+	/*
+	 * Protects everything below and the tags.  Taken with interrupts
+	 * off because the wake function runs under the wait queue's lock.
+	 * Nests outside the inverter's queue lock.
+	 */
+	spinlock_t lock;
+	struct uring_session *us;
+	u16 index;
+	struct task_struct *task; /* issues this queue's commands; ref held */
+	struct list_head posted;
+	struct list_head assigned;
+	struct io_uring_cmd *carrier; /* its task work is pending */
+	struct uring_tag *tags;
+};
+
+struct uring_session {
+	struct kbdus_session *session;
+	struct kbdus_device *dev;
+	struct kbdus_request *descriptors; /* vmalloc_user, mapped read-only */
+	size_t descriptors_size;
+	u16 num_queues;
+	u16 depth;
+	struct uring_queue *queues;
+	struct wait_queue_entry wait; /* on dev->receive_wq */
+#if KBDUS_URING_MONITOR
+	struct delayed_work monitor;
+#endif
+};
+
+/* What a posted command remembers, in its pdu. */
+struct uring_cmd_pdu {
+	struct uring_queue *uq;
+	u16 tag;
+};
+
+static struct uring_cmd_pdu *cmd_pdu(struct io_uring_cmd *cmd)
+{
+	BUILD_BUG_ON(sizeof(struct uring_cmd_pdu) > sizeof(cmd->pdu));
+	return (struct uring_cmd_pdu *)cmd->pdu;
+}
+
+static bool has_notification(struct kbdus_session *session)
+{
+	return test_bit(KBDUS_SESSION_TERMINATE, &session->flags) ||
+	       test_bit(KBDUS_SESSION_AVAILABLE, &session->flags);
+}
+
+/* Moves a tag back to IDLE; returns the command it held. */
+static struct io_uring_cmd *tag_release(struct uring_tag *tag)
+{
+	struct io_uring_cmd *cmd = tag->cmd;
+
+	list_del_init(&tag->node);
+	tag->state = URING_TAG_IDLE;
+	tag->cmd = NULL;
+	tag->slot = NULL;
+	return cmd;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Delivery */
+
+static void uring_task_work(struct io_uring_cmd *carrier,
+			    unsigned int issue_flags);
+
+static bool tag_is_posted(struct kbdus_slot *slot, void *arg)
+{
+	struct uring_queue *uq = arg;
+
+	return uq->tags[slot->index % uq->us->depth].state == URING_TAG_POSTED;
+}
+
+/*
+ * Assigns every pending request whose slot has a posted command, and makes
+ * sure a task work will deliver them (and any notification).  Any context.
+ */
+static void uring_kick(struct uring_queue *uq)
+{
+	struct uring_session *us = uq->us;
+	struct io_uring_cmd *carrier = NULL;
+	struct kbdus_slot *slot;
+	struct uring_tag *tag;
+	unsigned long flags;
+
+	if (list_empty(&us->dev->queues[uq->index].pending) &&
+	    !has_notification(us->session))
+		return;
+
+	spin_lock_irqsave(&uq->lock, flags);
+	while ((slot = kbdus_inverter_pull_queue(us->session, uq->index,
+						 tag_is_posted, uq))) {
+		tag = &uq->tags[slot->index % us->depth];
+		tag->state = URING_TAG_ASSIGNED;
+		tag->slot = slot;
+		list_move_tail(&tag->node, &uq->assigned);
+		if (!uq->carrier)
+			carrier = uq->carrier = tag->cmd;
+	}
+	if (!uq->carrier && has_notification(us->session) &&
+	    !list_empty(&uq->posted)) {
+		tag = list_first_entry(&uq->posted, struct uring_tag, node);
+		carrier = uq->carrier = tag->cmd;
+	}
+	spin_unlock_irqrestore(&uq->lock, flags);
+
+	if (carrier)
+		io_uring_cmd_complete_in_task(carrier, uring_task_work);
+}
+
+static int uring_wake(struct wait_queue_entry *wait, unsigned int mode,
+		      int wake_flags, void *key)
+{
+	struct uring_session *us = container_of(wait, struct uring_session, wait);
+	u16 i;
+
+	for (i = 0; i < us->num_queues; i++)
+		uring_kick(&us->queues[i]);
+	return 0;
+}
+
+/* Copies a request out to the driver; runs in the queue's thread. */
+static int uring_deliver(struct uring_session *us, struct uring_tag *tag,
+			 u64 *handle)
+{
+	struct kbdus_slot *slot = tag->slot;
+	struct kbdus_request request;
+	struct iov_iter iter;
+	u32 size;
+
+	kbdus_inverter_fill_request(slot, &request);
+
+	size = kbdus_inverter_payload_in(slot);
+	if (size) {
+		iov_iter_ubuf(&iter, ITER_DEST, u64_to_user_ptr(tag->buffer),
+			      size);
+		if (kbdus_inverter_copy_to_driver(slot, &iter)) {
+			kbdus_inverter_receive_fail(slot, EIO);
+			return -EFAULT;
+		}
+	}
+
+	memcpy(&us->descriptors[slot->index], &request, sizeof(request));
+	*handle = request.handle;
+	kbdus_inverter_receive_commit(slot);
+	return KBDUS_URING_RES_REQUEST;
+}
+
+/* Completes posted commands with a notification: all of them for
+ * TERMINATE, one for DEVICE_AVAILABLE. */
+static void uring_notify(struct uring_queue *uq, unsigned int issue_flags)
+{
+	struct kbdus_session *session = uq->us->session;
+	struct io_uring_cmd *cmds[16];
+	unsigned int count, i;
+	unsigned long flags;
+	struct uring_tag *tag, *next;
+	int res;
+
+	if (test_bit(KBDUS_SESSION_TERMINATE, &session->flags))
+		res = KBDUS_URING_RES_TERMINATE;
+	else if (test_and_clear_bit(KBDUS_SESSION_AVAILABLE, &session->flags))
+		res = KBDUS_URING_RES_DEVICE_AVAILABLE;
+	else
+		return;
+
+	do {
+		count = 0;
+		spin_lock_irqsave(&uq->lock, flags);
+		list_for_each_entry_safe(tag, next, &uq->posted, node) {
+			/* A newer task work carries it; it will notify too. */
+			if (tag->cmd == uq->carrier)
+				continue;
+			cmds[count++] = tag_release(tag);
+			if (count == ARRAY_SIZE(cmds) ||
+			    res == KBDUS_URING_RES_DEVICE_AVAILABLE)
+				break;
+		}
+		spin_unlock_irqrestore(&uq->lock, flags);
+
+		for (i = 0; i < count; i++)
+			io_uring_cmd_done(cmds[i], res, 0, issue_flags);
+	} while (count == ARRAY_SIZE(cmds));
+
+	/* Nobody to tell yet: the next FETCH will. */
+	if (res == KBDUS_URING_RES_DEVICE_AVAILABLE && !count)
+		set_bit(KBDUS_SESSION_AVAILABLE, &session->flags);
+}
+
+static void uring_task_work(struct io_uring_cmd *carrier,
+			    unsigned int issue_flags)
+{
+	struct uring_queue *uq = cmd_pdu(carrier)->uq;
+	struct uring_session *us = uq->us;
+	/* Run by a fallback worker when the thread is exiting: no copies. */
+	bool dead = (current->flags & (PF_EXITING | PF_KTHREAD)) ||
+		    current != uq->task;
+	struct uring_tag *tag, *next;
+	struct io_uring_cmd *cmd;
+	LIST_HEAD(assigned);
+	unsigned long flags;
+	u64 handle = 0;
+	int res;
+
+	spin_lock_irqsave(&uq->lock, flags);
+	list_splice_init(&uq->assigned, &assigned);
+	uq->carrier = NULL;
+	spin_unlock_irqrestore(&uq->lock, flags);
+
+	list_for_each_entry_safe(tag, next, &assigned, node) {
+		if (dead) {
+			kbdus_inverter_receive_abort(us->dev, tag->slot);
+			res = -ECANCELED;
+		} else {
+			res = uring_deliver(us, tag, &handle);
+		}
+
+		spin_lock_irqsave(&uq->lock, flags);
+		if (res == KBDUS_URING_RES_REQUEST)
+			tag->handle = handle;
+		cmd = tag_release(tag);
+		spin_unlock_irqrestore(&uq->lock, flags);
+
+		io_uring_cmd_done(cmd, res, 0, issue_flags);
+	}
+
+	if (!dead)
+		uring_notify(uq, issue_flags);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Commands */
+
+/* Answers the request delivered on a slot.  A stale handle means it timed
+ * out or was requeued meanwhile: nothing to do. */
+static void uring_commit(struct uring_session *us, u64 handle, int result,
+			 u64 buffer)
+{
+	struct kbdus_slot *slot;
+	struct iov_iter iter;
+	u32 size;
+
+	slot = kbdus_inverter_reply_begin(us->session, handle);
+	if (IS_ERR(slot))
+		return;
+
+	size = result ? 0 : kbdus_inverter_payload_out(slot);
+	if (size) {
+		iov_iter_ubuf(&iter, ITER_SOURCE, u64_to_user_ptr(buffer), size);
+		if (kbdus_inverter_copy_from_driver(slot, &iter))
+			result = EIO;
+	}
+	kbdus_inverter_reply_end(slot, result);
+}
+
+/* io_uring is cancelling a posted command (its ring or task is going). */
+static void uring_cancel(struct io_uring_cmd *cmd, unsigned int issue_flags)
+{
+	struct uring_cmd_pdu *pdu = cmd_pdu(cmd);
+	struct uring_queue *uq = pdu->uq;
+	struct uring_tag *tag = &uq->tags[pdu->tag];
+	bool cancel = false;
+	unsigned long flags;
+
+	spin_lock_irqsave(&uq->lock, flags);
+	/* An ASSIGNED command or a carrier is completed by its task work. */
+	if (tag->state == URING_TAG_POSTED && tag->cmd == cmd &&
+	    uq->carrier != cmd) {
+		tag_release(tag);
+		cancel = true;
+	}
+	spin_unlock_irqrestore(&uq->lock, flags);
+
+	if (cancel)
+		io_uring_cmd_done(cmd, -ECANCELED, 0, issue_flags);
+}
+
+static int protocol_uring_cmd(struct kbdus_session *session,
+			      struct io_uring_cmd *cmd, unsigned int issue_flags)
+{
+	struct uring_session *us = session->protocol_data;
+	const struct kbdus_uring_cmd *ucmd;
+	struct uring_queue *uq;
+	struct uring_tag *tag;
+	u16 queue_index, tag_index;
+	unsigned long flags;
+	bool terminated;
+	u64 buffer, handle = 0;
+	s32 result;
+	int ret;
+
+	if (issue_flags & KBDUS_URING_F_CANCEL) {
+		uring_cancel(cmd, issue_flags);
+		return 0;
+	}
+
+	/* The SQE is shared with user space: read every field once. */
+	ucmd = kbdus_uring_cmd_payload(cmd);
+	queue_index = READ_ONCE(ucmd->queue);
+	tag_index = READ_ONCE(ucmd->tag);
+	result = READ_ONCE(ucmd->result);
+	buffer = READ_ONCE(ucmd->buffer);
+
+	if (queue_index >= us->num_queues || tag_index >= us->depth || !buffer)
+		return -EINVAL;
+	switch (cmd->cmd_op) {
+	case KBDUS_URING_CMD_FETCH:
+		if (result)
+			return -EINVAL;
+		break;
+	case KBDUS_URING_CMD_COMMIT_AND_FETCH:
+		if (result < 0 || result > MAX_ERRNO)
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
+	}
+
+	uq = &us->queues[queue_index];
+	tag = &uq->tags[tag_index];
+
+	spin_lock_irqsave(&uq->lock, flags);
+	if (!uq->task) {
+		get_task_struct(current);
+		uq->task = current;
+	} else if (uq->task != current) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	if (tag->state != URING_TAG_IDLE) {
+		ret = -EBUSY;
+		goto out_unlock;
+	}
+	if (cmd->cmd_op == KBDUS_URING_CMD_COMMIT_AND_FETCH) {
+		if (!tag->handle) {
+			ret = -EINVAL;
+			goto out_unlock;
+		}
+		handle = tag->handle;
+		tag->handle = 0;
+	} else if (tag->handle) {
+		ret = -EBUSY; /* the slot's request is still unanswered */
+		goto out_unlock;
+	}
+
+	/* Posted before the commit ends the old request, so the next
+	 * request on this tag finds it. */
+	terminated = test_bit(KBDUS_SESSION_TERMINATE, &session->flags);
+	if (!terminated) {
+		cmd_pdu(cmd)->uq = uq;
+		cmd_pdu(cmd)->tag = tag_index;
+		tag->state = URING_TAG_POSTED;
+		tag->cmd = cmd;
+		tag->buffer = buffer;
+		list_add_tail(&tag->node, &uq->posted);
+	}
+	spin_unlock_irqrestore(&uq->lock, flags);
+
+	if (handle)
+		uring_commit(us, handle, result, buffer);
+	if (terminated)
+		return KBDUS_URING_RES_TERMINATE;
+
+	/* Nothing can complete it before we return: task work runs in this
+	 * thread, and cancellation needs this ring's lock. */
+	kbdus_uring_mark_cancelable(cmd, issue_flags);
+	uring_kick(uq);
+	return -EIOCBQUEUED;
+
+out_unlock:
+	spin_unlock_irqrestore(&uq->lock, flags);
+	return ret;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Kernels without cancelable commands: cancel when a queue thread exits */
+
+#if KBDUS_URING_MONITOR
+static void uring_monitor_fn(struct work_struct *work)
+{
+	struct uring_session *us =
+		container_of(to_delayed_work(work), struct uring_session, monitor);
+	struct io_uring_cmd *cmd;
+	unsigned long flags;
+	struct uring_tag *tag, *next;
+	u16 i;
+
+	for (i = 0; i < us->num_queues; i++) {
+		struct uring_queue *uq = &us->queues[i];
+
+		if (!READ_ONCE(uq->task) || !(uq->task->flags & PF_EXITING))
+			continue;
+
+		for (;;) {
+			cmd = NULL;
+			spin_lock_irqsave(&uq->lock, flags);
+			list_for_each_entry_safe(tag, next, &uq->posted, node) {
+				if (tag->cmd != uq->carrier) {
+					cmd = tag_release(tag);
+					break;
+				}
+			}
+			spin_unlock_irqrestore(&uq->lock, flags);
+			if (!cmd)
+				break;
+			io_uring_cmd_done(cmd, -ECANCELED, 0, IO_URING_F_UNLOCKED);
+		}
+	}
+
+	queue_delayed_work(kbdus_wq, &us->monitor, URING_MONITOR_PERIOD);
+}
+#endif
+
+/* ------------------------------------------------------------------------- */
+/* Session setup */
+
+static void uring_session_free(struct uring_session *us)
+{
+	u16 i;
+
+	if (us->queues) {
+		for (i = 0; i < us->num_queues; i++) {
+			if (us->queues[i].task)
+				put_task_struct(us->queues[i].task);
+			kfree(us->queues[i].tags);
+		}
+	}
+	kfree(us->queues);
+	vfree(us->descriptors);
+	kfree(us);
+}
+
+static int protocol_uring_init(struct kbdus_session *session,
+			       struct kbdus_device *dev)
+{
+	struct uring_session *us;
+	u16 i, t;
+
+	us = kzalloc(sizeof(*us), GFP_KERNEL);
+	if (!us)
+		return -ENOMEM;
+
+	us->session = session;
+	us->dev = dev;
+	us->num_queues = dev->config.num_queues;
+	us->depth = dev->config.queue_depth;
+	us->descriptors_size =
+		PAGE_ALIGN(dev->num_slots * sizeof(struct kbdus_request));
+	us->descriptors = vmalloc_user(us->descriptors_size);
+	us->queues = kcalloc(us->num_queues, sizeof(*us->queues), GFP_KERNEL);
+	if (!us->descriptors || !us->queues)
+		goto err;
+
+	for (i = 0; i < us->num_queues; i++) {
+		struct uring_queue *uq = &us->queues[i];
+
+		spin_lock_init(&uq->lock);
+		INIT_LIST_HEAD(&uq->posted);
+		INIT_LIST_HEAD(&uq->assigned);
+		uq->us = us;
+		uq->index = i;
+		uq->tags = kcalloc(us->depth, sizeof(*uq->tags), GFP_KERNEL);
+		if (!uq->tags)
+			goto err;
+		for (t = 0; t < us->depth; t++)
+			INIT_LIST_HEAD(&uq->tags[t].node);
+	}
+
+	session->protocol_data = us;
+	init_waitqueue_func_entry(&us->wait, uring_wake);
+	add_wait_queue(&dev->receive_wq, &us->wait);
+#if KBDUS_URING_MONITOR
+	INIT_DELAYED_WORK(&us->monitor, uring_monitor_fn);
+	queue_delayed_work(kbdus_wq, &us->monitor, URING_MONITOR_PERIOD);
+#endif
+	return 0;
+
+err:
+	uring_session_free(us);
+	return -ENOMEM;
+}
+
+/* At release: every command holds a file reference, so none is left. */
+static void protocol_uring_destroy(struct kbdus_session *session)
+{
+	struct uring_session *us = session->protocol_data;
+
+	remove_wait_queue(&us->dev->receive_wq, &us->wait);
+#if KBDUS_URING_MONITOR
+	cancel_delayed_work_sync(&us->monitor);
+#endif
+	uring_session_free(us);
+	session->protocol_data = NULL;
+}
+
+static int protocol_uring_mmap(struct kbdus_session *session,
+			       struct vm_area_struct *vma)
+{
+	struct uring_session *us = session->protocol_data;
+
+	if (!(vma->vm_flags & VM_SHARED) || vma->vm_pgoff ||
+	    vma->vm_end - vma->vm_start > us->descriptors_size)
+		return -EINVAL;
+	/* Descriptors are kbdus's to write. */
+	if (vma->vm_flags & VM_WRITE)
+		return -EPERM;
+	kbdus_vma_forbid_write(vma);
+
+	return remap_vmalloc_range(vma, us->descriptors, 0);
+}
+
+static long protocol_uring_ioctl(struct kbdus_session *session,
+				 unsigned int command, void __user *arg)
+{
+	return -ENOIOCTLCMD;
+}
+
+const struct kbdus_protocol_ops kbdus_protocol_uring = {
+	.id = KBDUS_PROTOCOL_URING,
+	.name = "uring",
+	.init = protocol_uring_init,
+	.destroy = protocol_uring_destroy,
+	.ioctl = protocol_uring_ioctl,
+	.mmap = protocol_uring_mmap,
+	.uring_cmd = protocol_uring_cmd,
+};

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: MIT
+/*
+ * uapi-uring: io_uring protocol checks that need raw control of the ring.
+ *
+ *   uapi-uring bad            every bad command gets its error CQE
+ *   uapi-uring close-ring     close the ring with commands posted, then
+ *                             exit; the device must go away
+ *   uapi-uring fuzz SECONDS   random commands mixed into a working server
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/kbdus.h>
+
+#define DEPTH 8
+#define SIZE (8u << 20)
+
+static int failures, checks;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "uapi-uring: %s: %s\n", what, strerror(errno));
+	exit(2);
+}
+
+static void check(bool ok, const char *what, int got)
+{
+	checks++;
+	if (!ok) {
+		failures++;
+		printf("FAIL %s (got %d)\n", what, got);
+	}
+}
+
+static int create(uint32_t protocol, uint64_t *id)
+{
+	struct kbdus_device_config c = {
+		.size = SIZE,
+		.logical_block_size = 512,
+		.supported_requests = KBDUS_REQ_BIT(KBDUS_REQ_READ) |
+				      KBDUS_REQ_BIT(KBDUS_REQ_WRITE),
+		.queue_depth = DEPTH,
+		.protocol = protocol,
+	};
+	int fd = open(KBDUS_CONTROL_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0 || ioctl(fd, KBDUS_IOCTL_CREATE_DEVICE, &c) < 0)
+		die("create");
+	*id = c.id;
+	return fd;
+}
+
+static void prep(struct io_uring *ring, int fd, uint32_t op, uint16_t queue,
+		 uint16_t tag, int32_t result, uint64_t buffer, uint64_t user_data)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	struct kbdus_uring_cmd cmd = { queue, tag, result, buffer };
+
+	if (!sqe)
+		die("io_uring_get_sqe");
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = fd;
+	sqe->cmd_op = op;
+	sqe->user_data = user_data;
+	memcpy(sqe->cmd, &cmd, sizeof(cmd));
+}
+
+/* Submits one command and returns its CQE result, or 1000 if it stayed
+ * posted (no completion within 200 ms). */
+static int run_one(struct io_uring *ring, int fd, uint32_t op, uint16_t queue,
+		   uint16_t tag, int32_t result, uint64_t buffer)
+{
+	struct __kernel_timespec ts = { .tv_nsec = 200000000 };
+	struct io_uring_cqe *cqe;
+	int res;
+
+	prep(ring, fd, op, queue, tag, result, buffer, 0x1234);
+	io_uring_submit(ring);
+	if (io_uring_wait_cqe_timeout(ring, &cqe, &ts) < 0)
+		return 1000;
+	res = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return res;
+}
+
+static void *read_block(void *arg)
+{
+	char path[64], *buf = aligned_alloc(4096, 4096);
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/bdus-%llu",
+		 (unsigned long long)(uintptr_t)arg);
+	fd = open(path, O_RDONLY | O_DIRECT);
+	if (fd >= 0) {
+		(void)!pread(fd, buf, 4096, 0);
+		close(fd);
+	}
+	return NULL;
+}
+
+static void *other_thread_fetch(void *arg)
+{
+	int fd = *(int *)arg;
+	static char buf[4096];
+	struct io_uring ring;
+	int res;
+
+	io_uring_queue_init(4, &ring, 0);
+	res = run_one(&ring, fd, KBDUS_URING_CMD_FETCH, 0, 7, 0, (uintptr_t)buf);
+	check(res == -EINVAL, "FETCH from a second thread", res);
+	io_uring_queue_exit(&ring);
+	return NULL;
+}
+
+static int cmd_bad(void)
+{
+	static char buffer[DEPTH][1 << 20];
+	struct io_uring ring;
+	uint64_t id;
+	int fd, res;
+
+	/* Not a session, and the wrong protocol. */
+	io_uring_queue_init(16, &ring, 0);
+	fd = open(KBDUS_CONTROL_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	res = run_one(&ring, fd, KBDUS_URING_CMD_FETCH, 0, 0, 0, (uintptr_t)buffer[0]);
+	check(res == -EBADFD, "command on an unbound fd", res);
+	close(fd);
+	fd = create(KBDUS_PROTOCOL_IOCTL, &id);
+	res = run_one(&ring, fd, KBDUS_URING_CMD_FETCH, 0, 0, 0, (uintptr_t)buffer[0]);
+	check(res == -EPROTOTYPE, "command on an ioctl session", res);
+	close(fd);
+
+	fd = create(KBDUS_PROTOCOL_URING, &id);
+	check(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED &&
+		      errno == EPERM, "writable descriptor mapping", errno);
+	const struct kbdus_request *desc =
+		mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	check(desc != MAP_FAILED, "read-only descriptor mapping", errno);
+
+#define BAD(op, q, t, r, b, expected)                                      \
+	do {                                                              \
+		res = run_one(&ring, fd, op, q, t, r, b);                 \
+		check(res == (expected), #op " " #q " " #t " " #r " " #b, res); \
+	} while (0)
+
+	uint64_t buf0 = (uintptr_t)buffer[0];
+	BAD(KBDUS_URING_CMD_FETCH, 1, 0, 0, buf0, -EINVAL);      /* queue */
+	BAD(KBDUS_URING_CMD_FETCH, 0xffff, 0, 0, buf0, -EINVAL);
+	BAD(KBDUS_URING_CMD_FETCH, 0, DEPTH, 0, buf0, -EINVAL);  /* tag */
+	BAD(KBDUS_URING_CMD_FETCH, 0, 0, 0, 0, -EINVAL);         /* buffer */
+	BAD(KBDUS_URING_CMD_FETCH, 0, 0, 5, buf0, -EINVAL);      /* result */
+	BAD(KBDUS_URING_CMD_COMMIT_AND_FETCH, 0, 0, -1, buf0, -EINVAL);
+	BAD(KBDUS_URING_CMD_COMMIT_AND_FETCH, 0, 0, 5000, buf0, -EINVAL);
+	BAD(_IOW(KBDUS_IOCTL_TYPE, 99, struct kbdus_uring_cmd), 0, 0, 0, buf0, -EINVAL);
+	BAD(KBDUS_URING_CMD_COMMIT_AND_FETCH, 0, 0, 0, buf0, -EINVAL); /* no request */
+
+	/* Post every slot but 7; slot 0 gets the DEVICE_AVAILABLE. */
+	for (uint16_t t = 0; t < DEPTH - 1; t++)
+		prep(&ring, fd, KBDUS_URING_CMD_FETCH, 0, t, 0,
+		     (uintptr_t)buffer[t], t);
+	io_uring_submit(&ring);
+	BAD(KBDUS_URING_CMD_FETCH, 0, 3, 0, buf0, -EBUSY);       /* posted */
+	BAD(KBDUS_URING_CMD_COMMIT_AND_FETCH, 0, 3, 0, buf0, -EBUSY);
+
+	pthread_t thread;
+	pthread_create(&thread, NULL, other_thread_fetch, &fd);
+	pthread_join(thread, NULL);
+
+	/* Wait for DEVICE_AVAILABLE, then have a read land on some slot. */
+	struct io_uring_cqe *cqe;
+	int request_tag = -1;
+	pthread_t reader;
+	bool reading = false;
+	while (request_tag < 0) {
+		if (io_uring_wait_cqe(&ring, &cqe) < 0)
+			die("wait");
+		int tag = (int)cqe->user_data, r = cqe->res;
+		io_uring_cqe_seen(&ring, cqe);
+		if (r == KBDUS_URING_RES_DEVICE_AVAILABLE) {
+			prep(&ring, fd, KBDUS_URING_CMD_FETCH, 0, (uint16_t)tag, 0,
+			     (uintptr_t)buffer[tag], (uint64_t)tag);
+			io_uring_submit(&ring);
+			pthread_create(&reader, NULL, read_block, (void *)(uintptr_t)id);
+			reading = true;
+		} else if (r == KBDUS_URING_RES_REQUEST) {
+			request_tag = tag;
+		} else {
+			check(false, "unexpected CQE while waiting", r);
+			return 1;
+		}
+	}
+	check(desc[request_tag].type == KBDUS_REQ_READ && desc[request_tag].size == 4096,
+	      "descriptor of the read", desc[request_tag].type);
+	BAD(KBDUS_URING_CMD_FETCH, 0, request_tag, 0, buf0, -EBUSY); /* owed */
+	memset(buffer[request_tag], 0xab, 4096);
+	res = run_one(&ring, fd, KBDUS_URING_CMD_COMMIT_AND_FETCH, 0,
+		      (uint16_t)request_tag, 0, (uintptr_t)buffer[request_tag]);
+	check(res == 1000, "COMMIT_AND_FETCH re-posts the slot", res);
+	BAD(KBDUS_URING_CMD_COMMIT_AND_FETCH, 0, request_tag, 0, buf0, -EBUSY); /* double */
+	if (reading)
+		pthread_join(reader, NULL);
+
+	printf("%d checks, %d failed\n", checks, failures);
+	/* Exiting with commands posted cancels them. */
+	return failures ? 1 : 0;
+}
+
+/* Posts every slot, closes the ring, and exits; the session must end. */
+static int cmd_close_ring(void)
+{
+	static char buffer[DEPTH][1 << 20];
+	struct io_uring ring;
+	uint64_t id;
+	int fd = create(KBDUS_PROTOCOL_URING, &id);
+
+	io_uring_queue_init(16, &ring, 0);
+	for (uint16_t t = 0; t < DEPTH; t++)
+		prep(&ring, fd, KBDUS_URING_CMD_FETCH, 0, t, 0, (uintptr_t)buffer[t], t);
+	io_uring_submit(&ring);
+	usleep(300000);
+	io_uring_queue_exit(&ring);
+	printf("%llu\n", (unsigned long long)id);
+	fflush(stdout);
+	usleep(300000);
+	close(fd);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+
+static atomic_bool stop;
+
+static void *do_io(void *arg)
+{
+	char path[64];
+	void *buf = aligned_alloc(4096, 65536);
+	int fd = -1;
+
+	snprintf(path, sizeof(path), "/dev/bdus-%llu",
+		 (unsigned long long)(uintptr_t)arg);
+	for (int i = 0; i < 100 && (fd = open(path, O_RDWR | O_DIRECT)) < 0; i++)
+		usleep(50000);
+	while (fd >= 0 && !stop) {
+		off_t off = (off_t)(rand() % (SIZE / 4096)) * 4096;
+		if (rand() & 1)
+			(void)!pread(fd, buf, 4096 * (1 + rand() % 8), off % (SIZE - 65536));
+		else
+			(void)!pwrite(fd, buf, 4096 * (1 + rand() % 8), off % (SIZE - 65536));
+	}
+	return NULL;
+}
+
+static int cmd_fuzz(int seconds, unsigned int seed)
+{
+	static char buffer[DEPTH][1 << 20];
+	static char disk[SIZE];
+	struct io_uring ring;
+	struct io_uring_cqe *cqe;
+	const struct kbdus_request *desc;
+	pthread_t io;
+	unsigned long commands = 0, requests = 0;
+	uint64_t id;
+	time_t end = time(NULL) + seconds;
+	int fd;
+
+	srand(seed);
+	printf("uapi-uring fuzz: seed %u, %d s\n", seed, seconds);
+	fd = create(KBDUS_PROTOCOL_URING, &id);
+	desc = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	if (desc == MAP_FAILED)
+		die("mmap");
+	io_uring_queue_init(64, &ring, 0);
+	for (uint16_t t = 0; t < DEPTH; t++)
+		prep(&ring, fd, KBDUS_URING_CMD_FETCH, 0, t, 0, (uintptr_t)buffer[t], t);
+	pthread_create(&io, NULL, do_io, (void *)(uintptr_t)id);
+
+	while (time(NULL) < end) {
+		struct __kernel_timespec ts = { .tv_nsec = 50000000 };
+
+		/* Random commands: any opcode, queue, tag, result, buffer. */
+		for (int i = rand() % 3; i > 0; i--) {
+			uint64_t buffers[] = { 0, 1, (uintptr_t)buffer[rand() % DEPTH],
+					       0xffff888000000000ull, (uint64_t)rand() << 12 };
+			uint32_t ops[] = { KBDUS_URING_CMD_FETCH,
+					   KBDUS_URING_CMD_COMMIT_AND_FETCH, (uint32_t)rand() };
+			prep(&ring, fd, ops[rand() % 3], (uint16_t)(rand() % 3),
+			     (uint16_t)(rand() % (DEPTH + 2)), rand() % 3 ? 0 : rand() % 6000 - 100,
+			     buffers[rand() % 5], 1000);
+			commands++;
+		}
+		io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, NULL);
+
+		unsigned head, seen = 0;
+		io_uring_for_each_cqe(&ring, head, cqe) {
+			uint64_t tag = cqe->user_data;
+			seen++;
+			if (tag >= DEPTH || cqe->res != KBDUS_URING_RES_REQUEST) {
+				if (tag < DEPTH && cqe->res == KBDUS_URING_RES_DEVICE_AVAILABLE)
+					prep(&ring, fd, KBDUS_URING_CMD_FETCH, 0, (uint16_t)tag,
+					     0, (uintptr_t)buffer[tag], tag);
+				continue;
+			}
+			struct kbdus_request req = desc[tag];
+			if (req.offset + req.size <= SIZE) {
+				if (req.type == KBDUS_REQ_READ)
+					memcpy(buffer[tag], disk + req.offset, req.size);
+				else if (req.type == KBDUS_REQ_WRITE)
+					memcpy(disk + req.offset, buffer[tag], req.size);
+			}
+			requests++;
+			prep(&ring, fd, KBDUS_URING_CMD_COMMIT_AND_FETCH, 0, (uint16_t)tag, 0,
+			     (uintptr_t)buffer[tag], tag);
+		}
+		io_uring_cq_advance(&ring, seen);
+	}
+	stop = true;
+	/* Destroying the device ends the I/O thread's requests. */
+	struct kbdus_destroy_args d = { .id = id, .flags = KBDUS_DESTROY_NO_FLUSH };
+	ioctl(fd, KBDUS_IOCTL_DESTROY_DEVICE, &d);
+	pthread_join(io, NULL);
+	printf("uapi-uring fuzz: %lu random commands, %lu requests served\n", commands,
+	       requests);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 2 && !strcmp(argv[1], "bad"))
+		return cmd_bad();
+	if (argc == 2 && !strcmp(argv[1], "close-ring"))
+		return cmd_close_ring();
+	if (argc >= 3 && !strcmp(argv[1], "fuzz"))
+		return cmd_fuzz(atoi(argv[2]),
+				argc > 3 ? (unsigned int)atoi(argv[3]) : (unsigned int)time(NULL));
+	fprintf(stderr, "usage: uapi-uring bad | close-ring | fuzz SECONDS [SEED]\n");
+	return 2;
+}
