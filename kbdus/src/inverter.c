@@ -393,15 +393,16 @@ void kbdus_inverter_release_session(struct kbdus_device *dev,
  * Takes the oldest pending request of one queue that accept (when given)
  * agrees to; it becomes DELIVERING.  Refused requests keep their place, so
  * one request the driver cannot take yet does not hold up the others.  Only
- * the device's current session may take requests.
+ * the device's current session may take requests.  The device is passed in
+ * because a session being attached is woken before session->dev is set.
  */
-struct kbdus_slot *kbdus_inverter_pull_queue(struct kbdus_session *session,
+struct kbdus_slot *kbdus_inverter_pull_queue(struct kbdus_device *dev,
+					     struct kbdus_session *session,
 					     u16 queue_index,
 					     bool (*accept)(struct kbdus_slot *,
 							    void *),
 					     void *arg)
 {
-	struct kbdus_device *dev = session->dev;
 	struct kbdus_queue *queue = &dev->queues[queue_index];
 	struct kbdus_slot *slot;
 	u64 word;
@@ -441,7 +442,8 @@ static struct kbdus_slot *pull_request(struct kbdus_device *dev,
 	for (i = 0; i < num_queues; i++) {
 		u16 index = (start + i) % num_queues;
 
-		slot = kbdus_inverter_pull_queue(session, index, NULL, NULL);
+		slot = kbdus_inverter_pull_queue(dev, session, index, NULL,
+						 NULL);
 		if (slot) {
 			WRITE_ONCE(session->next_queue, index + 1);
 			/* A batch woke one receiver: pass the baton on. */

@@ -233,7 +233,8 @@ static inline struct kbdus_device *kbdus_session_device(struct kbdus_session *s)
  */
 int kbdus_inverter_receive(struct kbdus_session *session, bool nonblock,
 			   struct kbdus_slot **slot, u16 *type);
-struct kbdus_slot *kbdus_inverter_pull_queue(struct kbdus_session *session,
+struct kbdus_slot *kbdus_inverter_pull_queue(struct kbdus_device *dev,
+					     struct kbdus_session *session,
 					     u16 queue_index,
 					     bool (*accept)(struct kbdus_slot *,
 							    void *),

@@ -138,8 +138,9 @@ static void uring_kick(struct uring_queue *uq)
 		return;
 
 	spin_lock_irqsave(&uq->lock, flags);
-	while ((slot = kbdus_inverter_pull_queue(us->session, uq->index,
-						 tag_is_posted, uq))) {
+	while ((slot = kbdus_inverter_pull_queue(us->dev, us->session,
+						 uq->index, tag_is_posted,
+						 uq))) {
 		tag = &uq->tags[slot->index % us->depth];
 		tag->state = URING_TAG_ASSIGNED;
 		tag->slot = slot;

@@ -73,6 +73,18 @@ wait_exit() {
 
 sysfs_attr() { cat "/sys/block/bdus-$1/bdus/$2"; }
 
+# Reads plus writes a block device has completed.
+io_count() { awk '{ print $1 + $5 }' "/sys/block/${1#/dev/}/stat"; }
+
+# wait_io DEV [N]: waits until DEV completed N more requests (default 200),
+# so a test acts while I/O is really in flight, however slow the VM.
+wait_io() {
+	local start
+	start=$(io_count "$1")
+	wait_for "(( \$(io_count $1) >= $start + ${2:-200} ))" 120 ||
+		fail "no I/O reached $1"
+}
+
 # fio with common options; extra arguments are appended.
 run_fio() {
 	fio --output-format=terse --terse-version=3 --minimal --direct=1 \

@@ -13,7 +13,7 @@ for protocol in $PROTOCOLS; do
 	fio --name=io --filename="$D_DEV" --direct=1 --ioengine=libaio --rw=randrw \
 		--bs=4k --iodepth=16 --time_based --runtime=60 >/tmp/fio.out 2>&1 &
 	fio_pid=$!
-	sleep 3
+	wait_io "$D_DEV"
 	kill -9 "$D_PID"
 	start=$SECONDS
 	wait_exit "$fio_pid" && fail "fio succeeded although the driver died"
@@ -31,7 +31,7 @@ for protocol in $PROTOCOLS; do
 		--verify_fatal=1 >/tmp/fio.out 2>&1 &
 	fio_pid=$!
 	for round in 1 2 3; do
-		sleep 2
+		wait_io "$D_DEV"
 		kill -9 "$D_PID"
 		wait_for "[[ \$(sysfs_attr $D_ID state) == inactive ]]" 10 ||
 			fail "device not inactive after kill"

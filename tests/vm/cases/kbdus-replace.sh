@@ -16,7 +16,7 @@ for protocol in $PROTOCOLS; do
 		--verify_fatal=1 >/tmp/fio.out 2>&1 &
 	fio_pid=$!
 	for round in 1 2 3; do
-		sleep 2
+		wait_io "$D_DEV"
 		old_pid=$D_PID
 		start_driver N --protocol "$protocol" --threads 2 --attach "$D_ID" \
 			--backing /dev/shm/disk
