@@ -32,10 +32,11 @@ tests: lib
 setup:
 	@if [ "$$(id -u)" -eq 0 ]; then scripts/setup; else sudo scripts/setup; fi
 
-# The README's test command: host tests, the harness self-check, then every
-# VM test on every kernel.  Ends with "N passed, N failed".
+# The README's test command: sparse on the module, host tests, the harness
+# self-check, then every VM test on every kernel.  Ends with "N passed, N failed".
 check: setup
 	$(MAKE) all
+	$(MAKE) -C kbdus sparse
 	tests/run
 
 # The README's main job: serve a real device from the ram driver in a VM.
