@@ -339,9 +339,10 @@ static void *uring_worker(void *arg)
 			req = uring_descriptors[queue * depth + tag];
 			int error = serve(&req, buffers[tag]);
 			/* A slot's command only comes back with its commit, so
-			 * a stalled request is answered late, not never. */
+			 * a stalled request is answered late, not never: twice
+			 * the timeout, as blk-mq rounds timeouts up to seconds. */
 			if (!before_reply(&req))
-				usleep((opt.timeout_ms ? opt.timeout_ms : 30000) * 1000u + 1000000);
+				usleep((opt.timeout_ms ? opt.timeout_ms : 30000) * 2000u + 2000000);
 			uring_submit(&ring, KBDUS_URING_CMD_COMMIT_AND_FETCH, queue,
 				     tag, error, buffers[tag]);
 		}
