@@ -81,8 +81,16 @@ static void prep(struct io_uring *ring, int fd, uint32_t op, uint16_t queue,
 	memcpy(sqe->cmd, &cmd, sizeof(cmd));
 }
 
+/* Completions of posted slots that arrived while run_one() waited. */
+static struct {
+	uint64_t tag;
+	int res;
+} deferred[64];
+static unsigned int deferred_count;
+
 /* Submits one command and returns its CQE result, or 1000 if it stayed
- * posted (no completion within 200 ms). */
+ * posted (no completion within 200 ms).  Other completions are kept for
+ * next_completion(). */
 static int run_one(struct io_uring *ring, int fd, uint32_t op, uint16_t queue,
 		   uint16_t tag, int32_t result, uint64_t buffer)
 {
@@ -92,11 +100,38 @@ static int run_one(struct io_uring *ring, int fd, uint32_t op, uint16_t queue,
 
 	prep(ring, fd, op, queue, tag, result, buffer, 0x1234);
 	io_uring_submit(ring);
-	if (io_uring_wait_cqe_timeout(ring, &cqe, &ts) < 0)
-		return 1000;
-	res = cqe->res;
+	for (;;) {
+		if (io_uring_wait_cqe_timeout(ring, &cqe, &ts) < 0)
+			return 1000;
+		res = cqe->res;
+		if (cqe->user_data == 0x1234) {
+			io_uring_cqe_seen(ring, cqe);
+			return res;
+		}
+		if (deferred_count < 64) {
+			deferred[deferred_count].tag = cqe->user_data;
+			deferred[deferred_count++].res = res;
+		}
+		io_uring_cqe_seen(ring, cqe);
+	}
+}
+
+/* The next completion of a posted slot: deferred ones first. */
+static void next_completion(struct io_uring *ring, int *tag, int *res)
+{
+	struct io_uring_cqe *cqe;
+
+	if (deferred_count) {
+		*tag = (int)deferred[0].tag;
+		*res = deferred[0].res;
+		memmove(deferred, deferred + 1, --deferred_count * sizeof(*deferred));
+		return;
+	}
+	if (io_uring_wait_cqe(ring, &cqe) < 0)
+		die("wait");
+	*tag = (int)cqe->user_data;
+	*res = cqe->res;
 	io_uring_cqe_seen(ring, cqe);
-	return res;
 }
 
 static void *read_block(void *arg)
@@ -183,15 +218,13 @@ static int cmd_bad(void)
 	pthread_join(thread, NULL);
 
 	/* Wait for DEVICE_AVAILABLE, then have a read land on some slot. */
-	struct io_uring_cqe *cqe;
 	int request_tag = -1;
 	pthread_t reader;
 	bool reading = false;
 	while (request_tag < 0) {
-		if (io_uring_wait_cqe(&ring, &cqe) < 0)
-			die("wait");
-		int tag = (int)cqe->user_data, r = cqe->res;
-		io_uring_cqe_seen(&ring, cqe);
+		int tag, r;
+
+		next_completion(&ring, &tag, &r);
 		if (r == KBDUS_URING_RES_DEVICE_AVAILABLE) {
 			prep(&ring, fd, KBDUS_URING_CMD_FETCH, 0, (uint16_t)tag, 0,
 			     (uintptr_t)buffer[tag], (uint64_t)tag);
