@@ -69,7 +69,7 @@ static const char info_help[] =
 	"  --size --logical-block-size --physical-block-size\n"
 	"  --max-read-write-size   in bytes\n"
 	"  --requests              request types served, space-separated\n"
-	"  --protocol              ioctl or mmap\n"
+	"  --protocol              ioctl, mmap or uring\n"
 	"  --queues --queue-depth\n"
 	"  --request-timeout       in milliseconds\n"
 	"  --state                 unavailable, active, inactive or terminated\n"

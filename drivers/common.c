@@ -14,8 +14,10 @@
 
 const char driver_common_help[] =
 	"Common options:\n"
-	"  --protocol ioctl|mmap     How requests reach the driver (default:\n"
-	"                            mmap, or ioctl where mmap is unavailable)\n"
+	"  --protocol ioctl|mmap|uring\n"
+	"                            How requests reach the driver (default:\n"
+	"                            uring, else mmap, else ioctl: the first\n"
+	"                            that kbdus and the system support)\n"
 	"  --queues N                Hardware queues, 1 to 64 (default 1)\n"
 	"  --queue-depth N           Requests in flight per queue, 1 to 1024\n"
 	"                            (default 64)\n"
@@ -118,8 +120,11 @@ static int parse_protocol(struct driver_options *options, const char *arg)
 		options->ext.protocol = BDUS_PROTOCOL_IOCTL;
 	else if (strcmp(arg, "mmap") == 0)
 		options->ext.protocol = BDUS_PROTOCOL_MMAP;
+	else if (strcmp(arg, "uring") == 0)
+		options->ext.protocol = BDUS_PROTOCOL_URING;
 	else
-		return bad_value(options, "--protocol", arg, "ioctl or mmap");
+		return bad_value(options, "--protocol", arg,
+				 "ioctl, mmap or uring");
 	return 1;
 }
 

@@ -20,6 +20,10 @@ LIBBDUS_CPPFLAGS := -I$(TOP)/libbdus/include
 LIBBDUS_LDFLAGS := -L$(BUILD)/lib -Wl,-rpath,'$$ORIGIN/../lib'
 LIBBDUS_LDLIBS := -lbdus -pthread
 LIBBDUS_SO := $(BUILD)/lib/libbdus.so
+# What libbdus itself links with (liburing: Debian's liburing-dev).  Users of
+# libbdus.so get them through its dependencies; users of libbdus.a add them
+# (as bdus.pc's Libs.private says).
+LIBBDUS_PRIVATE_LIBS := -luring -pthread
 
 .DEFAULT_GOAL := all
 

@@ -49,7 +49,7 @@ _bdus() {
 			'*--physical-block-size[the physical block size]' \
 			'*--max-read-write-size[the largest read or write]' \
 			'*--requests[the request types served]' \
-			'*--protocol[ioctl or mmap]' '*--queues[the queues]' \
+			'*--protocol[ioctl, mmap or uring]' '*--queues[the queues]' \
 			'*--queue-depth[the queue depth]' \
 			'*--request-timeout[the request timeout in ms]' \
 			'*--state[the device state]' \

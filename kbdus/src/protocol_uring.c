@@ -374,6 +374,8 @@ static int protocol_uring_cmd(struct kbdus_session *session,
 	if (!uq->task) {
 		get_task_struct(current);
 		uq->task = current;
+		/* The driver is whoever serves the queues (see receive). */
+		WRITE_ONCE(session->pid, task_tgid_vnr(current));
 	} else if (uq->task != current) {
 		ret = -EINVAL;
 		goto out_unlock;

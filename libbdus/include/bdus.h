@@ -156,8 +156,8 @@ struct bdus_ctx {
  *
  * Context and thread-safety: initialize(), on_device_available() and
  * terminate() run on the thread that called bdus_run(), never concurrently
- * with any other callback.  The request callbacks run concurrently with
- * each other on up to attrs->max_concurrent_callbacks threads (see struct
+ * with any other callback.  Up to attrs->max_concurrent_callbacks request
+ * callbacks run at once, on threads that libbdus starts (see struct
  * bdus_attrs), so they must be thread-safe unless that is 1.  Before the
  * device becomes available (on_device_available()), request callbacks run
  * one at a time on the thread that called bdus_run(): the kernel may read
@@ -177,7 +177,8 @@ struct bdus_ops {
 	 * Called once, before any other callback, after the device was
 	 * created (or attached to) but before it is served.  If it fails,
 	 * terminate() is not called and bdus_run() returns false.  Runs
-	 * before the process is daemonized.  NULL means "do nothing".
+	 * before the process detaches from the terminal (see dont_daemonize),
+	 * in the process that serves the device.  NULL means "do nothing".
 	 */
 	int (*initialize)(struct bdus_ctx *ctx);
 
@@ -186,8 +187,8 @@ struct bdus_ops {
 	 * special file exists).  For bdus_rerun() it is called too, even if
 	 * the device was already available.  Some request callbacks may have
 	 * run before it.  If it fails, terminate() is called and bdus_run()
-	 * returns false.  The process is daemonized after it returns, unless
-	 * attrs->dont_daemonize is set.
+	 * returns false.  The process detaches from the terminal after it
+	 * returns, unless attrs->dont_daemonize is set.
 	 *
 	 * NULL means "print ctx->path and a newline to stdout".
 	 */
@@ -349,10 +350,14 @@ struct bdus_attrs {
 	bool recoverable;
 
 	/*
-	 * Do not daemonize.  Otherwise, after on_device_available() returns,
-	 * the process forks into the background (the parent exits with status
-	 * 0) and stdin, stdout and stderr are redirected to /dev/null; the
-	 * working directory and umask are kept.
+	 * Do not daemonize.  Otherwise bdus_run() forks before it creates the
+	 * device (bdus_rerun(): before it attaches); the child serves the
+	 * device and, after on_device_available() returns, leaves the
+	 * terminal's session (setsid()) and redirects stdin, stdout and stderr
+	 * to /dev/null, and the parent exits with status 0.  If the child
+	 * stops before that, the parent's call returns the child's result and
+	 * error instead.  The working directory and umask are kept.  (Forking
+	 * later would take the device away from the threads that serve it.)
 	 */
 	bool dont_daemonize;
 
@@ -382,16 +387,17 @@ enum { bdus_abort = INT_MIN };
  * (root) to open /dev/bdus-control, but callbacks may drop privileges.
  *
  * Context: blocks for the device's whole life; callbacks run on the calling
- * thread and, after daemonizing, on worker threads.  Returns true once the
- * device was destroyed and terminate() succeeded, in the daemonized process
- * unless attrs->dont_daemonize; false with errno and the error message set
+ * thread and, once the device is available, on other threads if
+ * max_concurrent_callbacks allows.  Returns true once the device was
+ * destroyed and terminate() succeeded, in the daemonized process unless
+ * attrs->dont_daemonize; false with errno and the error message set
  * otherwise.
  *
  * Thread-safety: several drivers may run in one process, each on its own
  * thread, only if they all set dont_daemonize (daemonizing forks, which
- * would leave the others' threads behind).  While a driver runs worker
- * threads, libbdus handles signal SIGRTMAX - 1 (with a handler that does
- * nothing, to wake them): drivers must not use that signal.
+ * would leave the others' threads behind).  While a driver runs ioctl or
+ * mmap worker threads, libbdus handles signal SIGRTMAX - 1 (with a handler
+ * that does nothing, to wake them): drivers must not use that signal.
  */
 bool bdus_run(const struct bdus_ops *ops, const struct bdus_attrs *attrs,
 	      void *private_data);
@@ -423,19 +429,25 @@ bool bdus_rerun(uint64_t dev_id, const struct bdus_ops *ops,
 #if BDUS_HAS_PATCH_FEATURES_(3)
 
 /*
- * How requests travel between kbdus and the driver.
- *   - DEFAULT: currently MMAP, falling back to IOCTL if kbdus or the system
- *     cannot set up the shared mapping.  It may become a faster protocol in
- *     a later version.
+ * How requests travel between kbdus and the driver.  Callbacks see no
+ * difference: the choice only affects speed.
+ *   - DEFAULT: URING, falling back to MMAP and then IOCTL when kbdus or the
+ *     system cannot use one (kbdus without it, io_uring disabled, memory
+ *     that cannot be mapped).
  *   - IOCTL: requests and data are copied through an ioctl on each
  *     request; each thread has its own buffer.
  *   - MMAP: data stays in buffers shared with kbdus; only small headers are
  *     exchanged.  No copy between kernel and user space for the payload.
+ *   - URING: io_uring commands, one posted per request slot; each hardware
+ *     queue is served by one thread with its own ring, and many requests
+ *     travel per system call.  Needs io_uring (Linux 6.1 or later, not
+ *     disabled by kernel.io_uring_disabled).
  */
 enum bdus_protocol {
 	BDUS_PROTOCOL_DEFAULT = 0,
 	BDUS_PROTOCOL_IOCTL = 1,
 	BDUS_PROTOCOL_MMAP = 2,
+	BDUS_PROTOCOL_URING = 3,
 };
 
 /* bdus_ext_attrs.flags: report the device as rotational (a hint for I/O
@@ -454,7 +466,7 @@ enum bdus_protocol {
  * ctx->ext is read-only for callbacks.
  */
 struct bdus_ext_attrs {
-	/* enum bdus_protocol.  bdus_rerun_ext(): DEFAULT also means MMAP
+	/* enum bdus_protocol.  bdus_rerun_ext(): DEFAULT also means URING
 	 * with fallback; the previous driver's protocol does not matter. */
 	uint32_t protocol;
 

@@ -10,6 +10,8 @@
 /* The public protocol numbers are kbdus's, so they pass through as is. */
 _Static_assert((int)BDUS_PROTOCOL_IOCTL == (int)KBDUS_PROTOCOL_IOCTL, "protocol");
 _Static_assert((int)BDUS_PROTOCOL_MMAP == (int)KBDUS_PROTOCOL_MMAP, "protocol");
+_Static_assert((int)BDUS_PROTOCOL_URING == (int)KBDUS_PROTOCOL_URING,
+	       "protocol");
 
 uint32_t bdus_supported_requests(const struct bdus_ops *ops)
 {

@@ -19,6 +19,7 @@ struct driver {
 	struct bdus_attrs requested;
 	struct bdus_ext_attrs ext; /* requested, then effective */
 	struct bdus_session session;
+	struct bdus_daemon daemon;
 	char path[32];
 };
 
@@ -43,8 +44,9 @@ static int print_device_path(struct bdus_ctx *ctx)
 }
 
 /* on_device_available (or its default), then daemonizing. */
-static bool announce_device(struct bdus_ctx *ctx)
+static bool announce_device(struct bdus_ctx *ctx, void *arg)
 {
+	struct driver *driver = arg;
 	int (*callback)(struct bdus_ctx *) = ctx->ops->on_device_available;
 	int ret;
 
@@ -61,24 +63,7 @@ static bool announce_device(struct bdus_ctx *ctx)
 		return true;
 	if (ctx->attrs->log)
 		bdus_log(ctx, "daemonizing");
-	return bdus_daemonize();
-}
-
-/* Serves until terminated; returns false with the error set on failure. */
-static bool serve(struct bdus_ctx *ctx, struct bdus_session *session)
-{
-	switch (bdus_serve_until_available(ctx, session)) {
-	case BDUS_SERVE_TERMINATED:
-		return true; /* destroyed before it was ever available */
-	case BDUS_SERVE_FAILED:
-		return false;
-	case BDUS_SERVE_AVAILABLE:
-		break;
-	}
-	if (!announce_device(ctx))
-		return false;
-	return bdus_serve_until_terminated(ctx, session) ==
-	       BDUS_SERVE_TERMINATED;
+	return bdus_daemon_detach(&driver->daemon);
 }
 
 /* A device we created and failed to start is of no use to anyone, even if
@@ -126,7 +111,8 @@ static bool run_driver_here(struct driver *driver, void *private_data,
 		return false;
 	}
 
-	served = serve(&ctx, session);
+	served = bdus_serve(&ctx, session, announce_device, driver) ==
+		 BDUS_SERVE_TERMINATED;
 	bdus_save_error(&error);
 
 	ret = bdus_call_lifecycle(&ctx, driver->ops.terminate, "terminate");
@@ -144,6 +130,30 @@ static bool run_driver(struct driver *driver, void *private_data,
 	bool ok = run_driver_here(driver, private_data, is_rerun);
 
 	bdus_leave_device(previous);
+	return ok;
+}
+
+/*
+ * Forks if the driver daemonizes (see daemon.c).  Returns true in the
+ * process that goes on; false in the one that must return *result from
+ * bdus_run() at once.
+ */
+static bool fork_if_daemonizing(struct driver *driver, bool *result)
+{
+	bool in_child;
+
+	driver->daemon.socket = -1;
+	if (driver->attrs.dont_daemonize)
+		return true;
+	*result = bdus_daemon_fork(&driver->daemon, &in_child);
+	return in_child;
+}
+
+/* The end of bdus_run() in a child that never detached: its parent returns
+ * the result instead. */
+static bool finish(struct driver *driver, bool ok)
+{
+	bdus_daemon_end(&driver->daemon, ok);
 	return ok;
 }
 
@@ -169,15 +179,17 @@ static bool run(const struct bdus_ops *ops, const struct bdus_attrs *attrs,
 	driver.requested = *attrs;
 	bdus_config_for_run(&config, ops, attrs, &driver.ext);
 
+	if (!fork_if_daemonizing(&driver, &ok))
+		return ok;
 	if (!bdus_session_create(&driver.session, &config, driver.ext.protocol))
-		return false;
+		return finish(&driver, false);
 
 	bdus_effective_attrs(&driver.attrs, &driver.ext, ops,
 			     &driver.session.config, driver.session.protocol,
 			     false);
 	ok = run_driver(&driver, private_data, false);
 	bdus_session_close(&driver.session);
-	return ok;
+	return finish(&driver, ok);
 }
 
 BDUS_API bool bdus_run(const struct bdus_ops *ops,
@@ -236,15 +248,17 @@ static bool rerun(uint64_t id, const struct bdus_ops *ops,
 	driver.attrs = *attrs;
 	driver.requested = *attrs;
 
+	if (!fork_if_daemonizing(&driver, &ok))
+		return ok;
 	if (!bdus_session_attach(&driver.session, id, driver.ext.protocol))
-		return false;
+		return finish(&driver, false);
 
 	bdus_effective_attrs(&driver.attrs, &driver.ext, ops,
 			     &driver.session.config, driver.session.protocol,
 			     true);
 	ok = run_driver(&driver, private_data, true);
 	bdus_session_close(&driver.session);
-	return ok;
+	return finish(&driver, ok);
 }
 
 BDUS_API bool bdus_rerun(uint64_t dev_id, const struct bdus_ops *ops,

@@ -110,16 +110,21 @@ struct bdus_session {
 	uint32_t protocol; /* KBDUS_PROTOCOL_* */
 	struct kbdus_device_config config;
 
-	/* mmap protocol */
-	void *mapping;
+	/* mmap and uring protocols: slot i's descriptor and buffer */
+	void *mapping; /* of the session fd: descriptors (and mmap buffers) */
 	size_t mapping_size;
 	const struct kbdus_request *descriptors;
 	char *buffers;
 	uint32_t buffer_size;
 	uint32_t num_slots;
+
+	/* uring protocol: the buffers are ours, not kbdus's */
+	void *own_buffers;
+	size_t own_buffers_size;
 };
 
-/* protocol is a BDUS_PROTOCOL_* value; DEFAULT falls back to IOCTL. */
+/* protocol is a BDUS_PROTOCOL_* value; DEFAULT tries URING, then MMAP, then
+ * IOCTL. */
 bool bdus_session_create(struct bdus_session *session,
 			 const struct kbdus_device_config *config,
 			 uint32_t protocol);
@@ -193,13 +198,27 @@ enum bdus_serve_outcome {
 	BDUS_SERVE_FAILED, /* error set */
 };
 
-/* Serves requests on the calling thread until the device is available. */
-enum bdus_serve_outcome bdus_serve_until_available(struct bdus_ctx *ctx,
-						   struct bdus_session *session);
-/* Serves requests until TERMINATE, on the calling thread or on
- * attrs->max_concurrent_callbacks worker threads. */
-enum bdus_serve_outcome bdus_serve_until_terminated(
-	struct bdus_ctx *ctx, struct bdus_session *session);
+/* Called once the device is available, on the thread that called
+ * bdus_serve(), while no callback runs; false (error set) stops serving. */
+typedef bool (*bdus_announce_fn)(struct bdus_ctx *ctx, void *arg);
+
+/* Serves the session until TERMINATE: requests one at a time on the calling
+ * thread until the device is available, then announce(), then up to
+ * attrs->max_concurrent_callbacks at once.  Returns TERMINATED or FAILED. */
+enum bdus_serve_outcome bdus_serve(struct bdus_ctx *ctx,
+				   struct bdus_session *session,
+				   bdus_announce_fn announce, void *arg);
+
+/* ------------------------------------------------------------------------- */
+/* uring-serve.c, uring-ring.c: the io_uring protocol */
+
+/* Whether io_uring rings can be created here (false with the error set).
+ * num_slots sizes the test ring: 0 for a small one. */
+bool bdus_uring_probe(uint32_t num_slots);
+/* bdus_serve() for a uring session. */
+enum bdus_serve_outcome bdus_uring_serve(struct bdus_ctx *ctx,
+					 struct bdus_session *session,
+					 bdus_announce_fn announce, void *arg);
 
 /* ------------------------------------------------------------------------- */
 /* interrupt.c: waking worker threads blocked in a receive */
@@ -212,8 +231,22 @@ void bdus_interrupt_unblock(void);
 void bdus_interrupt_thread(pthread_t thread);
 
 /* ------------------------------------------------------------------------- */
-/* daemon.c */
+/* daemon.c: running in the background */
 
-bool bdus_daemonize(void);
+/* A driver process that has yet to tell the waiting parent how it went. */
+struct bdus_daemon {
+	int socket; /* to the parent; -1 once it was told */
+};
+
+/* Forks.  In the child: returns true with *in_child set.  In the parent:
+ * waits; exits with status 0 once the child detached, or returns the
+ * child's result if it stopped first (or false if the fork failed). */
+bool bdus_daemon_fork(struct bdus_daemon *daemon, bool *in_child);
+/* In the child: leaves the terminal's session, redirects stdin, stdout and
+ * stderr to /dev/null, and lets the parent exit. */
+bool bdus_daemon_detach(struct bdus_daemon *daemon);
+/* In a child that has not detached: reports ok (and the error) to the
+ * parent and exits.  Returns at once if there is nobody to report to. */
+void bdus_daemon_end(struct bdus_daemon *daemon, bool ok);
 
 #endif /* LIBBDUS_INTERNAL_H_ */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * serve.c - the receive -> callback -> reply loop, on the calling thread or
- * on max_concurrent_callbacks worker threads sharing the session fd.
+ * serve.c - the receive -> callback -> reply loop of the ioctl and mmap
+ * protocols, on the calling thread or on max_concurrent_callbacks worker
+ * threads sharing the session fd (uring-serve.c has the uring protocol's).
  *
  * Stopping: TERMINATE is sticky, so every worker sees it and leaves on its
  * own.  A failure (a callback returning bdus_abort, a broken session) is
@@ -174,8 +175,8 @@ static enum bdus_serve_outcome serve_here(struct bdus_ctx *ctx,
 	return outcome;
 }
 
-enum bdus_serve_outcome bdus_serve_until_available(struct bdus_ctx *ctx,
-						   struct bdus_session *session)
+static enum bdus_serve_outcome
+serve_until_available(struct bdus_ctx *ctx, struct bdus_session *session)
 {
 	return serve_here(ctx, session, true);
 }
@@ -313,12 +314,29 @@ static enum bdus_serve_outcome serve_on_workers(struct bdus_ctx *ctx,
 	return failed ? BDUS_SERVE_FAILED : BDUS_SERVE_TERMINATED;
 }
 
-enum bdus_serve_outcome bdus_serve_until_terminated(
-	struct bdus_ctx *ctx, struct bdus_session *session)
+static enum bdus_serve_outcome
+serve_until_terminated(struct bdus_ctx *ctx, struct bdus_session *session)
 {
 	unsigned count = ctx->attrs->max_concurrent_callbacks;
 
 	if (count <= 1)
 		return serve_here(ctx, session, false);
 	return serve_on_workers(ctx, session, count);
+}
+
+enum bdus_serve_outcome bdus_serve(struct bdus_ctx *ctx,
+				   struct bdus_session *session,
+				   bdus_announce_fn announce, void *arg)
+{
+	enum bdus_serve_outcome outcome;
+
+	if (session->protocol == KBDUS_PROTOCOL_URING)
+		return bdus_uring_serve(ctx, session, announce, arg);
+
+	outcome = serve_until_available(ctx, session);
+	if (outcome != BDUS_SERVE_AVAILABLE)
+		return outcome; /* TERMINATED: destroyed before it was available */
+	if (!announce(ctx, arg))
+		return BDUS_SERVE_FAILED;
+	return serve_until_terminated(ctx, session);
 }

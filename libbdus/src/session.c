@@ -3,15 +3,17 @@
  * session.c - creating or attaching to a device, which turns a control fd
  * into the device's driver session, and setting up its protocol.
  *
- * BDUS_PROTOCOL_DEFAULT means mmap, falling back to ioctl when mmap cannot
- * be used: kbdus refuses it (ENOPROTOOPT), or mapping the buffers fails.
- * The protocol is fixed when the session is bound, so a failed mapping
- * needs a new session:
+ * BDUS_PROTOCOL_DEFAULT means uring, then mmap, then ioctl: the next one is
+ * tried when kbdus refuses one (ENOPROTOOPT) or when its setup fails
+ * (io_uring disabled, memory that cannot be mapped).  io_uring is tried out
+ * before the device is created, so that a system without it does not even
+ * start with uring.  The protocol is fixed when the session is bound, so a
+ * failed setup needs a new session:
  *   - bdus_run(): the new device has served nobody yet (and cannot be
  *     attached to before it is available), so it is destroyed and created
- *     again with the ioctl protocol;
+ *     again with the next protocol;
  *   - bdus_rerun() on a recoverable device: closing the session leaves the
- *     device waiting for a driver, so we attach again with ioctl;
+ *     device waiting for a driver, so we attach again with the next one;
  *   - bdus_rerun() on a non-recoverable device: closing would destroy it,
  *     and no other exit exists, so the call fails.
  */
@@ -25,10 +27,29 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* The protocol to fall back to from one that failed; IOCTL always works. */
+static uint32_t next_protocol(uint32_t protocol)
+{
+	return protocol == KBDUS_PROTOCOL_URING ? KBDUS_PROTOCOL_MMAP :
+						  KBDUS_PROTOCOL_IOCTL;
+}
+
+/* The protocol to try first, or 0 (error set) if the requested one cannot
+ * work here. */
 static uint32_t first_protocol(uint32_t requested)
 {
-	return requested == BDUS_PROTOCOL_DEFAULT ? KBDUS_PROTOCOL_MMAP :
-						    requested;
+	struct bdus_saved_error error;
+
+	if (requested == BDUS_PROTOCOL_DEFAULT) {
+		bdus_save_error(&error);
+		if (bdus_uring_probe(0))
+			return KBDUS_PROTOCOL_URING;
+		bdus_restore_error(&error); /* not a failure */
+		return KBDUS_PROTOCOL_MMAP;
+	}
+	if (requested == BDUS_PROTOCOL_URING && !bdus_uring_probe(0))
+		return 0;
+	return requested;
 }
 
 static void reset(struct bdus_session *session)
@@ -43,6 +64,8 @@ void bdus_session_close(struct bdus_session *session)
 
 	if (session->mapping)
 		munmap(session->mapping, session->mapping_size);
+	if (session->own_buffers)
+		munmap(session->own_buffers, session->own_buffers_size);
 	bdus_close_quietly(session->fd);
 	reset(session);
 	errno = saved_errno;
@@ -103,6 +126,82 @@ static bool setup_mmap(struct bdus_session *session)
 }
 
 /* ------------------------------------------------------------------------- */
+/* uring protocol */
+
+/* The descriptor table, which kbdus lets us map read-only. */
+static bool map_descriptors(struct bdus_session *session, uint32_t num_slots)
+{
+	size_t size = bdus_round_up((uint64_t)num_slots *
+					    sizeof(struct kbdus_request),
+				    bdus_page_size());
+	void *mapping = mmap(NULL, size, PROT_READ, MAP_SHARED, session->fd, 0);
+
+	if (mapping == MAP_FAILED)
+		return bdus_fail_errno(errno,
+				       "cannot map the %zu bytes of request "
+				       "descriptors",
+				       size);
+	session->mapping = mapping;
+	session->mapping_size = size;
+	session->descriptors = mapping;
+	return true;
+}
+
+/* One buffer per slot, in memory that is only backed once used. */
+static bool allocate_buffers(struct bdus_session *session, uint32_t num_slots)
+{
+	uint32_t buffer_size = (uint32_t)bdus_round_up(
+		session->config.max_read_write_size, bdus_page_size());
+	size_t size = (size_t)num_slots * buffer_size;
+	void *buffers = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (buffers == MAP_FAILED)
+		return bdus_fail_errno(errno,
+				       "cannot allocate the %zu bytes of request "
+				       "buffers",
+				       size);
+	session->own_buffers = buffers;
+	session->own_buffers_size = size;
+	session->buffers = buffers;
+	session->buffer_size = buffer_size;
+	return true;
+}
+
+static bool setup_uring(struct bdus_session *session)
+{
+	const struct kbdus_device_config *config = &session->config;
+	uint32_t num_slots = (uint32_t)config->num_queues * config->queue_depth;
+
+	if (num_slots == 0 || config->max_read_write_size == 0)
+		return bdus_fail(EPROTO,
+				 "kbdus reported an unusable configuration "
+				 "(%u queues of %u slots, %" PRIu32 "-byte "
+				 "buffers)",
+				 (unsigned)config->num_queues,
+				 (unsigned)config->queue_depth,
+				 config->max_read_write_size);
+	session->num_slots = num_slots;
+	/* Rings are made by the threads that use them; check now that one
+	 * that size can be made, while falling back is still possible. */
+	return map_descriptors(session, num_slots) &&
+	       allocate_buffers(session, num_slots) &&
+	       bdus_uring_probe(num_slots);
+}
+
+static bool setup_protocol(struct bdus_session *session)
+{
+	switch (session->protocol) {
+	case KBDUS_PROTOCOL_MMAP:
+		return setup_mmap(session);
+	case KBDUS_PROTOCOL_URING:
+		return setup_uring(session);
+	default:
+		return true;
+	}
+}
+
+/* ------------------------------------------------------------------------- */
 /* Creating a device */
 
 static bool fail_create(int errnum, uint32_t protocol)
@@ -143,7 +242,7 @@ static bool open_and_create(struct bdus_session *session,
 			break;
 		if (errno == ENOPROTOOPT && may_fall_back &&
 		    protocol != KBDUS_PROTOCOL_IOCTL) {
-			protocol = KBDUS_PROTOCOL_IOCTL;
+			protocol = next_protocol(protocol);
 			continue;
 		}
 		fail_create(errno, protocol);
@@ -169,21 +268,25 @@ static void discard_new_device(struct bdus_session *session)
 
 bool bdus_session_create(struct bdus_session *session,
 			 const struct kbdus_device_config *config,
-			 uint32_t protocol)
+			 uint32_t requested)
 {
-	bool may_fall_back = protocol == BDUS_PROTOCOL_DEFAULT;
+	bool may_fall_back = requested == BDUS_PROTOCOL_DEFAULT;
+	uint32_t protocol = first_protocol(requested);
 
-	if (!open_and_create(session, config, first_protocol(protocol),
-			     may_fall_back))
+	reset(session);
+	if (!protocol)
 		return false;
+	for (;;) {
+		if (!open_and_create(session, config, protocol, may_fall_back))
+			return false;
+		if (setup_protocol(session))
+			return true;
 
-	if (session->protocol != KBDUS_PROTOCOL_MMAP || setup_mmap(session))
-		return true;
-
-	discard_new_device(session);
-	if (!may_fall_back)
-		return false;
-	return open_and_create(session, config, KBDUS_PROTOCOL_IOCTL, false);
+		discard_new_device(session);
+		if (!may_fall_back)
+			return false;
+		protocol = next_protocol(session->protocol);
+	}
 }
 
 /* ------------------------------------------------------------------------- */
@@ -240,7 +343,7 @@ static bool open_and_attach(struct bdus_session *session, uint64_t id,
 			break;
 		if (errno == ENOPROTOOPT && may_fall_back &&
 		    protocol != KBDUS_PROTOCOL_IOCTL) {
-			protocol = KBDUS_PROTOCOL_IOCTL;
+			protocol = next_protocol(protocol);
 			continue;
 		}
 		fail_attach(errno, id, protocol);
@@ -253,32 +356,46 @@ static bool open_and_attach(struct bdus_session *session, uint64_t id,
 	return true;
 }
 
-bool bdus_session_attach(struct bdus_session *session, uint64_t id,
-			 uint32_t protocol)
+/* After a failed setup: attaches again with the next protocol, or fails.
+ * session is closed. */
+static bool fail_setup_after_attach(struct bdus_session *session, uint64_t id,
+				    bool may_fall_back)
 {
-	bool may_fall_back = protocol == BDUS_PROTOCOL_DEFAULT;
+	bool recoverable = session->config.flags & KBDUS_CONFIG_RECOVERABLE;
 	struct bdus_saved_error error;
-	bool recoverable;
 
-	if (!open_and_attach(session, id, first_protocol(protocol),
-			     may_fall_back))
-		return false;
-
-	if (session->protocol != KBDUS_PROTOCOL_MMAP || setup_mmap(session))
-		return true;
-
-	recoverable = session->config.flags & KBDUS_CONFIG_RECOVERABLE;
 	bdus_save_error(&error);
 	bdus_session_close(session);
 
 	if (may_fall_back && recoverable)
-		return open_and_attach(session, id, KBDUS_PROTOCOL_IOCTL, false);
-
+		return true;
 	if (!recoverable)
-		return bdus_fail(error.errnum,
-				 "%s; bdus-%" PRIu64 " is not recoverable, so "
-				 "it was destroyed (use the ioctl protocol with "
-				 "this device)",
-				 error.message, id);
-	return bdus_restore_error(&error);
+		bdus_fail(error.errnum,
+			  "%s; bdus-%" PRIu64 " is not recoverable, so it was "
+			  "destroyed (use the ioctl protocol with this device)",
+			  error.message, id);
+	else
+		bdus_restore_error(&error);
+	return false;
+}
+
+bool bdus_session_attach(struct bdus_session *session, uint64_t id,
+			 uint32_t requested)
+{
+	bool may_fall_back = requested == BDUS_PROTOCOL_DEFAULT;
+	uint32_t protocol = first_protocol(requested);
+
+	reset(session);
+	if (!protocol)
+		return false;
+	for (;;) {
+		if (!open_and_attach(session, id, protocol, may_fall_back))
+			return false;
+		if (setup_protocol(session))
+			return true;
+
+		protocol = next_protocol(session->protocol);
+		if (!fail_setup_after_attach(session, id, may_fall_back))
+			return false;
+	}
 }

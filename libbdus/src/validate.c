@@ -99,10 +99,10 @@ bool bdus_validate_attrs_for_run(const struct bdus_attrs *attrs)
 
 bool bdus_validate_ext(const struct bdus_ext_attrs *ext)
 {
-	if (ext->protocol > BDUS_PROTOCOL_MMAP)
+	if (ext->protocol > BDUS_PROTOCOL_URING)
 		return bdus_fail(EINVAL,
 				 "ext protocol must be BDUS_PROTOCOL_DEFAULT, "
-				 "_IOCTL or _MMAP, got %" PRIu32,
+				 "_IOCTL, _MMAP or _URING, got %" PRIu32,
 				 ext->protocol);
 	if (ext->num_queues > KBDUS_MAX_QUEUES)
 		return bdus_fail(EINVAL,

@@ -479,6 +479,23 @@ static void test_fallbacks(void)
 	check(fake_state(before) == 0, "the device was left behind");
 	report("explicit mmap protocol does not fall back");
 
+	/* The fake has no io_uring side: it refuses uring like an older
+	 * kbdus would. */
+	reset_driver();
+	before = fake_devices_created();
+	{
+		struct bdus_ext_attrs ext = { .protocol = BDUS_PROTOCOL_URING };
+
+		check(!bdus_run_ext(&full_ops, &attrs, &ext, NULL) &&
+			      errno == ENOPROTOOPT,
+		      "explicit uring did not fail with ENOPROTOOPT");
+		check(strstr(bdus_get_error_message(),
+			     "does not support the uring protocol") != NULL,
+		      "unexpected message: %s", bdus_get_error_message());
+	}
+	check(fake_devices_created() == before, "a device was created");
+	report("explicit uring protocol on a kbdus without it fails");
+
 	options = (struct fake_options){ 0 };
 	fake_set_options(&options);
 }
@@ -643,7 +660,8 @@ int main(void)
 			BDUS_PROTOCOL_IOCTL, BDUS_PROTOCOL_IOCTL, 1);
 	test_every_type("every request type, mmap protocol",
 			BDUS_PROTOCOL_MMAP, BDUS_PROTOCOL_MMAP, 1);
-	test_every_type("every request type, default protocol is mmap",
+	test_every_type("every request type, default protocol falls back "
+			"from uring to mmap",
 			BDUS_PROTOCOL_DEFAULT, BDUS_PROTOCOL_MMAP, 1);
 	test_every_type("every request type, ioctl protocol, 3 workers",
 			BDUS_PROTOCOL_IOCTL, BDUS_PROTOCOL_IOCTL, 3);

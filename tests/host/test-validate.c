@@ -192,9 +192,10 @@ static void test_ext(void)
 	} newer = { .future_field = 1 };
 	struct bdus_attrs attrs = valid_attrs();
 
-	ext = (struct bdus_ext_attrs){ .protocol = 3 };
-	ext_case("ext protocol 3 is refused", ext,
-		 "ext protocol must be BDUS_PROTOCOL_DEFAULT, _IOCTL or _MMAP");
+	ext = (struct bdus_ext_attrs){ .protocol = 4 };
+	ext_case("ext protocol 4 is refused", ext,
+		 "ext protocol must be BDUS_PROTOCOL_DEFAULT, _IOCTL, _MMAP or "
+		 "_URING, got 4");
 	ext = (struct bdus_ext_attrs){ .num_queues = 65 };
 	ext_case("ext num_queues 65 is refused", ext,
 		 "ext num_queues must be between 0 (default) and 64, got 65");

@@ -18,7 +18,13 @@
  *   --fail-initialize ERR
  *   --abort-after N     return bdus_abort from the Nth request on
  *   --delay-ms N        sleep N ms in every request callback
- *   --protocol ioctl|mmap, --queues N, --queue-depth N, --concurrency N,
+ *
+ * With --trace, also checks the threading rules: a request callback that
+ * runs off the thread that called bdus_run() while it must not (max
+ * concurrency 1, or before on_device_available()) traces "off-main-thread",
+ * and terminate() traces "max-concurrency N", the most callbacks seen
+ * in their delay (or in begin_request()) at once.
+ *   --protocol ioctl|mmap|uring, --queues N, --queue-depth N, --concurrency N,
  *   --request-timeout MS, --logical-block-size N, --recoverable,
  *   --foreground, --rerun ID, --log: as for the example drivers
  *
@@ -34,6 +40,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -53,6 +60,9 @@ static struct {
 	atomic_long requests;
 	char ioctl_text[64];
 	char *memory;
+	pthread_t main_thread;
+	atomic_bool available;
+	atomic_long running, max_running;
 } test = { .trace_fd = -1, .abort_after = -1, .ioctl_text = "bdus" };
 
 static void trace(const char *fmt, ...)
@@ -76,13 +86,28 @@ static void trace(const char *fmt, ...)
 		return;
 }
 
+static void check_thread(const struct bdus_ctx *ctx)
+{
+	if ((ctx->attrs->max_concurrent_callbacks == 1 ||
+	     !atomic_load(&test.available)) &&
+	    !pthread_equal(pthread_self(), test.main_thread))
+		trace("off-main-thread");
+}
+
 /* Common start of every request callback: delay, count, maybe abort. */
-static int begin_request(void)
+static int begin_request(const struct bdus_ctx *ctx)
 {
 	long count = atomic_fetch_add(&test.requests, 1) + 1;
+	long running = atomic_fetch_add(&test.running, 1) + 1;
+	long max = atomic_load(&test.max_running);
 
+	check_thread(ctx);
+	while (running > max &&
+	       !atomic_compare_exchange_weak(&test.max_running, &max, running))
+		;
 	if (test.delay_ms)
 		usleep(test.delay_ms * 1000u);
+	atomic_fetch_sub(&test.running, 1);
 	if (test.abort_after >= 0 && count >= test.abort_after)
 		return bdus_abort;
 	return 0;
@@ -119,6 +144,7 @@ static int on_initialize(struct bdus_ctx *ctx)
 
 static int on_available(struct bdus_ctx *ctx)
 {
+	atomic_store(&test.available, true);
 	trace("on_device_available %s", ctx->path);
 	printf("%s\n", ctx->path);
 	fflush(stdout);
@@ -127,6 +153,7 @@ static int on_available(struct bdus_ctx *ctx)
 
 static int on_terminate(struct bdus_ctx *ctx)
 {
+	trace("max-concurrency %ld", atomic_load(&test.max_running));
 	trace("terminate");
 	if (test.store_path)
 		msync(test.memory, ctx->attrs->size, MS_SYNC);
@@ -136,18 +163,18 @@ static int on_terminate(struct bdus_ctx *ctx)
 
 static int do_read(char *buf, uint64_t off, uint32_t size, struct bdus_ctx *c)
 {
-	int ret = begin_request();
+	int ret = begin_request(c);
 
-	(void)c;
 	trace("read %" PRIu64 " %" PRIu32, off, size);
 	if (!ret)
 		memcpy(buf, test.memory + off, size);
 	return ret;
 }
 
-static int store(const char *buf, uint64_t off, uint32_t size, bool fua)
+static int store(const char *buf, uint64_t off, uint32_t size, bool fua,
+		 const struct bdus_ctx *c)
 {
-	int ret = begin_request();
+	int ret = begin_request(c);
 
 	trace("%s %" PRIu64 " %" PRIu32, fua ? "fua_write" : "write", off,
 	      size);
@@ -162,23 +189,20 @@ static int store(const char *buf, uint64_t off, uint32_t size, bool fua)
 static int do_write(const char *buf, uint64_t off, uint32_t size,
 		    struct bdus_ctx *c)
 {
-	(void)c;
-	return store(buf, off, size, false);
+	return store(buf, off, size, false, c);
 }
 
 static int do_fua_write(const char *buf, uint64_t off, uint32_t size,
 			struct bdus_ctx *c)
 {
-	(void)c;
-	return store(buf, off, size, true);
+	return store(buf, off, size, true, c);
 }
 
 static int do_write_zeros(uint64_t off, uint32_t size, bool may_unmap,
 			  struct bdus_ctx *c)
 {
-	int ret = begin_request();
+	int ret = begin_request(c);
 
-	(void)c;
 	trace("write_zeros %" PRIu64 " %" PRIu32 " %s", off, size,
 	      may_unmap ? "unmap" : "nounmap");
 	if (!ret)
@@ -188,18 +212,16 @@ static int do_write_zeros(uint64_t off, uint32_t size, bool may_unmap,
 
 static int do_flush(struct bdus_ctx *c)
 {
-	int ret = begin_request();
+	int ret = begin_request(c);
 
-	(void)c;
 	trace("flush");
 	return ret;
 }
 
 static int do_discard(uint64_t off, uint32_t size, struct bdus_ctx *c)
 {
-	int ret = begin_request();
+	int ret = begin_request(c);
 
-	(void)c;
 	trace("discard %" PRIu64 " %" PRIu32, off, size);
 	if (!ret)
 		memset(test.memory + off, 0, size);
@@ -208,9 +230,8 @@ static int do_discard(uint64_t off, uint32_t size, struct bdus_ctx *c)
 
 static int do_secure_erase(uint64_t off, uint32_t size, struct bdus_ctx *c)
 {
-	int ret = begin_request();
+	int ret = begin_request(c);
 
-	(void)c;
 	trace("secure_erase %" PRIu64 " %" PRIu32, off, size);
 	if (!ret)
 		memset(test.memory + off, 0, size);
@@ -219,9 +240,8 @@ static int do_secure_erase(uint64_t off, uint32_t size, struct bdus_ctx *c)
 
 static int do_ioctl(uint32_t command, void *arg, struct bdus_ctx *c)
 {
-	int ret = begin_request();
+	int ret = begin_request(c);
 
-	(void)c;
 	trace("ioctl 0x%08" PRIx32, command);
 	if (ret)
 		return ret;
@@ -423,6 +443,8 @@ static int parse_bdus_option(struct config *c, int opt, const char *arg)
 			c->ext.protocol = BDUS_PROTOCOL_IOCTL;
 		else if (strcmp(arg, "mmap") == 0)
 			c->ext.protocol = BDUS_PROTOCOL_MMAP;
+		else if (strcmp(arg, "uring") == 0)
+			c->ext.protocol = BDUS_PROTOCOL_URING;
 		else
 			return usage("bad --protocol", arg);
 		return 0;
@@ -502,6 +524,7 @@ int main(int argc, char **argv)
 	if (!c.rerun && !c.attrs.logical_block_size)
 		c.attrs.logical_block_size = 512;
 
+	test.main_thread = pthread_self();
 	ok = c.rerun ? bdus_rerun_ext(id, &c.ops, &c.attrs, &c.ext, NULL) :
 		       bdus_run_ext(&c.ops, &c.attrs, &c.ext, NULL);
 	if (!ok)

@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # The example drivers as users run them: bdus-ram and bdus-zero daemonize and
-# print their path; fio verifies data over both protocols with worker
-# threads; a file system works; bdus info/list/flush/destroy see the right
-# things and destroying a device ends its driver.
+# print their path, with uring as the default protocol; fio verifies data
+# over every protocol with worker threads; a file system works; bdus
+# info/list/flush/destroy see the right things and destroying a device ends
+# its driver.
 # timeout: 900
 source "$BDUS_ROOT/tests/vm/testlib.sh"
 source "$BDUS_ROOT/tests/vm/testlib-libbdus.sh"
@@ -11,7 +12,19 @@ source "$BDUS_ROOT/tests/vm/testlib-libbdus.sh"
 load_kbdus
 [[ $(bdus version --kbdus) == "kbdus   0.1.3" ]] || fail "bdus version: $(bdus version)"
 
-for protocol in ioctl mmap; do
+info "bdus-ram, default protocol"
+dev=$(bdus-ram 16M)
+id=${dev#/dev/bdus-}
+[[ $(bdus info --protocol --queues "$id" | tr '\n' ' ') == "uring 1 " ]] ||
+	fail "default bdus-ram: $(bdus info --protocol --queues "$id")"
+pid=$(bdus info --driver-pid "$id")
+[[ $(cat "/proc/$pid/comm" 2>/dev/null) == bdus-ram ]] || fail "driver pid $pid is not bdus-ram"
+[[ $(ps -o sid= -p "$pid" | tr -d ' ') == "$pid" ]] || fail "the daemon did not leave the terminal's session"
+fio_verify "$dev" --rw=randwrite --bs=4k --iodepth=16 --size=8M || fail "fio verify on default bdus-ram"
+bdus destroy "$id" || fail "bdus destroy"
+wait_for "[[ ! -e /proc/$pid ]]" 10 || fail "bdus-ram kept running"
+
+for protocol in $PROTOCOLS; do
 	info "bdus-ram, $protocol protocol"
 	dev=$(bdus-ram --protocol "$protocol" --concurrency 4 --queues 2 64M)
 	[[ $dev == /dev/bdus-* ]] || fail "bdus-ram printed '$dev'"

@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# The default protocol is mmap; when the buffers cannot be mapped (here: an
-# address-space limit), bdus_run falls back to ioctl on a new device and
-# bdus_rerun on a recoverable device attaches again with ioctl, while an
-# explicit mmap request fails with a clear message.
+# The default protocol is uring; when the buffers cannot be allocated or
+# mapped (here: an address-space limit), bdus_run falls back to mmap and
+# then ioctl on a new device each time and bdus_rerun on a recoverable
+# device attaches again the same way, while an explicit uring or mmap
+# request fails with a clear message.  (libbdus-uring.sh checks the
+# fallback when io_uring is disabled.)
 # timeout: 300
 source "$BDUS_ROOT/tests/vm/testlib.sh"
 source "$BDUS_ROOT/tests/vm/testlib-libbdus.sh"
@@ -14,13 +16,18 @@ limit=400000 # KiB of address space
 
 load_kbdus
 test_driver D 4M
-[[ $(bdus info --protocol "$D_ID") == mmap ]] || fail "the default protocol is not mmap"
+[[ $(bdus info --protocol "$D_ID") == uring ]] || fail "the default protocol is not uring"
 bdus destroy "$D_ID"
 wait_exit "$D_PID" || fail "driver exited with $?"
 
 info "explicit mmap under the limit"
 expect_error "cannot map the" \
 	bash -c "ulimit -v $limit; exec bdus-test-driver --foreground --protocol mmap ${big[*]} 4M"
+wait_for "[[ -z \$(bdus list) ]]" 10 || fail "a device was left behind: $(bdus list)"
+
+info "explicit uring under the limit"
+expect_error "cannot allocate the .* bytes of request buffers" \
+	bash -c "ulimit -v $limit; exec bdus-test-driver --foreground --protocol uring ${big[*]} 4M"
 wait_for "[[ -z \$(bdus list) ]]" 10 || fail "a device was left behind: $(bdus list)"
 
 info "default protocol under the limit"
@@ -32,7 +39,7 @@ dev=$(head -n 1 /tmp/fallback.out)
 [[ -n $dev ]] || fail "no device: $(cat /tmp/fallback.err)"
 id=${dev#/dev/bdus-}
 [[ $(bdus info --protocol "$id") == ioctl ]] || fail "no fallback to ioctl"
-[[ $(bdus list | wc -l) -eq 1 ]] || fail "the failed mmap device was left behind: $(bdus list)"
+[[ $(bdus list | wc -l) -eq 1 ]] || fail "the failed uring or mmap device was left behind: $(bdus list)"
 dd if=/dev/urandom of=/tmp/block bs=4k count=1 status=none
 dd if=/tmp/block of="$dev" bs=4k oflag=direct status=none
 

@@ -1,17 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Every request type reaches libbdus callbacks with the right arguments over
-# both protocols, ioctls travel in both directions, and callback errors map
-# to the right errno.
+# every protocol (uring with each thread layout), ioctls travel in both
+# directions, and callback errors map to the right errno.
 # timeout: 600
 source "$BDUS_ROOT/tests/vm/testlib.sh"
 source "$BDUS_ROOT/tests/vm/testlib-libbdus.sh"
 
 load_kbdus
-for protocol in ioctl mmap; do
-	info "protocol $protocol"
-	trace=/tmp/trace-$protocol
-	test_driver D --protocol "$protocol" --concurrency 2 --trace "$trace" 16M
+# "protocol concurrency queues"; uring: one ring on the calling thread, ring
+# threads running callbacks, ring threads and a pool.
+for run in "ioctl 2 1" "mmap 2 1" "uring 1 2" "uring 2 2" "uring 2 1"; do
+	read -r protocol concurrency queues <<<"$run"
+	info "protocol $protocol, concurrency $concurrency, queues $queues"
+	trace=/tmp/trace-$protocol-$concurrency-$queues
+	test_driver D --protocol "$protocol" --concurrency "$concurrency" \
+		--queues "$queues" --trace "$trace" 16M
 	expect_traced "$trace" "initialize run $D_ID"
 	expect_traced "$trace" "on_device_available $D_DEV"
 	[[ $(bdus info --protocol "$D_ID") == "$protocol" ]] || fail "protocol"
@@ -43,15 +47,18 @@ for protocol in ioctl mmap; do
 	bdus destroy "$D_ID"
 	wait_exit "$D_PID" || { cat "$D_ERR" >&2; fail "driver exited with $?"; }
 	expect_traced "$trace" "terminate"
+	! grep -q off-main-thread "$trace" || fail "a callback ran off the thread that called bdus_run"
 done
 
-info "errno mapping"
-test_driver E --fail-writes ENOSPC 1M
-expect_error "No space left" dd if=/dev/zero of="$E_DEV" bs=4k count=1 oflag=direct
-bdus destroy --no-flush "$E_ID"
-wait_exit "$E_PID" || fail "driver exited with $?"
-test_driver E --fail-writes EPERM 1M
-expect_error "Input/output error" dd if=/dev/zero of="$E_DEV" bs=4k count=1 oflag=direct
-bdus destroy --no-flush "$E_ID"
-wait_exit "$E_PID" || fail "driver exited with $?"
+for protocol in $PROTOCOLS; do
+	info "errno mapping, $protocol"
+	test_driver E --protocol "$protocol" --fail-writes ENOSPC 1M
+	expect_error "No space left" dd if=/dev/zero of="$E_DEV" bs=4k count=1 oflag=direct
+	bdus destroy --no-flush "$E_ID"
+	wait_exit "$E_PID" || fail "driver exited with $?"
+	test_driver E --protocol "$protocol" --fail-writes EPERM 1M
+	expect_error "Input/output error" dd if=/dev/zero of="$E_DEV" bs=4k count=1 oflag=direct
+	bdus destroy --no-flush "$E_ID"
+	wait_exit "$E_PID" || fail "driver exited with $?"
+done
 unload_kbdus

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT
+/*
+ * uring-ring.c - an io_uring ring that carries kbdus's URING_CMD commands.
+ *
+ * Rings are set up, in order of preference, with:
+ *   - SINGLE_ISSUER | DEFER_TASKRUN (Linux 6.1): kbdus copies requests out
+ *     in task work, which then only runs when the ring's thread waits for
+ *     completions.  With the other modes it interrupts the thread wherever
+ *     it is, so a callback running on it could see EINTR from a system call
+ *     such as epoll_wait() that is not restarted;
+ *   - COOP_TASKRUN (5.19), then nothing: for kernels without the above.
+ * The ring is sized so that every command it can have in flight (one per
+ * slot, plus the eventfd read) fits in the completion queue: nothing is
+ * ever held back in the kernel's overflow list.
+ */
+
+#include "uring.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Submissions are flushed when the submission queue is full, so it need not
+ * hold every command at once. */
+#define URING_MAX_SQ_ENTRIES 4096u
+
+static const unsigned ring_modes[] = {
+	IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+	IORING_SETUP_COOP_TASKRUN,
+	0,
+};
+
+/* io_uring_queue_init_params() in the best mode the kernel accepts. */
+static int init_ring(struct io_uring *ring, uint32_t num_slots)
+{
+	uint32_t completions = num_slots + 1; /* and the eventfd read */
+	uint32_t entries = completions < URING_MAX_SQ_ENTRIES ?
+				   completions :
+				   URING_MAX_SQ_ENTRIES;
+	struct io_uring_params params;
+	int ret = -EINVAL;
+
+	for (size_t i = 0; i < sizeof(ring_modes) / sizeof(*ring_modes); i++) {
+		memset(&params, 0, sizeof(params));
+		params.flags = ring_modes[i] | IORING_SETUP_CQSIZE |
+			       IORING_SETUP_CLAMP;
+		params.cq_entries = completions;
+		ret = io_uring_queue_init_params(entries, ring, &params);
+		if (ret != -EINVAL)
+			break;
+	}
+	return ret;
+}
+
+static bool fail_init(int err)
+{
+	if (err == -EPERM)
+		return bdus_fail(EPERM,
+				 "cannot create an io_uring ring: io_uring is "
+				 "disabled (see sysctl kernel.io_uring_disabled)");
+	return bdus_fail_errno(-err, "cannot create an io_uring ring");
+}
+
+bool bdus_uring_probe(uint32_t num_slots)
+{
+	struct io_uring ring;
+	int err = init_ring(&ring, num_slots ? num_slots : 1);
+
+	if (err < 0)
+		return fail_init(err);
+	io_uring_queue_exit(&ring);
+	return true;
+}
+
+bool uring_ring_open(struct uring_ring *r, int session_fd, uint32_t num_slots)
+{
+	int err = init_ring(&r->ring, num_slots);
+
+	if (err < 0)
+		return fail_init(err);
+	r->open = true;
+
+	/* A fixed file saves a file lookup per command; optional. */
+	r->fd = session_fd;
+	if (io_uring_register_files(&r->ring, &session_fd, 1) == 0) {
+		r->fd = 0;
+		r->fixed_file = true;
+	}
+	return true;
+}
+
+void uring_ring_close(struct uring_ring *r)
+{
+	if (r->open)
+		io_uring_queue_exit(&r->ring);
+	r->open = false;
+	r->event_armed = false;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Submissions */
+
+static struct io_uring_sqe *get_sqe(struct uring_ring *r)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+
+	if (!sqe) {
+		/* Full: make room.  A failure shows in the next wait. */
+		io_uring_submit(&r->ring);
+		sqe = io_uring_get_sqe(&r->ring);
+	}
+	if (!sqe)
+		bdus_fail(EBUSY, "the io_uring submission queue stays full");
+	return sqe;
+}
+
+static bool queue_command(struct uring_ring *r, struct uring_slot *slot,
+			  uint32_t op, int32_t result)
+{
+	struct io_uring_sqe *sqe = get_sqe(r);
+	struct kbdus_uring_cmd cmd = {
+		.queue = slot->queue,
+		.tag = slot->tag,
+		.result = result,
+		.buffer = (uintptr_t)slot->buffer,
+	};
+
+	if (!sqe)
+		return false;
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = r->fd;
+	if (r->fixed_file)
+		sqe->flags |= IOSQE_FIXED_FILE;
+	sqe->cmd_op = op;
+	sqe->user_data = (uintptr_t)slot;
+	/* The command area of a 64-byte SQE starts at addr3 and holds 16
+	 * bytes: exactly struct kbdus_uring_cmd. */
+	memcpy((char *)sqe + offsetof(struct io_uring_sqe, addr3), &cmd,
+	       sizeof(cmd));
+	r->posted++;
+	return true;
+}
+
+_Static_assert(sizeof(struct kbdus_uring_cmd) ==
+		       sizeof(struct io_uring_sqe) -
+			       offsetof(struct io_uring_sqe, addr3),
+	       "the command fills the SQE's command area");
+
+bool uring_ring_fetch(struct uring_ring *r, struct uring_slot *slot)
+{
+	return queue_command(r, slot, KBDUS_URING_CMD_FETCH, 0);
+}
+
+bool uring_ring_commit(struct uring_ring *r, struct uring_slot *slot)
+{
+	return queue_command(r, slot, KBDUS_URING_CMD_COMMIT_AND_FETCH,
+			     slot->result);
+}
+
+bool uring_ring_arm_event(struct uring_ring *r)
+{
+	struct io_uring_sqe *sqe;
+
+	if (r->event_armed)
+		return true;
+	sqe = get_sqe(r);
+	if (!sqe)
+		return false;
+	io_uring_prep_read(sqe, r->eventfd, &r->event_value,
+			   sizeof(r->event_value), 0);
+	sqe->user_data = URING_EVENT_DATA;
+	r->event_armed = true;
+	return true;
+}
+
+int uring_ring_submit_and_wait(struct uring_ring *r)
+{
+	int ret = io_uring_submit_and_wait(&r->ring, 1);
+
+	/* EBUSY and EAGAIN: the kernel is short of room for completions
+	 * right now; reaping some makes room. */
+	if (ret == -EBUSY || ret == -EAGAIN || ret == -ETIME)
+		return -EINTR;
+	return ret < 0 ? ret : 0;
+}
+
+void uring_ring_submit(struct uring_ring *r)
+{
+	io_uring_submit(&r->ring);
+}
+
+void uring_ring_wake(struct uring_ring *r)
+{
+	uint64_t one = 1;
+
+	/* Only fails if the counter would overflow: it is awake anyway. */
+	(void)!write(r->eventfd, &one, sizeof(one));
+}

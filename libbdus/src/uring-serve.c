@@ -1,0 +1,555 @@
+// SPDX-License-Identifier: MIT
+/*
+ * uring-serve.c - serving a uring session: which threads own the rings,
+ * where the callbacks run, and how serving starts and stops.
+ *
+ * kbdus wants all commands of a queue from one thread, for the whole
+ * session, and delivers the queue's requests in that thread.  With C =
+ * attrs->max_concurrent_callbacks and Q queues:
+ *   - C = 1: the thread that called bdus_run() owns one ring for all queues
+ *     and runs every callback itself, as BDUS 0.1 promises.
+ *   - C > 1: R = min(C, Q) ring threads, queue q on ring q % R.  Until the
+ *     device is available they hand every request to the thread that called
+ *     bdus_run(), which runs them one at a time.  Then:
+ *       - C <= Q: each ring thread runs its own callbacks (no hand-off, the
+ *         fastest for callbacks that do not block; a queue's requests are
+ *         served one at a time);
+ *       - C > Q: ring threads hand requests to a pool of C threads, so that
+ *         callbacks that block overlap even within a queue.
+ *   Either way at most C callbacks run at once.
+ * Threads are not pinned to CPUs: measured, pinning a queue's thread to the
+ * CPUs that submit to it was slower (2 vCPUs, 2 queues).
+ *
+ * Only a ring's thread sends its COMMITs (see uring-jobs.c for requests
+ * run elsewhere).  A ring is done when kbdus sent TERMINATE and nothing is
+ * posted or held.  On a failure (bdus_abort, a broken session) every thread
+ * stops after its current callback, answers already given are committed (as
+ * the other protocols send their pending replies), rings are woken through
+ * their eventfd, and closing them cancels what is still posted: uncompleted
+ * requests follow the usual rules (a recoverable device keeps them).
+ */
+
+#include "uring.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------------- */
+/* Callbacks */
+
+static bool run_inline(struct uring_ring *r, struct uring_slot *slot)
+{
+	struct uring_server *server = r->server;
+	int ret = bdus_dispatch(server->ctx, &slot->message, r->index);
+
+	if (ret == bdus_abort)
+		return uring_report_abort(server, slot);
+	slot->result = ret;
+	return uring_ring_commit(r, slot) || uring_fail(server);
+}
+
+/* Once ring threads run callbacks themselves, the requests they handed off
+ * and nobody ran yet come back to them. */
+static bool run_reclaimed(struct uring_ring *r)
+{
+	struct uring_slot *list, *slot;
+
+	if (r->held == 0 || !atomic_load(&r->server->run_inline))
+		return true;
+	list = uring_take_queued(r);
+	for (slot = list; slot; slot = slot->next)
+		r->held--;
+	for (slot = list; slot; slot = list) {
+		list = slot->next;
+		if (!run_inline(r, slot))
+			return false;
+	}
+	return true;
+}
+
+/* Commits what other threads answered. */
+static bool commit_answered(struct uring_ring *r)
+{
+	struct uring_slot *list = uring_take_answered(r), *slot;
+
+	for (slot = list; slot; slot = slot->next)
+		r->held--;
+	for (slot = list; slot; slot = list) {
+		list = slot->next;
+		if (slot->result != URING_DROPPED &&
+		    !uring_ring_commit(r, slot))
+			return uring_fail(r->server);
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Completions */
+
+static bool on_request(struct uring_ring *r, struct uring_slot *slot)
+{
+	struct uring_server *server = r->server;
+	const struct kbdus_request *request =
+		&server->session->descriptors[slot - server->slots];
+	struct bdus_message *message = &slot->message;
+
+	message->handle = request->handle;
+	message->offset = request->offset;
+	message->size = request->size;
+	message->ioctl_command = request->ioctl_command;
+	message->type = request->type;
+	message->payload = slot->buffer;
+
+	if (message->type > KBDUS_REQ_IOCTL)
+		return uring_report(server, EPROTO,
+				    "kbdus delivered a request of unknown type "
+				    "%" PRIu32,
+				    message->type);
+	if (atomic_load(&server->run_inline))
+		return run_inline(r, slot);
+	/* Not queued once stopping: the request stays uncompleted. */
+	uring_hand_off(r, slot);
+	return true;
+}
+
+static bool on_available(struct uring_ring *r, struct uring_slot *slot)
+{
+	struct uring_server *server = r->server;
+	bool twice;
+
+	pthread_mutex_lock(&server->lock);
+	twice = server->available;
+	server->available = true;
+	uring_notify_all(server);
+	pthread_mutex_unlock(&server->lock);
+
+	if (twice)
+		return uring_report(server, EPROTO,
+				    "kbdus announced the device twice");
+	/* The notification took the slot's command: post it again. */
+	return uring_ring_fetch(r, slot) || uring_fail(server);
+}
+
+static bool on_slot_completion(struct uring_ring *r, struct uring_slot *slot,
+			       int32_t res)
+{
+	r->posted--;
+	switch (res) {
+	case KBDUS_URING_RES_REQUEST:
+		return on_request(r, slot);
+	case KBDUS_URING_RES_DEVICE_AVAILABLE:
+		return on_available(r, slot);
+	case KBDUS_URING_RES_TERMINATE:
+		r->terminated = true; /* the slot stays unposted */
+		return true;
+	}
+	if (res < 0)
+		return uring_report(r->server, -res,
+				    "kbdus failed the command of queue %u, tag "
+				    "%u: %s",
+				    (unsigned)slot->queue, (unsigned)slot->tag,
+				    strerror(-res));
+	return uring_report(r->server, EPROTO,
+			    "kbdus completed a command with unknown result "
+			    "%" PRId32,
+			    res);
+}
+
+static bool on_completion(struct uring_ring *r, const struct io_uring_cqe *cqe)
+{
+	if (cqe->user_data == URING_EVENT_DATA) {
+		r->event_armed = false; /* a failed read just gets redone */
+		return commit_answered(r);
+	}
+	return on_slot_completion(r, (struct uring_slot *)(uintptr_t)cqe->user_data,
+				  cqe->res);
+}
+
+/* Handles every completion there is.  Callbacks run in the middle: the
+ * completion queue has room for every command, so nothing waits on it. */
+static void reap(struct uring_ring *r)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0;
+
+	io_uring_for_each_cqe(&r->ring, head, cqe) {
+		seen++;
+		if (!on_completion(r, cqe))
+			break; /* stopping */
+	}
+	io_uring_cq_advance(&r->ring, seen);
+}
+
+/* After a failure: commits what callbacks already answered (the other
+ * protocols send such replies too) and waits for the callbacks still
+ * running elsewhere.  Every other request stays uncompleted: closing the
+ * ring cancels its commands, and kbdus then fails or keeps them. */
+static void stop_ring(struct uring_ring *r)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, seen;
+	int err;
+
+	for (;;) {
+		commit_answered(r);
+		if (r->held == 0 || !uring_ring_arm_event(r))
+			break;
+		err = uring_ring_submit_and_wait(r);
+		if (err && err != -EINTR)
+			break;
+		seen = 0;
+		io_uring_for_each_cqe(&r->ring, head, cqe) {
+			seen++;
+			if (cqe->user_data == URING_EVENT_DATA)
+				r->event_armed = false;
+			else
+				r->posted--;
+		}
+		io_uring_cq_advance(&r->ring, seen);
+	}
+	uring_ring_submit(r);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Rings */
+
+static bool is_available(struct uring_server *server)
+{
+	bool available;
+
+	pthread_mutex_lock(&server->lock);
+	available = server->available;
+	pthread_mutex_unlock(&server->lock);
+	return available;
+}
+
+/* Serves the ring until it is done, until a failure, or (if
+ * until_available) until the device is available.  Every failure sets
+ * stopping, which the next round handles. */
+static enum bdus_serve_outcome ring_loop(struct uring_ring *r,
+					 bool until_available)
+{
+	struct uring_server *server = r->server;
+	int err;
+
+	for (;;) {
+		if (atomic_load(&server->stopping)) {
+			stop_ring(r);
+			return BDUS_SERVE_FAILED;
+		}
+		if (!run_reclaimed(r))
+			continue;
+		if (r->terminated && r->posted == 0 && r->held == 0)
+			return BDUS_SERVE_TERMINATED;
+		if (until_available && is_available(server)) {
+			uring_ring_submit(r);
+			return BDUS_SERVE_AVAILABLE;
+		}
+
+		if (!uring_ring_arm_event(r)) {
+			uring_fail(server);
+			continue;
+		}
+		err = uring_ring_submit_and_wait(r);
+		if (err && err != -EINTR)
+			uring_report(server, -err,
+				     "waiting for io_uring completions failed: %s",
+				     strerror(-err));
+		else
+			reap(r);
+	}
+}
+
+static uint32_t ring_num_slots(const struct uring_server *server,
+			       const struct uring_ring *r)
+{
+	uint32_t queues = (server->num_queues - r->index + server->num_rings - 1) /
+			  server->num_rings;
+
+	return queues * server->depth;
+}
+
+/* Creates the ring in the calling thread and posts its slots. */
+static bool start_ring(struct uring_ring *r)
+{
+	struct uring_server *server = r->server;
+
+	if (!uring_ring_open(r, server->session->fd, ring_num_slots(server, r)))
+		return false;
+	for (uint32_t q = r->index; q < server->num_queues; q += server->num_rings)
+		for (uint32_t t = 0; t < server->depth; t++)
+			if (!uring_ring_fetch(r, &server->slots[q * server->depth + t]))
+				return false;
+	return true;
+}
+
+static void *ring_main(void *arg)
+{
+	struct uring_ring *r = arg;
+	struct uring_server *server = r->server;
+
+	bdus_enter_device(server->ctx->id);
+	if (start_ring(r))
+		ring_loop(r, false); /* a failure is recorded */
+	else
+		uring_fail(server);
+	uring_ring_close(r);
+
+	pthread_mutex_lock(&server->lock);
+	server->rings_running--;
+	uring_notify_all(server);
+	pthread_mutex_unlock(&server->lock);
+	return NULL;
+}
+
+static void *worker_main(void *arg)
+{
+	struct uring_worker *worker = arg;
+
+	bdus_enter_device(worker->server->ctx->id);
+	uring_run_jobs(worker->server, worker->index, false);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Setting up and tearing down */
+
+static void server_destroy(struct uring_server *server)
+{
+	for (unsigned i = 0; server->rings && i < server->num_rings; i++) {
+		bdus_close_quietly(server->rings[i].eventfd);
+		pthread_mutex_destroy(&server->rings[i].lock);
+	}
+	free(server->rings);
+	free(server->slots);
+	free(server->workers);
+	pthread_cond_destroy(&server->changed);
+	pthread_cond_destroy(&server->work);
+	pthread_mutex_destroy(&server->lock);
+}
+
+static bool init_rings(struct uring_server *server)
+{
+	for (unsigned i = 0; i < server->num_rings; i++) {
+		struct uring_ring *r = &server->rings[i];
+
+		r->server = server;
+		r->index = i;
+		pthread_mutex_init(&r->lock, NULL);
+		r->eventfd = eventfd(0, EFD_CLOEXEC);
+		if (r->eventfd < 0)
+			return bdus_fail_errno(errno, "cannot create an eventfd");
+	}
+	return true;
+}
+
+static void init_slots(struct uring_server *server)
+{
+	struct bdus_session *session = server->session;
+
+	for (uint32_t i = 0; i < server->num_queues * server->depth; i++) {
+		struct uring_slot *slot = &server->slots[i];
+
+		slot->queue = (uint16_t)(i / server->depth);
+		slot->tag = (uint16_t)(i % server->depth);
+		slot->ring = &server->rings[slot->queue % server->num_rings];
+		slot->buffer = session->buffers + (size_t)i * session->buffer_size;
+	}
+}
+
+static bool server_init(struct uring_server *server, struct bdus_ctx *ctx,
+			struct bdus_session *session)
+{
+	uint32_t queues = session->config.num_queues;
+	unsigned concurrency = ctx->attrs->max_concurrent_callbacks;
+
+	memset(server, 0, sizeof(*server));
+	server->ctx = ctx;
+	server->session = session;
+	server->num_queues = queues;
+	server->depth = session->config.queue_depth;
+	server->concurrency = concurrency ? concurrency : 1;
+	server->num_rings = server->concurrency < queues ? server->concurrency :
+							   queues;
+	server->jobs_tail = &server->jobs;
+	atomic_init(&server->stopping, false);
+	atomic_init(&server->run_inline, server->concurrency == 1);
+	pthread_mutex_init(&server->lock, NULL);
+	pthread_cond_init(&server->work, NULL);
+	pthread_cond_init(&server->changed, NULL);
+
+	server->slots = calloc((size_t)queues * server->depth,
+			       sizeof(*server->slots));
+	server->rings = calloc(server->num_rings, sizeof(*server->rings));
+	if (!server->slots || !server->rings) {
+		server_destroy(server);
+		return bdus_fail(ENOMEM, "cannot allocate the io_uring state");
+	}
+	for (unsigned i = 0; i < server->num_rings; i++)
+		server->rings[i].eventfd = -1;
+	if (!init_rings(server)) {
+		server_destroy(server);
+		return false;
+	}
+	init_slots(server);
+	return true;
+}
+
+/* ------------------------------------------------------------------------- */
+/* C = 1: everything on the calling thread */
+
+static enum bdus_serve_outcome serve_here(struct uring_server *server,
+					  bdus_announce_fn announce, void *arg)
+{
+	struct uring_ring *r = &server->rings[0];
+	enum bdus_serve_outcome outcome = BDUS_SERVE_FAILED;
+
+	if (start_ring(r)) {
+		outcome = ring_loop(r, true);
+		if (outcome == BDUS_SERVE_AVAILABLE)
+			outcome = announce(server->ctx, arg) ?
+					  ring_loop(r, false) :
+					  BDUS_SERVE_FAILED;
+	}
+	/* Before Linux 6.7, commands still posted (after a failure) are only
+	 * cancelled once this thread exits. */
+	uring_ring_close(r);
+	if (outcome == BDUS_SERVE_FAILED && server->failed)
+		bdus_restore_error(&server->error);
+	return outcome;
+}
+
+/* ------------------------------------------------------------------------- */
+/* C > 1: ring threads, and a pool if C > Q */
+
+static void start_rings(struct uring_server *server)
+{
+	int err;
+
+	for (unsigned i = 0; i < server->num_rings; i++) {
+		struct uring_ring *r = &server->rings[i];
+
+		pthread_mutex_lock(&server->lock);
+		server->rings_running++;
+		pthread_mutex_unlock(&server->lock);
+
+		err = pthread_create(&r->thread, NULL, ring_main, r);
+		if (err) {
+			pthread_mutex_lock(&server->lock);
+			server->rings_running--;
+			pthread_mutex_unlock(&server->lock);
+			uring_report(server, err,
+				     "cannot create the thread of ring %u: %s", i,
+				     strerror(err));
+			return;
+		}
+		r->thread_started = true;
+	}
+}
+
+static void start_workers(struct uring_server *server)
+{
+	unsigned count = server->concurrency;
+	int err;
+
+	server->workers = calloc(count, sizeof(*server->workers));
+	if (!server->workers) {
+		uring_report(server, ENOMEM, "cannot allocate %u worker threads",
+			     count);
+		return;
+	}
+	for (unsigned i = 0; i < count; i++) {
+		struct uring_worker *worker = &server->workers[i];
+
+		worker->server = server;
+		worker->index = i;
+		err = pthread_create(&worker->thread, NULL, worker_main, worker);
+		if (err) {
+			uring_report(server, err,
+				     "cannot create worker thread %u: %s", i,
+				     strerror(err));
+			return;
+		}
+		server->num_workers++;
+	}
+}
+
+/* Once the device is available: up to C callbacks at once. */
+static void start_concurrency(struct uring_server *server)
+{
+	if (server->concurrency > server->num_queues) {
+		start_workers(server);
+		return;
+	}
+	atomic_store(&server->run_inline, true);
+	/* Requests handed off but not yet run go back to their rings. */
+	for (unsigned i = 0; i < server->num_rings; i++)
+		uring_ring_wake(&server->rings[i]);
+}
+
+/* Waits until every ring is done or something failed, then stops them. */
+static void supervise(struct uring_server *server)
+{
+	pthread_mutex_lock(&server->lock);
+	while (server->rings_running > 0 && !atomic_load(&server->stopping))
+		pthread_cond_wait(&server->changed, &server->lock);
+	pthread_mutex_unlock(&server->lock);
+
+	/* Requests nobody will run go back to their rings, and an eventfd
+	 * keeps a wake-up until it is read: one is enough. */
+	if (atomic_load(&server->stopping)) {
+		uring_drop_queued(server);
+		for (unsigned i = 0; i < server->num_rings; i++)
+			uring_ring_wake(&server->rings[i]);
+	}
+
+	for (unsigned i = 0; i < server->num_rings; i++)
+		if (server->rings[i].thread_started)
+			pthread_join(server->rings[i].thread, NULL);
+	for (unsigned i = 0; i < server->num_workers; i++)
+		pthread_join(server->workers[i].thread, NULL);
+}
+
+static enum bdus_serve_outcome serve_on_threads(struct uring_server *server,
+						bdus_announce_fn announce,
+						void *arg)
+{
+	start_rings(server);
+
+	/* Until the device is available, callbacks run here. */
+	uring_run_jobs(server, 0, true);
+	if (!atomic_load(&server->stopping) && is_available(server)) {
+		if (announce(server->ctx, arg))
+			start_concurrency(server);
+		else
+			uring_fail(server);
+	}
+
+	supervise(server);
+	if (server->failed) {
+		bdus_restore_error(&server->error);
+		return BDUS_SERVE_FAILED;
+	}
+	return BDUS_SERVE_TERMINATED;
+}
+
+enum bdus_serve_outcome bdus_uring_serve(struct bdus_ctx *ctx,
+					 struct bdus_session *session,
+					 bdus_announce_fn announce, void *arg)
+{
+	struct uring_server server;
+	enum bdus_serve_outcome outcome;
+
+	if (!server_init(&server, ctx, session))
+		return BDUS_SERVE_FAILED;
+	if (server.concurrency == 1)
+		outcome = serve_here(&server, announce, arg);
+	else
+		outcome = serve_on_threads(&server, announce, arg);
+	server_destroy(&server);
+	return outcome;
+}

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+/*
+ * uring.h - the io_uring protocol's pieces, shared by uring-ring.c (rings
+ * and their commands) and uring-serve.c (threads and callbacks).
+ */
+
+#ifndef LIBBDUS_URING_H_
+#define LIBBDUS_URING_H_
+
+#include "internal.h"
+
+#include <liburing.h>
+#include <stdatomic.h>
+
+struct uring_server;
+struct uring_ring;
+
+/* One request slot (queue, tag): its buffer and the request it holds. */
+struct uring_slot {
+	struct uring_slot *next; /* in the job queue or a ring's done list */
+	struct uring_ring *ring; /* the ring that serves its queue */
+	uint16_t queue;
+	uint16_t tag;
+	int32_t result; /* the reply, once its callback ran on another thread */
+	char *buffer; /* the slot's payload buffer, named in every command */
+	struct bdus_message message; /* the request it holds */
+};
+
+/*
+ * A ring and the thread that owns it.  kbdus takes a queue's commands from
+ * one thread only, so everything below but done is touched by that thread
+ * alone: other threads hand answered requests back through done and wake
+ * the owner with the eventfd.
+ */
+struct uring_ring {
+	struct uring_server *server;
+	unsigned index;
+	struct io_uring ring;
+	bool open;
+	int fd; /* the session fd, or 0 in the fixed file table */
+	bool fixed_file;
+
+	/* A read of it is kept posted, to be woken.  Open from before the
+	 * thread starts until after it is joined, so any thread may write
+	 * to it at any time. */
+	int eventfd;
+	uint64_t event_value;
+	bool event_armed;
+
+	unsigned posted; /* slot commands not yet completed */
+	unsigned held; /* requests handed to other threads */
+	bool terminated; /* kbdus sent TERMINATE */
+
+	pthread_mutex_t lock; /* protects done */
+	struct uring_slot *done; /* answered by other threads, to commit */
+
+	pthread_t thread;
+	bool thread_started;
+};
+
+/* user_data of the eventfd read; slot commands carry the slot's address. */
+#define URING_EVENT_DATA ((uint64_t)1)
+
+/* uring_slot.result of a request handed back unanswered, after a failure. */
+#define URING_DROPPED INT32_MIN
+
+/* A thread of the pool. */
+struct uring_worker {
+	struct uring_server *server;
+	unsigned index;
+	pthread_t thread;
+};
+
+/* Everything serving a uring session; see uring-serve.c. */
+struct uring_server {
+	struct bdus_ctx *ctx;
+	struct bdus_session *session;
+	uint32_t num_queues;
+	uint32_t depth;
+	unsigned concurrency; /* C */
+	struct uring_slot *slots; /* num_queues * depth */
+	struct uring_ring *rings;
+	unsigned num_rings; /* R */
+	struct uring_worker *workers; /* the pool, when C > Q */
+	unsigned num_workers;
+
+	atomic_bool stopping;
+	/* Ring threads run callbacks themselves (C = 1 always; C <= Q once
+	 * the device is available).  Never cleared once set. */
+	atomic_bool run_inline;
+
+	pthread_mutex_t lock;
+	pthread_cond_t work; /* for threads waiting for jobs */
+	pthread_cond_t changed; /* for the supervising thread */
+	struct uring_slot *jobs; /* requests handed off, oldest first */
+	struct uring_slot **jobs_tail;
+	bool available; /* kbdus sent DEVICE_AVAILABLE */
+	unsigned rings_running;
+	bool failed;
+	struct bdus_saved_error error; /* the first failure */
+};
+
+/* uring-jobs.c: failures, and requests handed from rings to other threads */
+
+/* Makes the calling thread's error the server's failure, if it is the
+ * first, and asks everyone to stop.  Returns false, for "return fail()". */
+bool uring_fail(struct uring_server *server);
+bool uring_report(struct uring_server *server, int errnum, const char *fmt,
+		  ...) BDUS_PRINTF(3, 4);
+bool uring_report_abort(struct uring_server *server,
+			const struct uring_slot *slot);
+/* Broadcasts a change of the server's state; with its lock held. */
+void uring_notify_all(struct uring_server *server);
+
+/* Queues a ring's request for another thread; false (and nothing queued)
+ * once stopping.  Ring thread. */
+bool uring_hand_off(struct uring_ring *r, struct uring_slot *slot);
+/* Runs queued requests until the device is available (until_available) or
+ * until every ring is done, or until stopping. */
+void uring_run_jobs(struct uring_server *server, unsigned worker,
+		    bool until_available);
+/* Takes the ring's requests that are still queued (to run them inline), or
+ * the ones other threads answered (to commit them).  Ring thread. */
+struct uring_slot *uring_take_queued(struct uring_ring *r);
+struct uring_slot *uring_take_answered(struct uring_ring *r);
+/* Once stopping: hands every queued request back to its ring, unanswered. */
+void uring_drop_queued(struct uring_server *server);
+
+/* uring-ring.c */
+
+/* Creates the ring in the calling thread, which must be the only one to use
+ * it, for commands on up to num_slots slots.  false with the error set. */
+bool uring_ring_open(struct uring_ring *r, int session_fd, uint32_t num_slots);
+/* Closes it: kbdus cancels the commands still posted. */
+void uring_ring_close(struct uring_ring *r);
+/* Queue a FETCH or a COMMIT_AND_FETCH (with slot->result) of the slot, for
+ * the next submission.  false (error set) if the ring is broken. */
+bool uring_ring_fetch(struct uring_ring *r, struct uring_slot *slot);
+bool uring_ring_commit(struct uring_ring *r, struct uring_slot *slot);
+/* Queues a read of the eventfd, unless one is posted. */
+bool uring_ring_arm_event(struct uring_ring *r);
+/* Submits what was queued and waits for at least one completion.  0, or a
+ * negative errno (EINTR: just try again). */
+int uring_ring_submit_and_wait(struct uring_ring *r);
+/* Submits what was queued without waiting; errors are left for the next
+ * uring_ring_submit_and_wait(). */
+void uring_ring_submit(struct uring_ring *r);
+/* Wakes the ring's thread; any thread. */
+void uring_ring_wake(struct uring_ring *r);
+
+#endif /* LIBBDUS_URING_H_ */

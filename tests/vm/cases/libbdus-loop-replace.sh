@@ -1,0 +1,114 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# A recoverable bdus-loop device keeps serving fio's crc32c-verified random
+# writes while its driver is replaced every 2 s, eight times, alternating
+# kill -9 and a fresh bdus-loop --rerun (which takes over the dead driver's
+# requests) with a live bdus-loop --rerun (the old driver then exits 0 on its
+# own), over every protocol in turn (each one both killed and replaced live).
+# fio must see no error, and bdus info must follow every driver and state
+# change.
+# timeout: 420
+source "$BDUS_ROOT/tests/vm/testlib.sh"
+source "$BDUS_ROOT/tests/vm/testlib-libbdus.sh"
+
+img=/dev/shm/replace.img
+rounds=8
+
+# loop_driver ARGS...: bdus-loop --foreground ARGS in the background, once it
+# printed its device.  Sets pid and out.
+loop_driver() {
+	out=$(mktemp /tmp/loop.XXXXXX)
+	bdus-loop --foreground --concurrency 2 "$@" >"$out" 2>"$out.err" &
+	pid=$!
+	if ! wait_for "[[ -s $out ]] || ! kill -0 $pid 2>/dev/null" 60 || [[ ! -s $out ]]; then
+		cat "$out.err" >&2
+		fail "bdus-loop $* made no device available"
+	fi
+}
+
+# Whether child $1 has exited (a zombie not yet waited for counts).
+exited() {
+	[[ ! -e /proc/$1 ]] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+
+load_kbdus
+rm -f "$img"
+truncate -s 64M "$img"
+loop_driver --recoverable "$img"
+dev=$(head -n 1 "$out")
+id=${dev#/dev/bdus-}
+wait_for "[[ -b $dev ]]" 10 || fail "$dev did not appear"
+[[ $(bdus info --recoverable --driver-pid --state --protocol "$id" | tr '\n' ' ') == "true $pid active uring " ]] ||
+	fail "bdus info: $(bdus info --recoverable --driver-pid --state --protocol "$id" | tr '\n' ' ')"
+old_err=$out.err
+
+# fio passes one after another until the replacements are over: random
+# writes over 32 MiB, each block read back and checked soon after it is
+# written, so that every replacement happens under I/O.
+rm -f /tmp/stop /tmp/passes
+(
+	while [[ ! -e /tmp/stop ]]; do
+		fio --name=replace --filename="$dev" --direct=1 --ioengine=libaio \
+			--rw=randwrite --bssplit=4k/70:64k/30 --iodepth=16 --size=32M \
+			--verify=crc32c --verify_backlog=256 --verify_fatal=1 \
+			--do_verify=1 >/tmp/fio.out 2>&1 || exit 1
+		! grep -q 'verify: bad\|err= *[1-9]' /tmp/fio.out || exit 1
+		grep -q 'READ: .*io=32\.0MiB' /tmp/fio.out || exit 2
+		echo >>/tmp/passes
+	done
+) &
+fio_pid=$!
+# fio starts slowly here (TCG, binaries over 9p): replace drivers only once
+# it is busy.
+wait_for "(( \$(awk '{ print \$1 + \$5 }' /sys/block/bdus-$id/stat) >= 500 ))" 60 ||
+	fail "fio did no I/O on $dev"
+
+for ((round = 1; round <= rounds; round++)); do
+	sleep 2
+	! exited "$fio_pid" || { tail -n 20 /tmp/fio.out >&2; fail "fio failed before replacement $round"; }
+	old=$pid
+	# uring (kill), mmap (live), mmap (kill), ioctl (live), ioctl (kill),
+	# uring (live), uring (kill), mmap (live)
+	protocols=(uring mmap ioctl)
+	protocol=${protocols[round / 2 % 3]}
+	if ((round % 2)); then
+		info "round $round: kill -9, then rerun with $protocol"
+		kill -9 "$old"
+		rc=0
+		wait "$old" || rc=$?
+		[[ $rc -eq 137 ]] || fail "round $round: the killed driver exited with $rc"
+		wait_for "[[ \$(bdus info --state $id) == inactive ]]" 10 ||
+			fail "round $round: state $(bdus info --state "$id") after the driver died"
+		[[ $(bdus info --driver-pid "$id") == 0 ]] ||
+			fail "round $round: driver pid $(bdus info --driver-pid "$id") with no driver"
+		[[ -b $dev ]] || fail "round $round: $dev went away with its recoverable driver"
+		loop_driver --rerun "$id" --protocol "$protocol" "$img"
+	else
+		info "round $round: live rerun with $protocol"
+		loop_driver --rerun "$dev" --protocol "$protocol" "$img"
+		wait_for "exited $old" 30 || fail "round $round: the replaced driver kept running"
+		rc=0
+		wait "$old" || rc=$?
+		[[ $rc -eq 0 ]] || { cat "$old_err" >&2; fail "round $round: the replaced driver exited with $rc"; }
+	fi
+	[[ $(head -n 1 "$out") == "$dev" ]] || fail "round $round: the new driver printed $(cat "$out")"
+	old_err=$out.err
+	fields=$(bdus info --driver-pid --state --protocol "$id" | tr '\n' ' ')
+	[[ $fields == "$pid active $protocol " ]] ||
+		fail "round $round: bdus info says '$fields', expected '$pid active $protocol '"
+done
+
+touch /tmp/stop
+rc=0
+wait "$fio_pid" || rc=$?
+((rc != 2)) || { cat /tmp/fio.out >&2; fail "fio did not read back every block it wrote"; }
+((rc == 0)) || { tail -n 30 /tmp/fio.out >&2; fail "fio failed across the replacements"; }
+info "$(wc -l </tmp/passes) fio passes"
+
+bdus destroy "$id" || fail "bdus destroy"
+rc=0
+wait "$pid" || rc=$?
+((rc == 0)) || { cat "$out.err" >&2; fail "the last driver exited with $rc"; }
+[[ ! -e $dev ]] || fail "$dev outlived bdus destroy"
+rm -f "$img"
+unload_kbdus
