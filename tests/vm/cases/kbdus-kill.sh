@@ -18,11 +18,12 @@ for protocol in $PROTOCOLS; do
 	start=$SECONDS
 	wait_exit "$fio_pid" && fail "fio succeeded although the driver died"
 	((SECONDS - start < 30)) || fail "fio took $((SECONDS - start)) s to fail"
-	# Requests in flight fail with EIO (the kernel logs each); once the disk
-	# is deleted, Linux itself answers new writes with ENOSPC (capacity 0).
+	# Requests in flight fail with EIO; once the disk is deleted, Linux
+	# itself answers new writes with ENOSPC (capacity 0).  fio reports the
+	# first it sees.  (The kernel's per-request error log is rate-limited,
+	# so it cannot serve as evidence.)
 	grep -qE "Input/output error|No space left on device" /tmp/fio.out ||
 		{ cat /tmp/fio.out >&2; fail "fio saw no I/O error"; }
-	dmesg | grep -q "I/O error, dev bdus-$D_ID," || fail "no request failed with EIO"
 	wait_for "[[ ! -e $D_DEV ]]" 30 || fail "device did not go away"
 	uapi-ctl wait "$D_ID"
 
