@@ -76,13 +76,17 @@ sysfs_attr() { cat "/sys/block/bdus-$1/bdus/$2"; }
 # Reads plus writes a block device has completed.
 io_count() { awk '{ print $1 + $5 }' "/sys/block/${1#/dev/}/stat"; }
 
-# wait_io DEV [N]: waits until DEV completed N more requests (default 200),
+# wait_io DEV [N]: waits until DEV completed N more requests (default 20),
 # so a test acts while I/O is really in flight, however slow the VM.
 wait_io() {
 	local start
 	start=$(io_count "$1")
-	wait_for "(( \$(io_count $1) >= $start + ${2:-200} ))" 120 ||
-		fail "no I/O reached $1"
+	wait_for "(( \$(io_count $1) >= $start + ${2:-20} ))" 120 || {
+		tail -n 5 /tmp/fio.out >&2
+		fail "no I/O reached $1 ($start then $(io_count "$1") requests," \
+			"state $(cat "/sys/block/${1#/dev/}/bdus/state")," \
+			"in flight $(cat "/sys/block/${1#/dev/}/inflight"))"
+	}
 }
 
 # fio with common options; extra arguments are appended.

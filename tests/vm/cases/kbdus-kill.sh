@@ -32,7 +32,7 @@ for protocol in $PROTOCOLS; do
 	start_driver D --protocol "$protocol" --size $((64 << 20)) --threads 2 \
 		--recoverable --backing /dev/shm/disk
 	fio --name=verify --filename="$D_DEV" --direct=1 --ioengine=libaio \
-		--rw=randwrite --bs=4k --iodepth=16 --size=24M --verify=crc32c \
+		--rw=randwrite --bs=4k --iodepth=16 --size=32M --verify=crc32c \
 		--verify_fatal=1 >/tmp/fio.out 2>&1 &
 	fio_pid=$!
 	for round in 1 2 3; do
