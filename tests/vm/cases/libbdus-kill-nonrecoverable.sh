@@ -12,6 +12,8 @@ source "$BDUS_ROOT/tests/vm/testlib-libbdus.sh"
 
 mnt=/tmp/mnt
 mkdir -p "$mnt"
+# A failed check must not leave a file system holding the device (and kbdus).
+trap 'if mountpoint -q "$mnt"; then umount "$mnt" || true; fi' EXIT
 
 # start PROTOCOL: sets dev, id and pid.
 start() {

@@ -26,6 +26,18 @@ loop_driver() {
 	fi
 }
 
+# Whether the device has requests in flight.
+busy() {
+	local reads writes
+	read -r reads writes <"/sys/block/bdus-$id/inflight"
+	((reads + writes > 0))
+}
+
+fio_failed() {
+	grep -m 5 '^verify:\|^fio:' /tmp/fio.out >&2 || tail -n 20 /tmp/fio.out >&2
+	fail "$@"
+}
+
 # Whether child $1 has exited (a zombie not yet waited for counts).
 exited() {
 	[[ ! -e /proc/$1 ]] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
@@ -44,17 +56,23 @@ old_err=$out.err
 
 # fio passes one after another until the replacements are over: random
 # writes over 32 MiB, each block read back and checked soon after it is
-# written, so that every replacement happens under I/O.
+# written, so that every replacement happens under I/O.  fio only notices a
+# block left over from an earlier pass (as a driver serving stale data would
+# return) by its write number, which it checks with a fixed block size; and
+# each pass needs its own seed, or it writes the very same blocks again.
 rm -f /tmp/stop /tmp/passes
 (
+	pass=0
 	while [[ ! -e /tmp/stop ]]; do
+		pass=$((pass + 1))
 		fio --name=replace --filename="$dev" --direct=1 --ioengine=libaio \
-			--rw=randwrite --bssplit=4k/70:64k/30 --iodepth=16 --size=32M \
-			--verify=crc32c --verify_backlog=256 --verify_fatal=1 \
-			--do_verify=1 >/tmp/fio.out 2>&1 || exit 1
+			--rw=randwrite --bs=$((pass % 2 ? 4 : 64))k --iodepth=16 \
+			--size=32M --randseed=$((pass * 7919)) --verify=crc32c \
+			--verify_backlog=256 --verify_fatal=1 --do_verify=1 \
+			>/tmp/fio.out 2>&1 || exit 1
 		! grep -q 'verify: bad\|err= *[1-9]' /tmp/fio.out || exit 1
 		grep -q 'READ: .*io=32\.0MiB' /tmp/fio.out || exit 2
-		echo >>/tmp/passes
+		echo "$pass" >/tmp/passes
 	done
 ) &
 fio_pid=$!
@@ -65,7 +83,9 @@ wait_for "(( \$(awk '{ print \$1 + \$5 }' /sys/block/bdus-$id/stat) >= 500 ))" 6
 
 for ((round = 1; round <= rounds; round++)); do
 	sleep 2
-	! exited "$fio_pid" || { tail -n 20 /tmp/fio.out >&2; fail "fio failed before replacement $round"; }
+	! exited "$fio_pid" || fio_failed "fio failed before replacement $round"
+	# Between passes fio is starting up (slowly, here), with no I/O.
+	wait_for busy 30 || fail "round $round: no I/O in flight on $dev"
 	old=$pid
 	# uring (kill), mmap (live), mmap (kill), ioctl (live), ioctl (kill),
 	# uring (live), uring (kill), mmap (live)
@@ -102,8 +122,8 @@ touch /tmp/stop
 rc=0
 wait "$fio_pid" || rc=$?
 ((rc != 2)) || { cat /tmp/fio.out >&2; fail "fio did not read back every block it wrote"; }
-((rc == 0)) || { tail -n 30 /tmp/fio.out >&2; fail "fio failed across the replacements"; }
-info "$(wc -l </tmp/passes) fio passes"
+((rc == 0)) || fio_failed "fio failed across the replacements"
+info "$(cat /tmp/passes) fio passes"
 
 bdus destroy "$id" || fail "bdus destroy"
 rc=0

@@ -13,6 +13,8 @@ source "$BDUS_ROOT/tests/vm/testlib-libbdus.sh"
 
 mnt=/tmp/mnt
 mkdir -p "$mnt"
+# A failed check must not leave a file system holding the device (and kbdus).
+trap 'if mountpoint -q "$mnt"; then umount "$mnt" || true; fi' EXIT
 MiB=1048576
 
 # check_parts DEV START,SIZE...: the partitions of DEV are exactly these
