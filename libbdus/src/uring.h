@@ -50,6 +50,9 @@ struct uring_ring {
 	unsigned posted; /* slot commands not yet completed */
 	unsigned held; /* requests handed to other threads */
 	bool terminated; /* kbdus sent TERMINATE */
+	/* With a pool: the latest request of the batch being reaped, which
+	 * this thread runs itself once the batch is handed out. */
+	struct uring_slot *kept;
 
 	pthread_mutex_t lock; /* protects done */
 	struct uring_slot *done; /* answered by other threads, to commit */
@@ -81,13 +84,14 @@ struct uring_server {
 	struct uring_slot *slots; /* num_queues * depth */
 	struct uring_ring *rings;
 	unsigned num_rings; /* R */
-	struct uring_worker *workers; /* the pool, when C > Q */
+	struct uring_worker *workers; /* the pool of C - R, when C > Q */
 	unsigned num_workers;
 
 	atomic_bool stopping;
 	/* Ring threads run callbacks themselves (C = 1 always; C <= Q once
 	 * the device is available).  Never cleared once set. */
 	atomic_bool run_inline;
+	atomic_bool pool_running; /* C > Q and the device is available */
 
 	pthread_mutex_t lock;
 	pthread_cond_t work; /* for threads waiting for jobs */
