@@ -15,8 +15,18 @@
 /* 6.5 replaced fmode_t with blk_mode_t in block_device_operations. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
 typedef blk_mode_t kbdus_blk_mode_t;
+
+static inline bool kbdus_blk_mode_writable(kbdus_blk_mode_t mode)
+{
+	return mode & BLK_OPEN_WRITE;
+}
 #else
 typedef fmode_t kbdus_blk_mode_t;
+
+static inline bool kbdus_blk_mode_writable(kbdus_blk_mode_t mode)
+{
+	return mode & FMODE_WRITE;
+}
 #endif
 
 /* Merging was made the default (and the flag removed) in 6.14. */
@@ -57,8 +67,8 @@ kbdus_alloc_disk(struct blk_mq_tag_set *set,
 		.max_write_zeroes_sectors = s->max_write_zeroes_sectors,
 		.max_hw_discard_sectors = s->max_discard_sectors,
 		.max_secure_erase_sectors = s->max_secure_erase_sectors,
-		.discard_granularity = s->max_discard_sectors ?
-					       s->logical_block_size : 0,
+		.discard_granularity =
+			s->max_discard_sectors ? s->logical_block_size : 0,
 		/* Payload is copied by the CPU: any alignment will do. */
 		.dma_alignment = 3,
 	};
@@ -137,6 +147,7 @@ static inline void kbdus_uring_mark_cancelable(struct io_uring_cmd *cmd,
 }
 #else
 #include <linux/io_uring.h>
+#include <linux/io_uring_types.h>
 
 #define KBDUS_URING_F_CANCEL 0
 #define KBDUS_URING_MONITOR 1
@@ -151,6 +162,44 @@ static inline void kbdus_uring_mark_cancelable(struct io_uring_cmd *cmd,
 {
 }
 #endif
+
+/*
+ * Completing commands and running task work.  Every call goes through these
+ * wrappers: after 6.12, io_uring_cmd_done() loses res2 and task-work
+ * callbacks take a struct io_tw_req instead of the command and issue flags,
+ * so a newer kernel only needs new bodies here.
+ */
+typedef void (*kbdus_uring_tw_fn)(struct io_uring_cmd *cmd,
+				  unsigned int issue_flags);
+
+static inline void kbdus_uring_cmd_done(struct io_uring_cmd *cmd, int res,
+					unsigned int issue_flags)
+{
+	io_uring_cmd_done(cmd, res, 0, issue_flags);
+}
+
+static inline void kbdus_uring_cmd_do_in_task(struct io_uring_cmd *cmd,
+					      kbdus_uring_tw_fn fn)
+{
+	io_uring_cmd_complete_in_task(cmd, fn);
+}
+
+/*
+ * The ring a command was submitted to, as an opaque cookie that is only
+ * compared, never dereferenced.  A posted command pins its ring, so two
+ * posted commands with equal cookies come from the same ring.
+ */
+static inline const void *kbdus_uring_cmd_ring(struct io_uring_cmd *cmd)
+{
+	return cmd_to_io_kiocb(cmd)->ctx;
+}
+
+/* MAP_SHARED, whether or not the mapping is writable (VM_SHARED is only
+ * set for writable shared mappings). */
+static inline bool kbdus_vma_is_shared(struct vm_area_struct *vma)
+{
+	return vma->vm_flags & VM_MAYSHARE;
+}
 
 /* 6.3 made vm_flags read-only outside these helpers. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)

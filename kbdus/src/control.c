@@ -15,21 +15,7 @@
 #include "compat.h"
 #include "kbdus.h"
 
-const struct kbdus_protocol_ops *kbdus_protocol_find(u32 id)
-{
-	switch (id) {
-	case KBDUS_PROTOCOL_IOCTL:
-		return &kbdus_protocol_ioctl;
-	case KBDUS_PROTOCOL_MMAP:
-		return &kbdus_protocol_mmap;
-	case KBDUS_PROTOCOL_URING:
-		return &kbdus_protocol_uring;
-	default:
-		return NULL;
-	}
-}
-
-static bool is_session_ioctl(unsigned int command)
+static bool control_is_session_ioctl(unsigned int command)
 {
 	switch (command) {
 	case KBDUS_IOCTL_TRANSCEIVE:
@@ -44,7 +30,7 @@ static bool is_session_ioctl(unsigned int command)
 /* ------------------------------------------------------------------------- */
 /* Control ioctls */
 
-static long ioctl_get_version(struct kbdus_version __user *arg)
+static long control_get_version(struct kbdus_version __user *arg)
 {
 	const struct kbdus_version version = {
 		.major = KBDUS_VERSION_MAJOR,
@@ -55,12 +41,12 @@ static long ioctl_get_version(struct kbdus_version __user *arg)
 	return copy_to_user(arg, &version, sizeof(version)) ? -EFAULT : 0;
 }
 
-static long ioctl_create(struct kbdus_session *session,
-			 struct kbdus_device_config __user *arg)
+static long control_create(struct kbdus_session *session,
+			   struct kbdus_device_config __user *arg)
 {
 	const struct kbdus_protocol_ops *protocol;
 	struct kbdus_device_config config;
-	struct kbdus_device *dev;
+	struct kbdus_device *kdev;
 	long ret;
 
 	if (copy_from_user(&config, arg, sizeof(config)))
@@ -68,7 +54,7 @@ static long ioctl_create(struct kbdus_session *session,
 
 	mutex_lock(&session->bind_mutex);
 
-	if (session->dev) {
+	if (session->kdev) {
 		ret = -EALREADY;
 		goto out;
 	}
@@ -81,13 +67,13 @@ static long ioctl_create(struct kbdus_session *session,
 	session->protocol = protocol;
 	session->pid = task_tgid_vnr(current);
 
-	dev = kbdus_device_create(&config, session);
-	if (IS_ERR(dev)) {
-		ret = PTR_ERR(dev);
+	kdev = kbdus_device_create(&config, session);
+	if (IS_ERR(kdev)) {
+		ret = PTR_ERR(kdev);
 		goto out;
 	}
 
-	ret = protocol->init(session, dev);
+	ret = protocol->init(session, kdev);
 	if (ret)
 		goto err_detach;
 
@@ -96,32 +82,39 @@ static long ioctl_create(struct kbdus_session *session,
 		goto err_protocol;
 	}
 
-	smp_store_release(&session->dev, dev);
-	kbdus_device_start(dev);
+	smp_store_release(&session->kdev, kdev);
+	kbdus_device_start(kdev);
 	goto out;
 
 err_protocol:
+	/* As at release: detach, then the protocol, then our reference. */
+	kbdus_device_detach(kdev, session);
 	protocol->destroy(session);
+	goto err_start;
 err_detach:
-	/* Never started: detaching destroys it and drops our reference. */
-	kbdus_device_detach(dev, session);
+	kbdus_device_detach(kdev, session);
+err_start:
+	/* Detaching terminated it, so starting it destroys it. */
+	kbdus_device_start(kdev);
+	kbdus_device_put(kdev);
 out:
 	mutex_unlock(&session->bind_mutex);
 	return ret;
 }
 
-static long ioctl_attach(struct kbdus_session *session,
-			 struct kbdus_attach_args __user *arg)
+static long control_attach(struct kbdus_session *session,
+			   struct kbdus_attach_args __user *arg)
 {
 	const struct kbdus_protocol_ops *protocol = NULL;
 	struct kbdus_attach_args args;
 	struct kbdus_device_info info;
-	struct kbdus_device *dev;
+	struct kbdus_device *kdev;
 	long ret;
 
 	if (copy_from_user(&args, arg, sizeof(args)))
 		return -EFAULT;
-	if (args.flags || !kbdus_all_zero(args.reserved, sizeof(args.reserved)) ||
+	if (args.flags ||
+	    !kbdus_all_zero(args.reserved, sizeof(args.reserved)) ||
 	    !kbdus_all_zero(&args.config, sizeof(args.config)))
 		return -EINVAL;
 	if (args.protocol) {
@@ -132,49 +125,53 @@ static long ioctl_attach(struct kbdus_session *session,
 
 	mutex_lock(&session->bind_mutex);
 
-	if (session->dev) {
+	if (session->kdev) {
 		ret = -EALREADY;
 		goto out;
 	}
 
-	dev = kbdus_device_get(args.id);
-	if (!dev) {
+	kdev = kbdus_device_get(args.id);
+	if (!kdev) {
 		ret = -ENODEV;
 		goto out;
 	}
 
-	session->protocol =
-		protocol ?: kbdus_protocol_find(READ_ONCE(dev->config.protocol));
+	/* The config never changes after CREATE, so it can be copied out
+	 * before binding: a bad pointer then leaves this fd unbound. */
+	memset(&info, 0, sizeof(info));
+	kbdus_device_fill_info(kdev, &info);
+	if (copy_to_user(&arg->config, &info.config, sizeof(info.config))) {
+		ret = -EFAULT;
+		goto out_put;
+	}
+
+	session->protocol = protocol ?:
+				       kbdus_protocol_find(info.config.protocol);
 	session->pid = task_tgid_vnr(current);
 
-	ret = session->protocol->init(session, dev);
+	ret = session->protocol->init(session, kdev);
 	if (ret)
 		goto out_put;
 
-	ret = kbdus_device_attach(dev, session);
+	ret = kbdus_device_attach(kdev, session);
 	if (ret) {
 		session->protocol->destroy(session);
 		goto out_put;
 	}
-	smp_store_release(&session->dev, dev);
-
-	memset(&info, 0, sizeof(info));
-	kbdus_device_fill_info(dev, &info);
-	if (copy_to_user(&arg->config, &info.config, sizeof(info.config)))
-		ret = -EFAULT;
+	smp_store_release(&session->kdev, kdev);
 
 out_put:
 	/* On success the session holds its own reference. */
-	kbdus_device_put(dev);
+	kbdus_device_put(kdev);
 out:
 	mutex_unlock(&session->bind_mutex);
 	return ret;
 }
 
-static long ioctl_get_device_info(struct kbdus_device_info __user *arg)
+static long control_get_device_info(struct kbdus_device_info __user *arg)
 {
 	struct kbdus_device_info info;
-	struct kbdus_device *dev;
+	struct kbdus_device *kdev;
 
 	if (copy_from_user(&info, arg, sizeof(info)))
 		return -EFAULT;
@@ -183,16 +180,16 @@ static long ioctl_get_device_info(struct kbdus_device_info __user *arg)
 	    !kbdus_all_zero(&info.config, sizeof(info.config)))
 		return -EINVAL;
 
-	dev = kbdus_device_get(info.id);
-	if (!dev)
+	kdev = kbdus_device_get(info.id);
+	if (!kdev)
 		return -ENODEV;
-	kbdus_device_fill_info(dev, &info);
-	kbdus_device_put(dev);
+	kbdus_device_fill_info(kdev, &info);
+	kbdus_device_put(kdev);
 
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
-static long ioctl_next_device_id(u64 __user *arg)
+static long control_next_device_id(u64 __user *arg)
 {
 	u64 id;
 	int ret;
@@ -205,9 +202,9 @@ static long ioctl_next_device_id(u64 __user *arg)
 	return put_user(id, arg);
 }
 
-static int copy_destroy_args(struct kbdus_destroy_args *args,
-			     struct kbdus_destroy_args __user *arg,
-			     u32 allowed_flags)
+static int control_copy_destroy_args(struct kbdus_destroy_args *args,
+				     struct kbdus_destroy_args __user *arg,
+				     u32 allowed_flags)
 {
 	if (copy_from_user(args, arg, sizeof(*args)))
 		return -EFAULT;
@@ -217,33 +214,34 @@ static int copy_destroy_args(struct kbdus_destroy_args *args,
 	return 0;
 }
 
-static long ioctl_destroy(struct kbdus_destroy_args __user *arg)
+static long control_destroy(struct kbdus_destroy_args __user *arg)
 {
 	struct kbdus_destroy_args args;
-	struct kbdus_device *dev;
+	struct kbdus_device *kdev;
 	int ret;
 
-	ret = copy_destroy_args(&args, arg, KBDUS_DESTROY_NO_FLUSH);
+	ret = control_copy_destroy_args(&args, arg, KBDUS_DESTROY_NO_FLUSH);
 	if (ret)
 		return ret;
 
-	dev = kbdus_device_get(args.id);
-	if (!dev)
+	kdev = kbdus_device_get(args.id);
+	if (!kdev)
 		return -ENODEV;
-	ret = kbdus_device_destroy(dev, !(args.flags & KBDUS_DESTROY_NO_FLUSH));
-	kbdus_device_put(dev);
+	ret = kbdus_device_destroy(kdev,
+				   !(args.flags & KBDUS_DESTROY_NO_FLUSH));
+	kbdus_device_put(kdev);
 
 	return ret;
 }
 
-static long ioctl_wait_destroyed(struct kbdus_session *session,
-				 struct kbdus_destroy_args __user *arg)
+static long control_wait_destroyed(struct kbdus_session *session,
+				   struct kbdus_destroy_args __user *arg)
 {
 	struct kbdus_device *own = kbdus_session_device(session);
 	struct kbdus_destroy_args args;
 	int ret;
 
-	ret = copy_destroy_args(&args, arg, 0);
+	ret = control_copy_destroy_args(&args, arg, 0);
 	if (ret)
 		return ret;
 
@@ -276,12 +274,14 @@ static int kbdus_control_open(struct inode *inode, struct file *file)
 static int kbdus_control_release(struct inode *inode, struct file *file)
 {
 	struct kbdus_session *session = file->private_data;
-	struct kbdus_device *dev = session->dev;
+	struct kbdus_device *kdev = session->kdev;
 
-	if (dev) {
-		/* Requests go back or fail before the buffers go away. */
-		kbdus_device_detach(dev, session);
+	if (kdev) {
+		/* Requests go back or fail before the buffers go away, and
+		 * the device outlives the protocol, which may touch it. */
+		kbdus_device_detach(kdev, session);
 		session->protocol->destroy(session);
+		kbdus_device_put(kdev);
 	}
 
 	kfree(session);
@@ -297,22 +297,22 @@ static long kbdus_control_ioctl(struct file *file, unsigned int command,
 
 	switch (command) {
 	case KBDUS_IOCTL_GET_VERSION:
-		return ioctl_get_version(uarg);
+		return control_get_version(uarg);
 	case KBDUS_IOCTL_CREATE_DEVICE:
-		return ioctl_create(session, uarg);
+		return control_create(session, uarg);
 	case KBDUS_IOCTL_ATTACH_DEVICE:
-		return ioctl_attach(session, uarg);
+		return control_attach(session, uarg);
 	case KBDUS_IOCTL_GET_DEVICE_INFO:
-		return ioctl_get_device_info(uarg);
+		return control_get_device_info(uarg);
 	case KBDUS_IOCTL_NEXT_DEVICE_ID:
-		return ioctl_next_device_id(uarg);
+		return control_next_device_id(uarg);
 	case KBDUS_IOCTL_DESTROY_DEVICE:
-		return ioctl_destroy(uarg);
+		return control_destroy(uarg);
 	case KBDUS_IOCTL_WAIT_DESTROYED:
-		return ioctl_wait_destroyed(session, uarg);
+		return control_wait_destroyed(session, uarg);
 	}
 
-	if (!is_session_ioctl(command))
+	if (!control_is_session_ioctl(command))
 		return -ENOTTY;
 	if (!kbdus_session_device(session))
 		return -EBADFD;

@@ -40,14 +40,14 @@ static const struct attribute_group *kbdus_disk_groups[];
 /* ------------------------------------------------------------------------- */
 /* Configuration */
 
-static bool block_size_ok(u32 size, u32 min)
+static bool config_block_size_ok(u32 size, u32 min)
 {
 	return size >= min && size <= PAGE_SIZE && is_power_of_2(size);
 }
 
 /* Resolves a size limit for a group of request types: 0 if none of them is
  * supported, "no limit" for 0, and otherwise a multiple of the block size. */
-static int resolve_limit(u32 *limit, bool supported, u32 block_size)
+static int config_resolve_limit(u32 *limit, bool supported, u32 block_size)
 {
 	if (!supported) {
 		*limit = 0;
@@ -68,7 +68,8 @@ int kbdus_config_validate(struct kbdus_device_config *c)
 	    !kbdus_all_zero(c->reserved, sizeof(c->reserved)))
 		return -EINVAL;
 
-	if (!block_size_ok(lbs, SECTOR_SIZE) || !block_size_ok(pbs, lbs))
+	if (!config_block_size_ok(lbs, SECTOR_SIZE) ||
+	    !config_block_size_ok(pbs, lbs))
 		return -EINVAL;
 	if (!c->size || c->size % pbs || c->size > (u64)LLONG_MAX)
 		return -EINVAL;
@@ -97,26 +98,41 @@ int kbdus_config_validate(struct kbdus_device_config *c)
 		return -ENOPROTOOPT;
 
 	/* Everything valid: now adjust, and the caller sees the result. */
+
+	/*
+	 * Linux sends both write-zeroes variants once the queue advertises
+	 * write-zeroes.  MAY_UNMAP requests can be served as NO_UNMAP (not
+	 * unmapping is always allowed), but not the other way round: a
+	 * driver that serves only MAY_UNMAP gets no write-zeroes at all, and
+	 * the bit is cleared so that it can tell.
+	 */
+	if (!(types & KBDUS_REQ_BIT(KBDUS_REQ_WRITE_ZEROS_NO_UNMAP))) {
+		types &= ~KBDUS_REQ_BIT(KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP);
+		c->supported_requests = types;
+	}
+
 	rw_size = c->max_read_write_size ?: KBDUS_DEFAULT_MAX_READ_WRITE_SIZE;
 	rw_size = min(rw_size, KBDUS_MAX_MAX_READ_WRITE_SIZE);
-	c->max_read_write_size = max_t(u32, round_down(rw_size, lbs), PAGE_SIZE);
+	c->max_read_write_size =
+		max_t(u32, round_down(rw_size, lbs), PAGE_SIZE);
 
-	if (resolve_limit(&c->max_write_zeros_size,
-			  types & (KBDUS_REQ_BIT(KBDUS_REQ_WRITE_ZEROS_NO_UNMAP) |
-				   KBDUS_REQ_BIT(KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP)),
-			  lbs) ||
-	    resolve_limit(&c->max_discard_erase_size,
-			  types & (KBDUS_REQ_BIT(KBDUS_REQ_DISCARD) |
-				   KBDUS_REQ_BIT(KBDUS_REQ_SECURE_ERASE)),
-			  lbs))
+	if (config_resolve_limit(
+		    &c->max_write_zeros_size,
+		    types & (KBDUS_REQ_BIT(KBDUS_REQ_WRITE_ZEROS_NO_UNMAP) |
+			     KBDUS_REQ_BIT(KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP)),
+		    lbs) ||
+	    config_resolve_limit(&c->max_discard_erase_size,
+				 types & (KBDUS_REQ_BIT(KBDUS_REQ_DISCARD) |
+					  KBDUS_REQ_BIT(KBDUS_REQ_SECURE_ERASE)),
+				 lbs))
 		return -EINVAL;
 
 	c->physical_block_size = pbs;
 	/* blk-mq never uses more hardware queues than CPUs. */
 	c->num_queues = min_t(u32, c->num_queues ?: 1, nr_cpu_ids);
 	c->queue_depth = c->queue_depth ?: KBDUS_DEFAULT_QUEUE_DEPTH;
-	c->request_timeout_ms =
-		c->request_timeout_ms ?: KBDUS_DEFAULT_REQUEST_TIMEOUT_MS;
+	c->request_timeout_ms = c->request_timeout_ms ?:
+					KBDUS_DEFAULT_REQUEST_TIMEOUT_MS;
 
 	return 0;
 }
@@ -126,36 +142,37 @@ int kbdus_config_validate(struct kbdus_device_config *c)
 
 static void kbdus_device_release(struct kref *kref)
 {
-	struct kbdus_device *dev = container_of(kref, struct kbdus_device, kref);
+	struct kbdus_device *kdev =
+		container_of(kref, struct kbdus_device, kref);
 
-	kbdus_inverter_free(dev);
+	kbdus_inverter_free(kdev);
 
 	mutex_lock(&kbdus_registry_mutex);
-	xa_erase(&kbdus_devices, dev->id);
-	ida_free(&kbdus_minors, dev->minor_index);
+	xa_erase(&kbdus_devices, kdev->id);
+	ida_free(&kbdus_minors, kdev->minor_index);
 	kbdus_num_devices--;
 	mutex_unlock(&kbdus_registry_mutex);
 
-	kfree(dev);
+	kfree(kdev);
 	wake_up_all(&kbdus_destroyed_wq);
 }
 
-void kbdus_device_put(struct kbdus_device *dev)
+void kbdus_device_put(struct kbdus_device *kdev)
 {
-	kref_put(&dev->kref, kbdus_device_release);
+	kref_put(&kdev->kref, kbdus_device_release);
 }
 
 struct kbdus_device *kbdus_device_get(u64 id)
 {
-	struct kbdus_device *dev;
+	struct kbdus_device *kdev;
 
 	mutex_lock(&kbdus_registry_mutex);
-	dev = xa_load(&kbdus_devices, id);
-	if (dev && !kref_get_unless_zero(&dev->kref))
-		dev = NULL;
+	kdev = xa_load(&kbdus_devices, id);
+	if (kdev && !kref_get_unless_zero(&kdev->kref))
+		kdev = NULL;
 	mutex_unlock(&kbdus_registry_mutex);
 
-	return dev;
+	return kdev;
 }
 
 int kbdus_device_next_id(u64 *id)
@@ -190,149 +207,158 @@ int kbdus_device_wait_destroyed(u64 id)
 /* ------------------------------------------------------------------------- */
 /* Termination and destruction */
 
-static void destroy_work_fn(struct work_struct *work)
+static void device_destroy_work_fn(struct work_struct *work)
 {
-	struct kbdus_device *dev =
+	struct kbdus_device *kdev =
 		container_of(work, struct kbdus_device, destroy_work);
 
 	/* disk_added is only written by the add_disk work. */
-	flush_work(&dev->add_disk_work);
+	flush_work(&kdev->add_disk_work);
 
-	if (dev->disk_added) {
+	if (kdev->disk_added) {
 		/* Waits for requests in flight; the driver was told to stop
 		 * and the request timeout bounds the wait. */
-		del_gendisk(dev->disk);
-		put_disk(dev->disk); /* ->free_disk drops the disk's ref */
+		del_gendisk(kdev->disk);
+		put_disk(kdev->disk); /* ->free_disk drops the disk's ref */
 	} else {
-		put_disk(dev->disk); /* no ->free_disk for a disk never added */
-		kbdus_device_put(dev);
+		put_disk(
+			kdev->disk); /* no ->free_disk for a disk never added */
+		kbdus_device_put(kdev);
 	}
 
-	kbdus_device_put(dev); /* the registry's reference */
+	kbdus_device_put(kdev); /* the registry's reference */
 }
 
 /* Makes the device fail all I/O and tells its driver to stop.  Idempotent.
- * Called with dev->mutex held. */
-static void terminate_locked(struct kbdus_device *dev)
+ * Called with kdev->mutex held. */
+static void device_terminate_locked(struct kbdus_device *kdev)
 {
-	lockdep_assert_held(&dev->mutex);
+	lockdep_assert_held(&kdev->mutex);
 
-	if (dev->destroying)
+	if (kdev->destroying)
 		return;
 
-	dev->destroying = true;
-	dev->state = KBDUS_STATE_TERMINATED;
-	WRITE_ONCE(dev->terminated, true);
-	if (dev->session)
-		set_bit(KBDUS_SESSION_TERMINATE, &dev->session->flags);
+	kdev->destroying = true;
+	kdev->state = KBDUS_STATE_TERMINATED;
+	WRITE_ONCE(kdev->terminated, true);
+	if (kdev->session)
+		set_bit(KBDUS_SESSION_TERMINATE, &kdev->session->flags);
 
-	kbdus_inverter_wake_all(dev);
-	kbdus_inverter_fail_queued(dev);
-	queue_work(kbdus_wq, &dev->destroy_work);
+	kbdus_inverter_wake_all(kdev);
+	kbdus_inverter_fail_queued(kdev);
+	/* Before kbdus_device_start(), destruction waits for it (see there). */
+	if (kdev->started)
+		queue_work(kbdus_wq, &kdev->destroy_work);
 }
 
 /* Writes back the page cache and flushes the driver's volatile cache. */
-static int flush_disk(struct kbdus_device *dev)
+static int device_flush_disk(struct kbdus_device *kdev)
 {
-	struct block_device *bdev = dev->disk->part0;
+	struct block_device *bdev = kdev->disk->part0;
 	int ret;
 
 	ret = sync_blockdev(bdev);
-	if (!ret && (dev->config.flags & KBDUS_CONFIG_WRITE_CACHE))
+	if (!ret && (kdev->config.flags & KBDUS_CONFIG_WRITE_CACHE))
 		ret = blkdev_issue_flush(bdev);
 	return ret;
 }
 
 /* Flushes the device if it has a driver to serve the flush.  The disk is
  * pinned so a concurrent destruction cannot free it under us. */
-static int flush_if_active(struct kbdus_device *dev)
+static int device_flush_if_active(struct kbdus_device *kdev)
 {
 	bool active;
 	int ret = 0;
 
-	mutex_lock(&dev->mutex);
-	active = dev->state == KBDUS_STATE_ACTIVE && !dev->destroying;
+	mutex_lock(&kdev->mutex);
+	active = kdev->state == KBDUS_STATE_ACTIVE && !kdev->destroying;
 	if (active)
-		get_device(disk_to_dev(dev->disk));
-	mutex_unlock(&dev->mutex);
+		get_device(disk_to_dev(kdev->disk));
+	mutex_unlock(&kdev->mutex);
 
 	if (active) {
-		ret = flush_disk(dev);
-		put_device(disk_to_dev(dev->disk));
+		ret = device_flush_disk(kdev);
+		put_device(disk_to_dev(kdev->disk));
 	}
 	return ret;
 }
 
-int kbdus_device_destroy(struct kbdus_device *dev, bool flush)
+int kbdus_device_destroy(struct kbdus_device *kdev, bool flush)
 {
-	if (flush && flush_if_active(dev))
+	if (flush && device_flush_if_active(kdev))
 		return -EIO;
 
-	mutex_lock(&dev->mutex);
-	terminate_locked(dev);
-	mutex_unlock(&dev->mutex);
+	mutex_lock(&kdev->mutex);
+	device_terminate_locked(kdev);
+	mutex_unlock(&kdev->mutex);
 	return 0;
 }
 
 /* ------------------------------------------------------------------------- */
 /* Creation */
 
-static void add_disk_work_fn(struct work_struct *work)
+static void device_add_disk_work_fn(struct work_struct *work)
 {
-	struct kbdus_device *dev =
+	struct kbdus_device *kdev =
 		container_of(work, struct kbdus_device, add_disk_work);
 	int ret;
 
-	ret = device_add_disk(NULL, dev->disk, kbdus_disk_groups);
+	ret = device_add_disk(NULL, kdev->disk, kbdus_disk_groups);
 
-	mutex_lock(&dev->mutex);
+	mutex_lock(&kdev->mutex);
 	if (ret) {
-		pr_warn("bdus-%llu: add_disk failed (%d)\n", dev->id, ret);
-		terminate_locked(dev);
+		pr_warn("bdus-%llu: add_disk failed (%d)\n", kdev->id, ret);
+		device_terminate_locked(kdev);
 	} else {
-		dev->disk_added = true;
-		if (dev->state == KBDUS_STATE_UNAVAILABLE && dev->session) {
-			dev->state = KBDUS_STATE_ACTIVE;
-			set_bit(KBDUS_SESSION_AVAILABLE, &dev->session->flags);
-			kbdus_inverter_wake_all(dev);
+		kdev->disk_added = true;
+		if (kdev->state == KBDUS_STATE_UNAVAILABLE && kdev->session) {
+			kdev->state = KBDUS_STATE_ACTIVE;
+			set_bit(KBDUS_SESSION_AVAILABLE, &kdev->session->flags);
+			kbdus_inverter_wake_all(kdev);
 		}
 	}
-	mutex_unlock(&dev->mutex);
+	mutex_unlock(&kdev->mutex);
 }
 
-static struct gendisk *alloc_disk(struct kbdus_device *dev)
+static struct gendisk *device_alloc_disk(struct kbdus_device *kdev)
 {
-	const struct kbdus_device_config *c = &dev->config;
+	const struct kbdus_device_config *c = &kdev->config;
 	u32 types = c->supported_requests;
 	struct kbdus_queue_settings settings = {
 		.logical_block_size = c->logical_block_size,
 		.physical_block_size = c->physical_block_size,
 		.max_hw_sectors = c->max_read_write_size >> SECTOR_SHIFT,
-		.max_write_zeroes_sectors = c->max_write_zeros_size >> SECTOR_SHIFT,
+		.max_write_zeroes_sectors = c->max_write_zeros_size >>
+					    SECTOR_SHIFT,
 		.max_discard_sectors =
 			types & KBDUS_REQ_BIT(KBDUS_REQ_DISCARD) ?
-				c->max_discard_erase_size >> SECTOR_SHIFT : 0,
+				c->max_discard_erase_size >> SECTOR_SHIFT :
+				0,
 		.max_secure_erase_sectors =
 			types & KBDUS_REQ_BIT(KBDUS_REQ_SECURE_ERASE) ?
-				c->max_discard_erase_size >> SECTOR_SHIFT : 0,
+				c->max_discard_erase_size >> SECTOR_SHIFT :
+				0,
 		.rotational = c->flags & KBDUS_CONFIG_ROTATIONAL,
 		.write_cache = c->flags & KBDUS_CONFIG_WRITE_CACHE,
 		.fua = c->flags & KBDUS_CONFIG_FUA,
 	};
 	struct gendisk *disk;
 
-	disk = kbdus_alloc_disk(&dev->tag_set, &settings, dev);
+	disk = kbdus_alloc_disk(&kdev->tag_set, &settings, kdev);
 	if (IS_ERR(disk))
 		return disk;
 
 	disk->major = kbdus_major;
-	disk->first_minor = dev->minor_index * KBDUS_MINORS_PER_DEVICE;
+	disk->first_minor = kdev->minor_index * KBDUS_MINORS_PER_DEVICE;
 	disk->minors = KBDUS_MINORS_PER_DEVICE;
 	disk->fops = &kbdus_bdev_ops;
-	disk->private_data = dev;
+	disk->private_data = kdev;
 	if (!(c->flags & KBDUS_CONFIG_PARTITION_SCAN))
 		disk->flags |= GENHD_FL_NO_PART;
-	snprintf(disk->disk_name, DISK_NAME_LEN, "bdus-%llu", dev->id);
+	/* Otherwise buffered writes would succeed and be lost at writeback. */
+	if (!(types & KBDUS_REQ_BIT(KBDUS_REQ_WRITE)))
+		set_disk_ro(disk, true);
+	snprintf(disk->disk_name, DISK_NAME_LEN, "bdus-%llu", kdev->id);
 	set_capacity(disk, c->size >> SECTOR_SHIFT);
 
 	return disk;
@@ -346,19 +372,19 @@ static struct gendisk *alloc_disk(struct kbdus_device *dev)
 struct kbdus_device *kbdus_device_create(struct kbdus_device_config *config,
 					 struct kbdus_session *session)
 {
-	struct kbdus_device *dev;
+	struct kbdus_device *kdev;
 	int ret;
 
-	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
-	if (!dev)
+	kdev = kzalloc(sizeof(*kdev), GFP_KERNEL);
+	if (!kdev)
 		return ERR_PTR(-ENOMEM);
 
-	mutex_init(&dev->mutex);
-	init_waitqueue_head(&dev->receive_wq);
-	init_waitqueue_head(&dev->session_wq);
-	INIT_WORK(&dev->add_disk_work, add_disk_work_fn);
-	INIT_WORK(&dev->destroy_work, destroy_work_fn);
-	dev->state = KBDUS_STATE_UNAVAILABLE;
+	mutex_init(&kdev->mutex);
+	init_waitqueue_head(&kdev->receive_wq);
+	init_waitqueue_head(&kdev->session_wq);
+	INIT_WORK(&kdev->add_disk_work, device_add_disk_work_fn);
+	INIT_WORK(&kdev->destroy_work, device_destroy_work_fn);
+	kdev->state = KBDUS_STATE_UNAVAILABLE;
 
 	mutex_lock(&kbdus_registry_mutex);
 	if (kbdus_num_devices >= kbdus_max_devices) {
@@ -366,174 +392,201 @@ struct kbdus_device *kbdus_device_create(struct kbdus_device_config *config,
 		ret = -ENOSPC;
 		goto err_free;
 	}
-	dev->minor_index = ida_alloc_max(&kbdus_minors, kbdus_max_devices - 1,
-					 GFP_KERNEL);
-	if (dev->minor_index < 0) {
+	kdev->minor_index =
+		ida_alloc_max(&kbdus_minors, kbdus_max_devices - 1, GFP_KERNEL);
+	if (kdev->minor_index < 0) {
 		mutex_unlock(&kbdus_registry_mutex);
-		ret = dev->minor_index == -ENOMEM ? -ENOMEM : -ENOSPC;
+		ret = kdev->minor_index == -ENOMEM ? -ENOMEM : -ENOSPC;
 		goto err_free;
 	}
-	dev->id = kbdus_next_id++;
+	kdev->id = kbdus_next_id++;
 	kbdus_num_devices++;
 	mutex_unlock(&kbdus_registry_mutex);
 
-	config->id = dev->id;
+	config->id = kdev->id;
 	config->major = kbdus_major;
-	config->minor = dev->minor_index * KBDUS_MINORS_PER_DEVICE;
-	dev->config = *config;
+	config->minor = kdev->minor_index * KBDUS_MINORS_PER_DEVICE;
+	kdev->config = *config;
 
-	ret = kbdus_inverter_init(dev);
+	ret = kbdus_inverter_init(kdev);
 	if (ret)
 		goto err_unreserve;
 
-	dev->disk = alloc_disk(dev);
-	if (IS_ERR(dev->disk)) {
-		ret = PTR_ERR(dev->disk);
+	kdev->disk = device_alloc_disk(kdev);
+	if (IS_ERR(kdev->disk)) {
+		ret = PTR_ERR(kdev->disk);
 		goto err_inverter;
 	}
 
 	/* The registry's, the disk's and the session's references. */
-	kref_init(&dev->kref);
-	kref_get(&dev->kref);
-	kref_get(&dev->kref);
-	dev->session = session;
+	kref_init(&kdev->kref);
+	kref_get(&kdev->kref);
+	kref_get(&kdev->kref);
+	kdev->session = session;
 
 	mutex_lock(&kbdus_registry_mutex);
-	ret = xa_err(xa_store(&kbdus_devices, dev->id, dev, GFP_KERNEL));
+	ret = xa_err(xa_store(&kbdus_devices, kdev->id, kdev, GFP_KERNEL));
 	mutex_unlock(&kbdus_registry_mutex);
 	if (ret) {
-		put_disk(dev->disk);
+		put_disk(kdev->disk);
 		goto err_inverter;
 	}
 
-	return dev;
+	return kdev;
 
 err_inverter:
-	kbdus_inverter_free(dev);
+	kbdus_inverter_free(kdev);
 err_unreserve:
 	mutex_lock(&kbdus_registry_mutex);
-	ida_free(&kbdus_minors, dev->minor_index);
+	ida_free(&kbdus_minors, kdev->minor_index);
 	kbdus_num_devices--;
 	mutex_unlock(&kbdus_registry_mutex);
 err_free:
-	kfree(dev);
+	kfree(kdev);
 	return ERR_PTR(ret);
 }
 
-void kbdus_device_start(struct kbdus_device *dev)
+/*
+ * Hands a device from its creator to the workqueue: adds the disk, or, if
+ * the device was terminated meanwhile (a DESTROY can find it in the
+ * registry as soon as it is created, and a failed CREATE terminates it),
+ * destroys it.  Either way destroy_work runs after add_disk_work was queued
+ * or never will be, so its flush_work() sees the final disk_added.
+ */
+void kbdus_device_start(struct kbdus_device *kdev)
 {
-	queue_work(kbdus_wq, &dev->add_disk_work);
+	mutex_lock(&kdev->mutex);
+	kdev->started = true;
+	if (kdev->destroying)
+		queue_work(kbdus_wq, &kdev->destroy_work);
+	else
+		queue_work(kbdus_wq, &kdev->add_disk_work);
+	mutex_unlock(&kdev->mutex);
 }
 
 /* ------------------------------------------------------------------------- */
 /* Sessions */
 
-int kbdus_device_attach(struct kbdus_device *dev, struct kbdus_session *session)
+/*
+ * Binds session as the device's driver.  At most one attach is in progress
+ * at a time (kdev->replacing, held across every wait), and the new session
+ * is only bound once no other session is bound or retiring, so two drivers
+ * never serve the device at once, even after an interrupted replacement.
+ */
+int kbdus_device_attach(struct kbdus_device *kdev,
+			struct kbdus_session *session)
 {
 	struct kbdus_session *old;
 	int ret = 0;
 
-	mutex_lock(&dev->mutex);
+	mutex_lock(&kdev->mutex);
 
-	if (dev->destroying) {
+	if (kdev->destroying) {
 		ret = -ESHUTDOWN;
 		goto out;
 	}
-	if (dev->state == KBDUS_STATE_UNAVAILABLE || dev->replacing) {
+	if (kdev->state == KBDUS_STATE_UNAVAILABLE || kdev->replacing) {
+		ret = -EBUSY;
+		goto out;
+	}
+	kdev->replacing = true;
+
+	old = kdev->session;
+	if (old) {
+		/* Live replacement: the old driver flushes, then stops. */
+		mutex_unlock(&kdev->mutex);
+		device_flush_if_active(kdev);
+		mutex_lock(&kdev->mutex);
+
+		if (kdev->session == old) {
+			set_bit(KBDUS_SESSION_REPLACED, &old->flags);
+			set_bit(KBDUS_SESSION_TERMINATE, &old->flags);
+			WRITE_ONCE(kdev->session, NULL);
+			WRITE_ONCE(kdev->retiring, old);
+			if (!kdev->destroying)
+				kdev->state = KBDUS_STATE_INACTIVE;
+			kbdus_inverter_wake_all(kdev);
+		}
+	}
+
+	/* Wait for the old driver to close, so its uncompleted requests are
+	 * requeued for us. */
+	while (kdev->retiring && !ret) {
+		mutex_unlock(&kdev->mutex);
+		ret = wait_event_killable(kdev->session_wq,
+					  !READ_ONCE(kdev->retiring));
+		mutex_lock(&kdev->mutex);
+	}
+	kdev->replacing = false;
+
+	if (ret) {
+		/* Nobody will drive a non-recoverable device now. */
+		if (!(kdev->config.flags & KBDUS_CONFIG_RECOVERABLE))
+			device_terminate_locked(kdev);
+		ret = -EINTR;
+		goto out;
+	}
+	if (kdev->destroying) {
+		ret = -ESHUTDOWN;
+		goto out;
+	}
+	/* Only attaches bind sessions, and they are serialised above. */
+	if (WARN_ON_ONCE(kdev->session)) {
 		ret = -EBUSY;
 		goto out;
 	}
 
-	old = dev->session;
-	if (old) {
-		/* Live replacement: the old driver flushes, then stops. */
-		dev->replacing = true;
-		mutex_unlock(&dev->mutex);
-		flush_if_active(dev);
-		mutex_lock(&dev->mutex);
-
-		if (dev->session == old) {
-			set_bit(KBDUS_SESSION_REPLACED, &old->flags);
-			set_bit(KBDUS_SESSION_TERMINATE, &old->flags);
-			WRITE_ONCE(dev->session, NULL);
-			WRITE_ONCE(dev->retiring, old);
-			if (!dev->destroying)
-				dev->state = KBDUS_STATE_INACTIVE;
-			kbdus_inverter_wake_all(dev);
-		}
-	}
-
-	/* Two drivers never serve a device at once: wait for the old one to
-	 * close, so its uncompleted requests are requeued for us. */
-	while (dev->retiring && !ret) {
-		mutex_unlock(&dev->mutex);
-		ret = wait_event_killable(dev->session_wq,
-					  !READ_ONCE(dev->retiring));
-		mutex_lock(&dev->mutex);
-	}
-	dev->replacing = false;
-
-	if (ret) {
-		/* Nobody will drive a non-recoverable device now. */
-		if (!(dev->config.flags & KBDUS_CONFIG_RECOVERABLE))
-			terminate_locked(dev);
-		ret = -EINTR;
-		goto out;
-	}
-	if (dev->destroying) {
-		ret = -ESHUTDOWN;
-		goto out;
-	}
-
-	kref_get(&dev->kref);
-	dev->config.protocol = session->protocol->id;
-	dev->state = KBDUS_STATE_ACTIVE;
+	kref_get(&kdev->kref);
+	kdev->state = KBDUS_STATE_ACTIVE;
 	set_bit(KBDUS_SESSION_AVAILABLE, &session->flags);
-	WRITE_ONCE(dev->session, session);
-	kbdus_inverter_wake_all(dev);
+	WRITE_ONCE(kdev->session, session);
+	kbdus_inverter_wake_all(kdev);
 out:
-	mutex_unlock(&dev->mutex);
+	mutex_unlock(&kdev->mutex);
 	return ret;
 }
 
-/* The session's file is being released. */
-void kbdus_device_detach(struct kbdus_device *dev, struct kbdus_session *session)
+/*
+ * The session's file is being released: unbinds it and ends or requeues its
+ * requests.  The session's device reference is left to the caller, to drop
+ * once the protocol no longer touches the device (kbdus_device_put()).
+ */
+void kbdus_device_detach(struct kbdus_device *kdev,
+			 struct kbdus_session *session)
 {
 	bool requeue;
 
-	mutex_lock(&dev->mutex);
-	if (dev->session == session) {
-		WRITE_ONCE(dev->session, NULL);
-		if (dev->state == KBDUS_STATE_ACTIVE &&
-		    (dev->config.flags & KBDUS_CONFIG_RECOVERABLE))
-			dev->state = KBDUS_STATE_INACTIVE;
+	mutex_lock(&kdev->mutex);
+	if (kdev->session == session) {
+		WRITE_ONCE(kdev->session, NULL);
+		if (kdev->state == KBDUS_STATE_ACTIVE &&
+		    (kdev->config.flags & KBDUS_CONFIG_RECOVERABLE))
+			kdev->state = KBDUS_STATE_INACTIVE;
 		else
-			terminate_locked(dev);
+			device_terminate_locked(kdev);
 	}
-	requeue = !dev->destroying;
-	mutex_unlock(&dev->mutex);
+	requeue = !kdev->destroying;
+	mutex_unlock(&kdev->mutex);
 
 	/* Outside the mutex: this ends requests. */
-	kbdus_inverter_release_session(dev, session, requeue);
+	kbdus_inverter_release_session(kdev, session, requeue);
 
-	mutex_lock(&dev->mutex);
-	if (dev->retiring == session) {
-		WRITE_ONCE(dev->retiring, NULL);
-		wake_up_all(&dev->session_wq);
+	mutex_lock(&kdev->mutex);
+	if (kdev->retiring == session) {
+		WRITE_ONCE(kdev->retiring, NULL);
+		wake_up_all(&kdev->session_wq);
 	}
-	mutex_unlock(&dev->mutex);
-
-	kbdus_device_put(dev);
+	mutex_unlock(&kdev->mutex);
 }
 
-void kbdus_device_fill_info(struct kbdus_device *dev,
+void kbdus_device_fill_info(struct kbdus_device *kdev,
 			    struct kbdus_device_info *info)
 {
-	mutex_lock(&dev->mutex);
-	info->state = dev->state;
-	info->driver_pid = dev->session ? READ_ONCE(dev->session->pid) : 0;
-	info->config = dev->config;
-	mutex_unlock(&dev->mutex);
+	mutex_lock(&kdev->mutex);
+	info->state = kdev->state;
+	info->driver_pid = kdev->session ? READ_ONCE(kdev->session->pid) : 0;
+	info->config = kdev->config;
+	mutex_unlock(&kdev->mutex);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -542,6 +595,10 @@ void kbdus_device_fill_info(struct kbdus_device *dev,
 static int kbdus_bdev_ioctl(struct block_device *bdev, kbdus_blk_mode_t mode,
 			    unsigned int command, unsigned long arg)
 {
+	/* A command that hands the driver data may change the device: it
+	 * needs an opener that may write, as BLKDISCARD does. */
+	if ((_IOC_DIR(command) & _IOC_WRITE) && !kbdus_blk_mode_writable(mode))
+		return -EBADF;
 	return kbdus_inverter_bdev_ioctl(bdev->bd_disk->private_data, command,
 					 arg);
 }
@@ -554,10 +611,11 @@ static void kbdus_free_disk(struct gendisk *disk)
 static const struct block_device_operations kbdus_bdev_ops = {
 	.owner = THIS_MODULE,
 	.ioctl = kbdus_bdev_ioctl,
+	.compat_ioctl = blkdev_compat_ptr_ioctl,
 	.free_disk = kbdus_free_disk,
 };
 
-static struct kbdus_device *sysfs_device(struct device *d)
+static struct kbdus_device *device_from_sysfs(struct device *d)
 {
 	return dev_to_disk(d)->private_data;
 }
@@ -572,21 +630,29 @@ static const char *const kbdus_state_names[] = {
 static ssize_t id_show(struct device *d, struct device_attribute *attr,
 		       char *buf)
 {
-	return sysfs_emit(buf, "%llu\n", sysfs_device(d)->id);
+	return sysfs_emit(buf, "%llu\n", device_from_sysfs(d)->id);
 }
 
 static ssize_t state_show(struct device *d, struct device_attribute *attr,
 			  char *buf)
 {
-	return sysfs_emit(buf, "%s\n",
-			  kbdus_state_names[READ_ONCE(sysfs_device(d)->state)]);
+	return sysfs_emit(
+		buf, "%s\n",
+		kbdus_state_names[READ_ONCE(device_from_sysfs(d)->state)]);
 }
 
+/* The attached driver's protocol, else the one the device was created
+ * with (the config never changes). */
 static ssize_t protocol_show(struct device *d, struct device_attribute *attr,
 			     char *buf)
 {
-	const struct kbdus_protocol_ops *protocol =
-		kbdus_protocol_find(READ_ONCE(sysfs_device(d)->config.protocol));
+	struct kbdus_device *kdev = device_from_sysfs(d);
+	const struct kbdus_protocol_ops *protocol;
+
+	mutex_lock(&kdev->mutex);
+	protocol = kdev->session ? kdev->session->protocol :
+				   kbdus_protocol_find(kdev->config.protocol);
+	mutex_unlock(&kdev->mutex);
 
 	return sysfs_emit(buf, "%s\n", protocol ? protocol->name : "unknown");
 }
@@ -594,24 +660,25 @@ static ssize_t protocol_show(struct device *d, struct device_attribute *attr,
 static ssize_t queues_show(struct device *d, struct device_attribute *attr,
 			   char *buf)
 {
-	return sysfs_emit(buf, "%u\n", sysfs_device(d)->config.num_queues);
+	return sysfs_emit(buf, "%u\n", device_from_sysfs(d)->config.num_queues);
 }
 
 static ssize_t queue_depth_show(struct device *d, struct device_attribute *attr,
 				char *buf)
 {
-	return sysfs_emit(buf, "%u\n", sysfs_device(d)->config.queue_depth);
+	return sysfs_emit(buf, "%u\n",
+			  device_from_sysfs(d)->config.queue_depth);
 }
 
 static ssize_t driver_pid_show(struct device *d, struct device_attribute *attr,
 			       char *buf)
 {
-	struct kbdus_device *dev = sysfs_device(d);
+	struct kbdus_device *kdev = device_from_sysfs(d);
 	pid_t pid;
 
-	mutex_lock(&dev->mutex);
-	pid = dev->session ? READ_ONCE(dev->session->pid) : 0;
-	mutex_unlock(&dev->mutex);
+	mutex_lock(&kdev->mutex);
+	pid = kdev->session ? READ_ONCE(kdev->session->pid) : 0;
+	mutex_unlock(&kdev->mutex);
 
 	return sysfs_emit(buf, "%d\n", pid);
 }
@@ -619,8 +686,9 @@ static ssize_t driver_pid_show(struct device *d, struct device_attribute *attr,
 static ssize_t recoverable_show(struct device *d, struct device_attribute *attr,
 				char *buf)
 {
-	return sysfs_emit(buf, "%d\n", !!(sysfs_device(d)->config.flags &
-					  KBDUS_CONFIG_RECOVERABLE));
+	return sysfs_emit(buf, "%d\n",
+			  !!(device_from_sysfs(d)->config.flags &
+			     KBDUS_CONFIG_RECOVERABLE));
 }
 
 static DEVICE_ATTR_RO(id);
@@ -661,14 +729,14 @@ int kbdus_devices_init(void)
  * both hold a module reference. */
 void kbdus_devices_exit(void)
 {
-	struct kbdus_device *dev;
+	struct kbdus_device *kdev;
 	u64 id = 0;
 
 	while (!kbdus_device_next_id(&id)) {
-		dev = kbdus_device_get(id);
-		if (dev) {
-			kbdus_device_destroy(dev, false);
-			kbdus_device_put(dev);
+		kdev = kbdus_device_get(id);
+		if (kdev) {
+			kbdus_device_destroy(kdev, false);
+			kbdus_device_put(kdev);
 		}
 		id++;
 	}

@@ -12,6 +12,7 @@
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
 #include <linux/errno.h>
+#include <linux/nospec.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -58,7 +59,8 @@ static inline bool slot_claim(struct kbdus_slot *slot, u64 word,
 /* ------------------------------------------------------------------------- */
 /* Request classification and completion */
 
-static int rq_request_type(struct request *rq)
+/* The type the driver sees; -1 for operations kbdus never delivers. */
+static int rq_request_type(struct kbdus_device *kdev, struct request *rq)
 {
 	switch (req_op(rq)) {
 	case REQ_OP_READ:
@@ -73,9 +75,13 @@ static int rq_request_type(struct request *rq)
 	case REQ_OP_SECURE_ERASE:
 		return KBDUS_REQ_SECURE_ERASE;
 	case REQ_OP_WRITE_ZEROES:
-		return rq->cmd_flags & REQ_NOUNMAP ?
-			       KBDUS_REQ_WRITE_ZEROS_NO_UNMAP :
-			       KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP;
+		/* Zeroing without unmapping is always allowed, so a driver
+		 * that serves only NO_UNMAP serves both (see validation). */
+		if ((rq->cmd_flags & REQ_NOUNMAP) ||
+		    !(kdev->config.supported_requests &
+		      KBDUS_REQ_BIT(KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP)))
+			return KBDUS_REQ_WRITE_ZEROS_NO_UNMAP;
+		return KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP;
 	case REQ_OP_DRV_IN:
 	case REQ_OP_DRV_OUT:
 		return KBDUS_REQ_IOCTL;
@@ -86,11 +92,11 @@ static int rq_request_type(struct request *rq)
 
 static int slot_type(struct kbdus_slot *slot)
 {
-	return rq_request_type(slot->rq);
+	return rq_request_type(slot->rq->q->queuedata, slot->rq);
 }
 
 /* BDUS keeps ENOLINK, ENOSPC and ETIMEDOUT; everything else is EIO. */
-static blk_status_t errno_to_status(int error)
+static blk_status_t inverter_errno_to_status(int error)
 {
 	switch (error) {
 	case 0:
@@ -116,19 +122,19 @@ static void slot_end(struct kbdus_slot *slot, int error)
 		rq_data(rq)->ioctl_error = error < 512 ? error : EIO;
 		blk_mq_end_request(rq, error ? BLK_STS_IOERR : BLK_STS_OK);
 	} else {
-		blk_mq_end_request(rq, errno_to_status(error));
+		blk_mq_end_request(rq, inverter_errno_to_status(error));
 	}
 }
 
 /* ------------------------------------------------------------------------- */
 /* blk-mq operations */
 
-static bool device_has_pending(struct kbdus_device *dev)
+static bool inverter_has_pending(struct kbdus_device *kdev)
 {
 	u16 i;
 
-	for (i = 0; i < dev->config.num_queues; i++) {
-		if (!list_empty(&dev->queues[i].pending))
+	for (i = 0; i < kdev->config.num_queues; i++) {
+		if (!list_empty(&kdev->queues[i].pending))
 			return true;
 	}
 	return false;
@@ -138,37 +144,38 @@ static blk_status_t kbdus_queue_rq(struct blk_mq_hw_ctx *hctx,
 				   const struct blk_mq_queue_data *bd)
 {
 	struct kbdus_queue *queue = hctx->driver_data;
-	struct kbdus_device *dev = queue->dev;
+	struct kbdus_device *kdev = queue->kdev;
 	struct request *rq = bd->rq;
 	struct kbdus_slot *slot;
-	int type = rq_request_type(rq);
+	int type = rq_request_type(kdev, rq);
 	u64 word;
 
 	if (type < 0 ||
-	    !(dev->config.supported_requests & KBDUS_REQ_BIT(type)))
+	    !(kdev->config.supported_requests & KBDUS_REQ_BIT(type)))
 		return BLK_STS_NOTSUPP;
 
-	slot = &dev->slots[queue->index * dev->config.queue_depth + rq->tag];
+	slot = &kdev->slots[queue->index * kdev->config.queue_depth + rq->tag];
 	slot->rq = rq;
 	rq_data(rq)->slot = slot;
 
 	blk_mq_start_request(rq);
 
 	spin_lock(&queue->lock);
-	if (unlikely(READ_ONCE(dev->terminated))) {
+	if (unlikely(READ_ONCE(kdev->terminated))) {
 		spin_unlock(&queue->lock);
 		return BLK_STS_IOERR;
 	}
 	/* The tag is ours: nobody else writes a free slot's word. */
 	word = atomic64_read(&slot->word);
-	atomic64_set(&slot->word, slot_word(next_generation(word_generation(word)),
-					    KBDUS_SLOT_QUEUED));
+	atomic64_set(&slot->word,
+		     slot_word(next_generation(word_generation(word)),
+			       KBDUS_SLOT_QUEUED));
 	list_add_tail(&slot->pending_node, &queue->pending);
 	spin_unlock(&queue->lock);
 
 	/* One wake-up per batch; commit_rqs covers batches cut short. */
 	if (bd->last)
-		wake_up(&dev->receive_wq);
+		wake_up(&kdev->receive_wq);
 
 	return BLK_STS_OK;
 }
@@ -177,14 +184,14 @@ static void kbdus_commit_rqs(struct blk_mq_hw_ctx *hctx)
 {
 	struct kbdus_queue *queue = hctx->driver_data;
 
-	wake_up(&queue->dev->receive_wq);
+	wake_up(&queue->kdev->receive_wq);
 }
 
 static enum blk_eh_timer_return kbdus_timeout(struct request *rq)
 {
 	struct kbdus_slot *slot = rq_data(rq)->slot;
-	struct kbdus_device *dev = rq->q->queuedata;
-	struct kbdus_queue *queue = &dev->queues[slot->queue];
+	struct kbdus_device *kdev = rq->q->queuedata;
+	struct kbdus_queue *queue = &kdev->queues[slot->queue];
 	bool claimed;
 	u64 word;
 
@@ -194,8 +201,8 @@ static enum blk_eh_timer_return kbdus_timeout(struct request *rq)
 		switch (word_state(word)) {
 		case KBDUS_SLOT_QUEUED:
 			/* With no driver attached, I/O waits for one. */
-			if (!READ_ONCE(dev->session) &&
-			    !READ_ONCE(dev->terminated))
+			if (!READ_ONCE(kdev->session) &&
+			    !READ_ONCE(kdev->terminated))
 				return BLK_EH_RESET_TIMER;
 			spin_lock(&queue->lock);
 			claimed = slot_claim(slot, word, KBDUS_SLOT_COMPLETING);
@@ -204,8 +211,10 @@ static enum blk_eh_timer_return kbdus_timeout(struct request *rq)
 			spin_unlock(&queue->lock);
 			break;
 		case KBDUS_SLOT_DELIVERING:
-			/* Being copied out right now; look again later. */
+			/* Being copied out right now, by a receiver that is
+			 * running (see enum kbdus_slot_state); look again. */
 			return BLK_EH_RESET_TIMER;
+		case KBDUS_SLOT_ASSIGNED:
 		case KBDUS_SLOT_DELIVERED:
 			claimed = slot_claim(slot, word, KBDUS_SLOT_COMPLETING);
 			break;
@@ -224,9 +233,9 @@ static enum blk_eh_timer_return kbdus_timeout(struct request *rq)
 static int kbdus_init_hctx(struct blk_mq_hw_ctx *hctx, void *driver_data,
 			   unsigned int hctx_idx)
 {
-	struct kbdus_device *dev = driver_data;
+	struct kbdus_device *kdev = driver_data;
 
-	hctx->driver_data = &dev->queues[hctx_idx];
+	hctx->driver_data = &kdev->queues[hctx_idx];
 	return 0;
 }
 
@@ -240,35 +249,37 @@ const struct blk_mq_ops kbdus_mq_ops = {
 /* ------------------------------------------------------------------------- */
 /* Setup and teardown */
 
-int kbdus_inverter_init(struct kbdus_device *dev)
+int kbdus_inverter_init(struct kbdus_device *kdev)
 {
-	const struct kbdus_device_config *config = &dev->config;
-	struct blk_mq_tag_set *set = &dev->tag_set;
+	const struct kbdus_device_config *config = &kdev->config;
+	struct blk_mq_tag_set *set = &kdev->tag_set;
 	u32 i;
 	int ret;
 
-	dev->num_slots = (u32)config->num_queues * config->queue_depth;
+	kdev->num_slots = (u32)config->num_queues * config->queue_depth;
 
-	dev->queues = kcalloc(config->num_queues, sizeof(*dev->queues),
-			      GFP_KERNEL);
-	dev->slots = kvcalloc(dev->num_slots, sizeof(*dev->slots), GFP_KERNEL);
-	if (!dev->queues || !dev->slots) {
+	kdev->queues =
+		kcalloc(config->num_queues, sizeof(*kdev->queues), GFP_KERNEL);
+	kdev->slots =
+		kvcalloc(kdev->num_slots, sizeof(*kdev->slots), GFP_KERNEL);
+	if (!kdev->queues || !kdev->slots) {
 		ret = -ENOMEM;
 		goto err_free;
 	}
 
 	for (i = 0; i < config->num_queues; i++) {
-		spin_lock_init(&dev->queues[i].lock);
-		INIT_LIST_HEAD(&dev->queues[i].pending);
-		dev->queues[i].dev = dev;
-		dev->queues[i].index = i;
+		spin_lock_init(&kdev->queues[i].lock);
+		INIT_LIST_HEAD(&kdev->queues[i].pending);
+		kdev->queues[i].kdev = kdev;
+		kdev->queues[i].index = i;
 	}
 
-	for (i = 0; i < dev->num_slots; i++) {
-		atomic64_set(&dev->slots[i].word, slot_word(0, KBDUS_SLOT_FREE));
-		INIT_LIST_HEAD(&dev->slots[i].pending_node);
-		dev->slots[i].index = i;
-		dev->slots[i].queue = i / config->queue_depth;
+	for (i = 0; i < kdev->num_slots; i++) {
+		atomic64_set(&kdev->slots[i].word,
+			     slot_word(0, KBDUS_SLOT_FREE));
+		INIT_LIST_HEAD(&kdev->slots[i].pending_node);
+		kdev->slots[i].index = i;
+		kdev->slots[i].queue = i / config->queue_depth;
 	}
 
 	set->ops = &kbdus_mq_ops;
@@ -278,7 +289,7 @@ int kbdus_inverter_init(struct kbdus_device *dev)
 	set->cmd_size = sizeof(struct kbdus_rq_data);
 	set->timeout = msecs_to_jiffies(config->request_timeout_ms);
 	set->flags = KBDUS_MQ_F_DEFAULT;
-	set->driver_data = dev;
+	set->driver_data = kdev;
 
 	ret = blk_mq_alloc_tag_set(set);
 	if (ret)
@@ -287,35 +298,35 @@ int kbdus_inverter_init(struct kbdus_device *dev)
 	return 0;
 
 err_free:
-	kvfree(dev->slots);
-	kfree(dev->queues);
-	dev->slots = NULL;
-	dev->queues = NULL;
+	kvfree(kdev->slots);
+	kfree(kdev->queues);
+	kdev->slots = NULL;
+	kdev->queues = NULL;
 	return ret;
 }
 
 /* Only once the disk and its queue are gone. */
-void kbdus_inverter_free(struct kbdus_device *dev)
+void kbdus_inverter_free(struct kbdus_device *kdev)
 {
-	blk_mq_free_tag_set(&dev->tag_set);
-	kvfree(dev->slots);
-	kfree(dev->queues);
+	blk_mq_free_tag_set(&kdev->tag_set);
+	kvfree(kdev->slots);
+	kfree(kdev->queues);
 }
 
-void kbdus_inverter_wake_all(struct kbdus_device *dev)
+void kbdus_inverter_wake_all(struct kbdus_device *kdev)
 {
-	wake_up_all(&dev->receive_wq);
+	wake_up_all(&kdev->receive_wq);
 }
 
-/* Fails every request not yet delivered.  dev->terminated must be set. */
-void kbdus_inverter_fail_queued(struct kbdus_device *dev)
+/* Fails every request not yet delivered.  kdev->terminated must be set. */
+void kbdus_inverter_fail_queued(struct kbdus_device *kdev)
 {
 	struct kbdus_slot *slot, *next;
 	LIST_HEAD(failed);
 	u16 i;
 
-	for (i = 0; i < dev->config.num_queues; i++) {
-		struct kbdus_queue *queue = &dev->queues[i];
+	for (i = 0; i < kdev->config.num_queues; i++) {
+		struct kbdus_queue *queue = &kdev->queues[i];
 
 		spin_lock(&queue->lock);
 		list_for_each_entry_safe(slot, next, &queue->pending,
@@ -336,14 +347,14 @@ void kbdus_inverter_fail_queued(struct kbdus_device *dev)
 /* Puts a slot the caller owns (DELIVERED or DELIVERING) back in its queue,
  * under a new generation so the old handle is stale.  Fails it instead if
  * the device is terminating. */
-static void slot_requeue(struct kbdus_device *dev, struct kbdus_slot *slot,
+static void slot_requeue(struct kbdus_device *kdev, struct kbdus_slot *slot,
 			 u64 word, bool at_head)
 {
-	struct kbdus_queue *queue = &dev->queues[slot->queue];
+	struct kbdus_queue *queue = &kdev->queues[slot->queue];
 	bool requeued = false;
 
 	spin_lock(&queue->lock);
-	if (!READ_ONCE(dev->terminated) &&
+	if (!READ_ONCE(kdev->terminated) &&
 	    atomic64_cmpxchg(&slot->word, word,
 			     slot_word(next_generation(word_generation(word)),
 				       KBDUS_SLOT_QUEUED)) == word) {
@@ -356,7 +367,7 @@ static void slot_requeue(struct kbdus_device *dev, struct kbdus_slot *slot,
 	spin_unlock(&queue->lock);
 
 	if (requeued)
-		wake_up(&dev->receive_wq);
+		wake_up(&kdev->receive_wq);
 	else if (slot_claim(slot, word, KBDUS_SLOT_COMPLETING))
 		slot_end(slot, EIO);
 }
@@ -366,21 +377,23 @@ static void slot_requeue(struct kbdus_device *dev, struct kbdus_slot *slot,
  * a successor) or fail.  No call on the session can run concurrently: it is
  * only called from the file's release.
  */
-void kbdus_inverter_release_session(struct kbdus_device *dev,
+void kbdus_inverter_release_session(struct kbdus_device *kdev,
 				    struct kbdus_session *session, bool requeue)
 {
 	u32 i;
 
-	for (i = 0; i < dev->num_slots; i++) {
-		struct kbdus_slot *slot = &dev->slots[i];
-		u64 word = atomic64_read(&slot->word);
+	for (i = 0; i < kdev->num_slots; i++) {
+		struct kbdus_slot *slot = &kdev->slots[i];
+		/* Acquire: pairs with the release that published owner. */
+		u64 word = atomic64_read_acquire(&slot->word);
 
-		if (word_state(word) != KBDUS_SLOT_DELIVERED ||
+		if ((word_state(word) != KBDUS_SLOT_DELIVERED &&
+		     word_state(word) != KBDUS_SLOT_ASSIGNED) ||
 		    READ_ONCE(slot->owner) != session)
 			continue;
 
 		if (requeue)
-			slot_requeue(dev, slot, word, false);
+			slot_requeue(kdev, slot, word, false);
 		else if (slot_claim(slot, word, KBDUS_SLOT_COMPLETING))
 			slot_end(slot, EIO);
 	}
@@ -391,23 +404,22 @@ void kbdus_inverter_release_session(struct kbdus_device *dev,
 
 /*
  * Takes the oldest pending request of one queue that accept (when given)
- * agrees to; it becomes DELIVERING.  Refused requests keep their place, so
- * one request the driver cannot take yet does not hold up the others.  Only
- * the device's current session may take requests.  The device is passed in
- * because a session being attached is woken before session->dev is set.
+ * agrees to and moves it to state to (ASSIGNED or DELIVERING).  Refused
+ * requests keep their place, so one request the driver cannot take yet does
+ * not hold up the others.  Only the device's current session may take
+ * requests.  The device is passed in because a session being attached is
+ * woken before session->kdev is set.
  */
-struct kbdus_slot *kbdus_inverter_pull_queue(struct kbdus_device *dev,
-					     struct kbdus_session *session,
-					     u16 queue_index,
-					     bool (*accept)(struct kbdus_slot *,
-							    void *),
-					     void *arg)
+static struct kbdus_slot *
+inverter_pull(struct kbdus_device *kdev, struct kbdus_session *session,
+	      u16 queue_index, bool (*accept)(struct kbdus_slot *, void *),
+	      void *arg, enum kbdus_slot_state to, u32 *generation)
 {
-	struct kbdus_queue *queue = &dev->queues[queue_index];
+	struct kbdus_queue *queue = &kdev->queues[queue_index];
 	struct kbdus_slot *slot;
 	u64 word;
 
-	if (list_empty(&queue->pending) || READ_ONCE(dev->session) != session)
+	if (list_empty(&queue->pending) || READ_ONCE(kdev->session) != session)
 		return NULL;
 
 	spin_lock(&queue->lock);
@@ -423,32 +435,63 @@ found:
 		/* Leaving QUEUED happens only under this lock. */
 		WARN_ON_ONCE(word_state(word) != KBDUS_SLOT_QUEUED);
 		WRITE_ONCE(slot->owner, session);
-		atomic64_set(&slot->word, slot_word(word_generation(word),
-						    KBDUS_SLOT_DELIVERING));
+		/* Release: the owner is visible to whoever sees the state. */
+		atomic64_set_release(&slot->word,
+				     slot_word(word_generation(word), to));
+		*generation = word_generation(word);
 	}
 	spin_unlock(&queue->lock);
 
 	return slot;
 }
 
-static struct kbdus_slot *pull_request(struct kbdus_device *dev,
-				       struct kbdus_session *session)
+struct kbdus_slot *
+kbdus_inverter_pull_queue(struct kbdus_device *kdev,
+			  struct kbdus_session *session, u16 queue_index,
+			  bool (*accept)(struct kbdus_slot *, void *),
+			  void *arg, u32 *generation)
 {
-	u16 num_queues = dev->config.num_queues;
+	return inverter_pull(kdev, session, queue_index, accept, arg,
+			     KBDUS_SLOT_ASSIGNED, generation);
+}
+
+/* An ASSIGNED request is about to be copied out.  False if the timeout (or
+ * anyone else) took it meanwhile: the caller must forget it. */
+bool kbdus_inverter_deliver_begin(struct kbdus_slot *slot, u32 generation)
+{
+	return slot_claim(slot, slot_word(generation, KBDUS_SLOT_ASSIGNED),
+			  KBDUS_SLOT_DELIVERING);
+}
+
+/* An ASSIGNED request cannot be delivered now: back to the front of its
+ * queue, or failed if the device is terminating.  No-op if it timed out. */
+void kbdus_inverter_assigned_abort(struct kbdus_device *kdev,
+				   struct kbdus_slot *slot, u32 generation)
+{
+	slot_requeue(kdev, slot, slot_word(generation, KBDUS_SLOT_ASSIGNED),
+		     true);
+}
+
+static struct kbdus_slot *inverter_pull_request(struct kbdus_device *kdev,
+						struct kbdus_session *session)
+{
+	u16 num_queues = kdev->config.num_queues;
 	unsigned int start = READ_ONCE(session->next_queue);
 	struct kbdus_slot *slot;
 	u16 i;
 
+	u32 generation;
+
 	for (i = 0; i < num_queues; i++) {
 		u16 index = (start + i) % num_queues;
 
-		slot = kbdus_inverter_pull_queue(dev, session, index, NULL,
-						 NULL);
+		slot = inverter_pull(kdev, session, index, NULL, NULL,
+				     KBDUS_SLOT_DELIVERING, &generation);
 		if (slot) {
 			WRITE_ONCE(session->next_queue, index + 1);
 			/* A batch woke one receiver: pass the baton on. */
-			if (device_has_pending(dev))
-				wake_up(&dev->receive_wq);
+			if (inverter_has_pending(kdev))
+				wake_up(&kdev->receive_wq);
 			return slot;
 		}
 	}
@@ -456,18 +499,19 @@ static struct kbdus_slot *pull_request(struct kbdus_device *dev,
 	return NULL;
 }
 
-static bool session_has_work(struct kbdus_device *dev,
-			     struct kbdus_session *session)
+static bool inverter_session_has_work(struct kbdus_device *kdev,
+				      struct kbdus_session *session)
 {
 	return test_bit(KBDUS_SESSION_TERMINATE, &session->flags) ||
 	       test_bit(KBDUS_SESSION_AVAILABLE, &session->flags) ||
-	       (READ_ONCE(dev->session) == session && device_has_pending(dev));
+	       (READ_ONCE(kdev->session) == session &&
+		inverter_has_pending(kdev));
 }
 
 int kbdus_inverter_receive(struct kbdus_session *session, bool nonblock,
 			   struct kbdus_slot **slotp, u16 *type)
 {
-	struct kbdus_device *dev = session->dev;
+	struct kbdus_device *kdev = session->kdev;
 	struct kbdus_slot *slot;
 	pid_t pid = task_tgid_vnr(current);
 
@@ -488,8 +532,8 @@ int kbdus_inverter_receive(struct kbdus_session *session, bool nonblock,
 			*type = KBDUS_REQ_DEVICE_AVAILABLE;
 			return 0;
 		}
-		if (READ_ONCE(dev->session) == session) {
-			slot = pull_request(dev, session);
+		if (READ_ONCE(kdev->session) == session) {
+			slot = inverter_pull_request(kdev, session);
 			if (slot) {
 				*slotp = slot;
 				*type = slot_type(slot);
@@ -500,24 +544,27 @@ int kbdus_inverter_receive(struct kbdus_session *session, bool nonblock,
 			return -EAGAIN;
 		/* Not restartable: a reply sent before waiting is consumed. */
 		if (wait_event_interruptible_exclusive(
-			    dev->receive_wq, session_has_work(dev, session)))
+			    kdev->receive_wq,
+			    inverter_session_has_work(kdev, session)))
 			return -EINTR;
 	}
 }
 
+/* Only the receiver moves a slot out of DELIVERING, so plain stores do;
+ * release ordering publishes the copied request before repliers and the
+ * timeout can see the new state. */
 void kbdus_inverter_receive_commit(struct kbdus_slot *slot)
 {
 	u64 word = atomic64_read(&slot->word);
 
-	/* Only the receiver moves a slot out of DELIVERING. */
-	atomic64_set(&slot->word, slot_word(word_generation(word),
-					    KBDUS_SLOT_DELIVERED));
+	atomic64_set_release(&slot->word, slot_word(word_generation(word),
+						    KBDUS_SLOT_DELIVERED));
 }
 
-void kbdus_inverter_receive_abort(struct kbdus_device *dev,
+void kbdus_inverter_receive_abort(struct kbdus_device *kdev,
 				  struct kbdus_slot *slot)
 {
-	slot_requeue(dev, slot, atomic64_read(&slot->word), true);
+	slot_requeue(kdev, slot, atomic64_read(&slot->word), true);
 }
 
 /* The driver cannot take a request it was being handed: fail it. */
@@ -525,23 +572,23 @@ void kbdus_inverter_receive_fail(struct kbdus_slot *slot, int error)
 {
 	u64 word = atomic64_read(&slot->word);
 
-	atomic64_set(&slot->word, slot_word(word_generation(word),
-					    KBDUS_SLOT_COMPLETING));
+	atomic64_set_release(&slot->word, slot_word(word_generation(word),
+						    KBDUS_SLOT_COMPLETING));
 	slot_end(slot, error);
 }
 
 struct kbdus_slot *kbdus_inverter_reply_begin(struct kbdus_session *session,
 					      u64 handle)
 {
-	struct kbdus_device *dev = session->dev;
+	struct kbdus_device *kdev = session->kdev;
 	u32 index = lower_32_bits(handle);
 	u32 generation = upper_32_bits(handle);
 	struct kbdus_slot *slot;
 
-	if (index >= dev->num_slots || generation == 0)
+	if (index >= kdev->num_slots || generation == 0)
 		return ERR_PTR(-EINVAL);
 
-	slot = &dev->slots[index];
+	slot = &kdev->slots[array_index_nospec(index, kdev->num_slots)];
 
 	/*
 	 * The generation pins the delivery: a slot delivered again (to any
@@ -621,14 +668,14 @@ int kbdus_inverter_copy_to_driver(struct kbdus_slot *slot, struct iov_iter *to)
 		size_t size = kbdus_inverter_payload_in(slot);
 
 		return copy_to_iter(rq_data(rq)->ioctl_buffer, size, to) ==
-			       size ?
+				       size ?
 			       0 :
 			       -EFAULT;
 	}
 
 	rq_for_each_segment(bvec, rq, iter) {
-		if (copy_page_to_iter(bvec.bv_page, bvec.bv_offset,
-				      bvec.bv_len, to) != bvec.bv_len)
+		if (copy_page_to_iter(bvec.bv_page, bvec.bv_offset, bvec.bv_len,
+				      to) != bvec.bv_len)
 			return -EFAULT;
 	}
 	return 0;
@@ -645,7 +692,7 @@ int kbdus_inverter_copy_from_driver(struct kbdus_slot *slot,
 		size_t size = kbdus_inverter_payload_out(slot);
 
 		return copy_from_iter(rq_data(rq)->ioctl_buffer, size, from) ==
-			       size ?
+				       size ?
 			       0 :
 			       -EFAULT;
 	}
@@ -661,7 +708,7 @@ int kbdus_inverter_copy_from_driver(struct kbdus_slot *slot,
 /* ------------------------------------------------------------------------- */
 /* Ioctl passthrough on the block device */
 
-int kbdus_inverter_bdev_ioctl(struct kbdus_device *dev, unsigned int command,
+int kbdus_inverter_bdev_ioctl(struct kbdus_device *kdev, unsigned int command,
 			      unsigned long arg)
 {
 	void __user *user_arg = (void __user *)arg;
@@ -673,12 +720,12 @@ int kbdus_inverter_bdev_ioctl(struct kbdus_device *dev, unsigned int command,
 	blk_status_t status;
 	int ret;
 
-	if (!(dev->config.supported_requests & KBDUS_REQ_BIT(KBDUS_REQ_IOCTL)))
+	if (!(kdev->config.supported_requests & KBDUS_REQ_BIT(KBDUS_REQ_IOCTL)))
 		return -ENOTTY;
 
 	/* A size with no direction, or one that cannot fit a slot buffer. */
 	if ((dir == _IOC_NONE) != (size == 0) ||
-	    size > dev->config.max_read_write_size)
+	    size > kdev->config.max_read_write_size)
 		return -EINVAL;
 
 	if (size) {
@@ -686,15 +733,16 @@ int kbdus_inverter_bdev_ioctl(struct kbdus_device *dev, unsigned int command,
 		buffer = kvzalloc(size, GFP_KERNEL);
 		if (!buffer)
 			return -ENOMEM;
-		if ((dir & _IOC_WRITE) && copy_from_user(buffer, user_arg, size)) {
+		if ((dir & _IOC_WRITE) &&
+		    copy_from_user(buffer, user_arg, size)) {
 			ret = -EFAULT;
 			goto out_free;
 		}
 	}
 
-	rq = blk_mq_alloc_request(dev->disk->queue,
-				  dir & _IOC_READ ? REQ_OP_DRV_IN : REQ_OP_DRV_OUT,
-				  0);
+	rq = blk_mq_alloc_request(
+		kdev->disk->queue,
+		dir & _IOC_READ ? REQ_OP_DRV_IN : REQ_OP_DRV_OUT, 0);
 	if (IS_ERR(rq)) {
 		ret = PTR_ERR(rq);
 		goto out_free;

@@ -5,7 +5,8 @@
  * Layers, bottom to top:
  *   device.c     registry, lifecycle and the gendisk (one kbdus_device each)
  *   inverter.c   blk-mq ops and the request slots: requests in, replies out
- *   protocol_*.c how slots reach user space (ioctl, mmap)
+ *   protocol.c   the protocol registry and shared-memory helpers
+ *   protocol_*.c how slots reach user space (ioctl, mmap, uring)
  *   control.c    /dev/bdus-control: sessions and ioctl dispatch
  *
  * A protocol only calls the kbdus_inverter_* functions below; it never
@@ -44,10 +45,17 @@ extern struct workqueue_struct *kbdus_wq;
  * claims the request; whoever moves a slot to COMPLETING ends its request,
  * which is how a request completes exactly once when reply, timeout and
  * driver death race.
+ *
+ * The request timeout bounds every state but DELIVERING, and DELIVERING
+ * only lasts while a receiver copies the request out inside its own system
+ * call or task work: nothing in it waits for the driver to be scheduled.
+ * A protocol that delivers later (uring, from the queue thread's task
+ * work) holds the request ASSIGNED meanwhile, which the timeout may claim.
  */
 enum kbdus_slot_state {
 	KBDUS_SLOT_FREE = 0,
 	KBDUS_SLOT_QUEUED, /* on its queue's pending list */
+	KBDUS_SLOT_ASSIGNED, /* pulled for a later delivery; claimable */
 	KBDUS_SLOT_DELIVERING, /* a receiver is copying it out; untouchable */
 	KBDUS_SLOT_DELIVERED, /* the owner session may reply */
 	KBDUS_SLOT_COMPLETING, /* someone is ending the request */
@@ -74,7 +82,7 @@ struct kbdus_queue {
 	/* Protects pending, and every move into or out of QUEUED. */
 	spinlock_t lock;
 	struct list_head pending;
-	struct kbdus_device *dev;
+	struct kbdus_device *kdev;
 	u16 index;
 } ____cacheline_aligned_in_smp;
 
@@ -110,8 +118,8 @@ struct kbdus_device {
 	struct kref kref;
 
 	/*
-	 * Serialises lifecycle changes: state, session, replacing,
-	 * destroying, disk_added.  The I/O path reads state, session and
+	 * Serialises lifecycle changes: state, session, retiring, replacing,
+	 * started, destroying, disk_added.  The I/O path reads state, session and
 	 * terminated with READ_ONCE and never takes it.
 	 */
 	struct mutex mutex;
@@ -120,7 +128,8 @@ struct kbdus_device {
 	/* A replaced session that has not closed yet; attach waits on
 	 * session_wq until detach clears it. */
 	struct kbdus_session *retiring;
-	bool replacing; /* an attach is waiting for the old session */
+	bool replacing; /* an attach is in progress */
+	bool started; /* kbdus_device_start() ran: destroy_work may run */
 	bool destroying;
 	bool disk_added;
 	/* Set under the mutex before draining the queues; queue_rq checks it
@@ -141,31 +150,31 @@ struct kbdus_device {
 int kbdus_config_validate(struct kbdus_device_config *config);
 struct kbdus_device *kbdus_device_create(struct kbdus_device_config *config,
 					 struct kbdus_session *session);
-void kbdus_device_start(struct kbdus_device *dev);
+void kbdus_device_start(struct kbdus_device *kdev);
 struct kbdus_device *kbdus_device_get(u64 id);
-void kbdus_device_put(struct kbdus_device *dev);
+void kbdus_device_put(struct kbdus_device *kdev);
 int kbdus_device_next_id(u64 *id);
-int kbdus_device_attach(struct kbdus_device *dev,
+int kbdus_device_attach(struct kbdus_device *kdev,
 			struct kbdus_session *session);
-void kbdus_device_detach(struct kbdus_device *dev,
+void kbdus_device_detach(struct kbdus_device *kdev,
 			 struct kbdus_session *session);
-int kbdus_device_destroy(struct kbdus_device *dev, bool flush);
+int kbdus_device_destroy(struct kbdus_device *kdev, bool flush);
 int kbdus_device_wait_destroyed(u64 id);
-void kbdus_device_fill_info(struct kbdus_device *dev,
+void kbdus_device_fill_info(struct kbdus_device *kdev,
 			    struct kbdus_device_info *info);
 int kbdus_devices_init(void);
 void kbdus_devices_exit(void);
 
 /* inverter.c */
 extern const struct blk_mq_ops kbdus_mq_ops;
-int kbdus_inverter_init(struct kbdus_device *dev);
-void kbdus_inverter_free(struct kbdus_device *dev);
-void kbdus_inverter_wake_all(struct kbdus_device *dev);
-void kbdus_inverter_fail_queued(struct kbdus_device *dev);
-void kbdus_inverter_release_session(struct kbdus_device *dev,
+int kbdus_inverter_init(struct kbdus_device *kdev);
+void kbdus_inverter_free(struct kbdus_device *kdev);
+void kbdus_inverter_wake_all(struct kbdus_device *kdev);
+void kbdus_inverter_fail_queued(struct kbdus_device *kdev);
+void kbdus_inverter_release_session(struct kbdus_device *kdev,
 				    struct kbdus_session *session,
 				    bool requeue);
-int kbdus_inverter_bdev_ioctl(struct kbdus_device *dev, unsigned int command,
+int kbdus_inverter_bdev_ioctl(struct kbdus_device *kdev, unsigned int command,
 			      unsigned long arg);
 
 /* ------------------------------------------------------------------------- */
@@ -176,21 +185,27 @@ struct kbdus_protocol_ops {
 	const char *name;
 	/* Called once the session knows its device, before any request can
 	 * reach it.  May sleep. */
-	int (*init)(struct kbdus_session *session, struct kbdus_device *dev);
+	int (*init)(struct kbdus_session *session, struct kbdus_device *kdev);
 	void (*destroy)(struct kbdus_session *session);
 	/* Returns -ENOIOCTLCMD for commands it does not own. */
 	long (*ioctl)(struct kbdus_session *session, unsigned int command,
 		      void __user *arg);
 	int (*mmap)(struct kbdus_session *session, struct vm_area_struct *vma);
 	/* io_uring URING_CMD on the session fd; NULL if not supported. */
-	int (*uring_cmd)(struct kbdus_session *session, struct io_uring_cmd *cmd,
-			 unsigned int issue_flags);
+	int (*uring_cmd)(struct kbdus_session *session,
+			 struct io_uring_cmd *cmd, unsigned int issue_flags);
 };
 
 extern const struct kbdus_protocol_ops kbdus_protocol_ioctl;
 extern const struct kbdus_protocol_ops kbdus_protocol_mmap;
 extern const struct kbdus_protocol_ops kbdus_protocol_uring;
+
+/* protocol.c */
 const struct kbdus_protocol_ops *kbdus_protocol_find(u32 id);
+void *kbdus_shm_alloc(size_t size);
+void kbdus_shm_free(void *area);
+int kbdus_shm_mmap(struct vm_area_struct *vma, void *area, size_t size,
+		   bool writable);
 
 /* Session flags (bit numbers in kbdus_session.flags). */
 enum {
@@ -203,7 +218,7 @@ struct kbdus_session {
 	/* Serialises create/attach on this file. */
 	struct mutex bind_mutex;
 	/* Set once (release store) when bound; never changes afterwards. */
-	struct kbdus_device *dev;
+	struct kbdus_device *kdev;
 	const struct kbdus_protocol_ops *protocol;
 	void *protocol_data;
 	pid_t pid;
@@ -214,34 +229,40 @@ struct kbdus_session {
 
 static inline struct kbdus_device *kbdus_session_device(struct kbdus_session *s)
 {
-	return smp_load_acquire(&s->dev);
+	return smp_load_acquire(&s->kdev);
 }
 
 /*
  * The inverter's interface to protocols.
  *
  * Receiving: kbdus_inverter_receive() returns a slot in DELIVERING state
- * (or a notification, with *slot NULL); kbdus_inverter_pull_queue() does the
- * same for one queue without waiting, for protocols that push requests
- * (they hook dev->receive_wq with their own wake function to learn when to
- * pull).  The protocol copies the request out, then calls _commit (the
- * driver now owns it), _abort (it goes back to the front of its queue,
- * nothing lost) or _fail (it cannot be delivered).
+ * (or a notification, with *slot NULL).  The protocol copies the request
+ * out, then calls _commit (the driver now owns it), _abort (it goes back to
+ * the front of its queue, nothing lost) or _fail (it cannot be delivered).
+ *
+ * Protocols that push requests (they hook kdev->receive_wq with their own
+ * wake function to learn when to pull) use kbdus_inverter_pull_queue()
+ * instead: it takes a request of one queue without waiting and leaves it
+ * ASSIGNED under the returned generation.  Later, _deliver_begin() moves it
+ * to DELIVERING (false if it timed out meanwhile: forget it), or
+ * _assigned_abort() gives it back.
  *
  * Replying: kbdus_inverter_reply_begin() validates a handle and claims the
  * request; the protocol copies read data in, then calls _reply_end.
  */
 int kbdus_inverter_receive(struct kbdus_session *session, bool nonblock,
 			   struct kbdus_slot **slot, u16 *type);
-struct kbdus_slot *kbdus_inverter_pull_queue(struct kbdus_device *dev,
-					     struct kbdus_session *session,
-					     u16 queue_index,
-					     bool (*accept)(struct kbdus_slot *,
-							    void *),
-					     void *arg);
+struct kbdus_slot *
+kbdus_inverter_pull_queue(struct kbdus_device *kdev,
+			  struct kbdus_session *session, u16 queue_index,
+			  bool (*accept)(struct kbdus_slot *, void *),
+			  void *arg, u32 *generation);
+bool kbdus_inverter_deliver_begin(struct kbdus_slot *slot, u32 generation);
+void kbdus_inverter_assigned_abort(struct kbdus_device *kdev,
+				   struct kbdus_slot *slot, u32 generation);
 void kbdus_inverter_receive_commit(struct kbdus_slot *slot);
 void kbdus_inverter_receive_fail(struct kbdus_slot *slot, int error);
-void kbdus_inverter_receive_abort(struct kbdus_device *dev,
+void kbdus_inverter_receive_abort(struct kbdus_device *kdev,
 				  struct kbdus_slot *slot);
 struct kbdus_slot *kbdus_inverter_reply_begin(struct kbdus_session *session,
 					      u64 handle);
@@ -252,8 +273,7 @@ void kbdus_inverter_fill_request(struct kbdus_slot *slot,
 /* Bytes that travel to the driver on delivery / back on reply. */
 u32 kbdus_inverter_payload_in(struct kbdus_slot *slot);
 u32 kbdus_inverter_payload_out(struct kbdus_slot *slot);
-int kbdus_inverter_copy_to_driver(struct kbdus_slot *slot,
-				  struct iov_iter *to);
+int kbdus_inverter_copy_to_driver(struct kbdus_slot *slot, struct iov_iter *to);
 int kbdus_inverter_copy_from_driver(struct kbdus_slot *slot,
 				    struct iov_iter *from);
 

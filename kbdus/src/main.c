@@ -10,11 +10,11 @@
 
 #include "kbdus.h"
 
-
 unsigned int kbdus_max_devices = 256;
 module_param_named(max_devices, kbdus_max_devices, uint, 0444);
-MODULE_PARM_DESC(max_devices,
-		 "Maximum number of devices that may exist at once (1-4096, default 256)");
+MODULE_PARM_DESC(
+	max_devices,
+	"Maximum number of devices that may exist at once (1-4096, default 256)");
 
 /* Runs add_disk and destruction, which may wait on drivers for long. */
 struct workqueue_struct *kbdus_wq;
@@ -39,7 +39,8 @@ static void kbdus_check_uapi(void)
 	BUILD_BUG_ON(sizeof(struct kbdus_mmap_layout) != 56);
 	BUILD_BUG_ON(sizeof(struct kbdus_mmap_transceive_args) != 40);
 	/* Every data type fits the supported_requests mask. */
-	BUILD_BUG_ON(KBDUS_REQ_BIT(KBDUS_REQ_IOCTL) > KBDUS_REQ_DATA_TYPES_MASK);
+	BUILD_BUG_ON(KBDUS_REQ_BIT(KBDUS_REQ_IOCTL) >
+		     KBDUS_REQ_DATA_TYPES_MASK);
 }
 
 static int __init kbdus_init(void)

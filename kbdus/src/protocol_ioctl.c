@@ -9,8 +9,8 @@
 
 #include "kbdus.h"
 
-static int consume_reply(struct kbdus_session *session,
-			 const struct kbdus_transceive_args *args)
+static int ioctl_consume_reply(struct kbdus_session *session,
+			       const struct kbdus_transceive_args *args)
 {
 	struct kbdus_reply reply;
 	struct kbdus_slot *slot;
@@ -21,7 +21,8 @@ static int consume_reply(struct kbdus_session *session,
 
 	if (copy_from_user(&reply, u64_to_user_ptr(args->reply), sizeof(reply)))
 		return -EFAULT;
-	if (reply.reserved0 || !kbdus_all_zero(reply.reserved, sizeof(reply.reserved)) ||
+	if (reply.reserved0 ||
+	    !kbdus_all_zero(reply.reserved, sizeof(reply.reserved)) ||
 	    reply.error < 0 || reply.error > MAX_ERRNO)
 		return -EINVAL;
 
@@ -48,9 +49,9 @@ static int consume_reply(struct kbdus_session *session,
 	return ret;
 }
 
-static int receive_request(struct kbdus_session *session,
-			   const struct kbdus_transceive_args *args,
-			   bool nonblock)
+static int ioctl_receive_request(struct kbdus_session *session,
+				 const struct kbdus_transceive_args *args,
+				 bool nonblock)
 {
 	struct kbdus_request request;
 	struct kbdus_slot *slot;
@@ -92,7 +93,7 @@ static int receive_request(struct kbdus_session *session,
 		ret = -EFAULT;
 
 	if (ret)
-		kbdus_inverter_receive_abort(session->dev, slot);
+		kbdus_inverter_receive_abort(session->kdev, slot);
 	else
 		kbdus_inverter_receive_commit(slot);
 	return ret;
@@ -113,17 +114,17 @@ static long protocol_ioctl_ioctl(struct kbdus_session *session,
 		return -EINVAL;
 
 	if (args.reply) {
-		ret = consume_reply(session, &args);
+		ret = ioctl_consume_reply(session, &args);
 		if (ret)
 			return ret;
 	}
 	if (args.request)
-		return receive_request(session, &args, false);
+		return ioctl_receive_request(session, &args, false);
 	return 0;
 }
 
 static int protocol_ioctl_init(struct kbdus_session *session,
-			       struct kbdus_device *dev)
+			       struct kbdus_device *kdev)
 {
 	return 0;
 }

@@ -13,12 +13,11 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
-#include <linux/vmalloc.h>
 
 #include "kbdus.h"
 
 struct mmap_session {
-	void *area; /* vmalloc_user(): zeroed, mappable */
+	void *area; /* kbdus_shm_alloc(): zeroed, mappable, accounted */
 	size_t area_size;
 	size_t buffers_offset;
 	u32 buffer_size;
@@ -30,15 +29,16 @@ static struct mmap_session *mmap_data(struct kbdus_session *session)
 	return session->protocol_data;
 }
 
-static struct kbdus_request *slot_descriptor(struct mmap_session *ms,
-					     struct kbdus_slot *slot)
+static struct kbdus_request *mmap_slot_descriptor(struct mmap_session *ms,
+						  struct kbdus_slot *slot)
 {
 	return (struct kbdus_request *)ms->area + slot->index;
 }
 
-static void slot_buffer_iter(struct mmap_session *ms, struct kbdus_slot *slot,
-			     unsigned int direction, u32 size,
-			     struct kvec *kvec, struct iov_iter *iter)
+static void mmap_slot_buffer_iter(struct mmap_session *ms,
+				  struct kbdus_slot *slot,
+				  unsigned int direction, u32 size,
+				  struct kvec *kvec, struct iov_iter *iter)
 {
 	kvec->iov_base = ms->area + ms->buffers_offset +
 			 (size_t)slot->index * ms->buffer_size;
@@ -47,22 +47,29 @@ static void slot_buffer_iter(struct mmap_session *ms, struct kbdus_slot *slot,
 }
 
 static int protocol_mmap_init(struct kbdus_session *session,
-			      struct kbdus_device *dev)
+			      struct kbdus_device *kdev)
 {
 	struct mmap_session *ms;
+	size_t buffers_offset, area_size;
+	u32 buffer_size;
 
-	ms = kzalloc(sizeof(*ms), GFP_KERNEL);
+	buffer_size = PAGE_ALIGN(kdev->config.max_read_write_size);
+	buffers_offset =
+		PAGE_ALIGN(kdev->num_slots * sizeof(struct kbdus_request));
+	area_size = buffers_offset + (size_t)kdev->num_slots * buffer_size;
+	/* Up to 64 GiB otherwise (queues x depth x 1 MiB). */
+	if (area_size > KBDUS_MMAP_MAX_AREA_SIZE)
+		return -E2BIG;
+
+	ms = kzalloc(sizeof(*ms), GFP_KERNEL_ACCOUNT);
 	if (!ms)
 		return -ENOMEM;
 
-	ms->num_slots = dev->num_slots;
-	ms->buffer_size = PAGE_ALIGN(dev->config.max_read_write_size);
-	ms->buffers_offset =
-		PAGE_ALIGN(ms->num_slots * sizeof(struct kbdus_request));
-	ms->area_size = ms->buffers_offset +
-			(size_t)ms->num_slots * ms->buffer_size;
-
-	ms->area = vmalloc_user(ms->area_size);
+	ms->num_slots = kdev->num_slots;
+	ms->buffer_size = buffer_size;
+	ms->buffers_offset = buffers_offset;
+	ms->area_size = area_size;
+	ms->area = kbdus_shm_alloc(area_size);
 	if (!ms->area) {
 		kfree(ms);
 		return -ENOMEM;
@@ -77,7 +84,7 @@ static void protocol_mmap_destroy(struct kbdus_session *session)
 {
 	struct mmap_session *ms = mmap_data(session);
 
-	vfree(ms->area);
+	kbdus_shm_free(ms->area);
 	kfree(ms);
 	session->protocol_data = NULL;
 }
@@ -87,15 +94,11 @@ static int protocol_mmap_mmap(struct kbdus_session *session,
 {
 	struct mmap_session *ms = mmap_data(session);
 
-	if (!(vma->vm_flags & VM_SHARED) || vma->vm_pgoff ||
-	    vma->vm_end - vma->vm_start > ms->area_size)
-		return -EINVAL;
-
-	return remap_vmalloc_range(vma, ms->area, 0);
+	return kbdus_shm_mmap(vma, ms->area, ms->area_size, true);
 }
 
-static long ioctl_layout(struct mmap_session *ms,
-			 struct kbdus_mmap_layout __user *arg)
+static long mmap_ioctl_layout(struct mmap_session *ms,
+			      struct kbdus_mmap_layout __user *arg)
 {
 	struct kbdus_mmap_layout layout = {
 		.mmap_size = ms->area_size,
@@ -107,8 +110,8 @@ static long ioctl_layout(struct mmap_session *ms,
 	return copy_to_user(arg, &layout, sizeof(layout)) ? -EFAULT : 0;
 }
 
-static int send_reply(struct kbdus_session *session,
-		      const struct kbdus_mmap_transceive_args *args)
+static int mmap_send_reply(struct kbdus_session *session,
+			   const struct kbdus_mmap_transceive_args *args)
 {
 	struct mmap_session *ms = mmap_data(session);
 	struct kbdus_slot *slot;
@@ -123,7 +126,8 @@ static int send_reply(struct kbdus_session *session,
 
 	size = error ? 0 : kbdus_inverter_payload_out(slot);
 	if (size) {
-		slot_buffer_iter(ms, slot, ITER_SOURCE, size, &kvec, &iter);
+		mmap_slot_buffer_iter(ms, slot, ITER_SOURCE, size, &kvec,
+				      &iter);
 		if (kbdus_inverter_copy_from_driver(slot, &iter))
 			error = EIO;
 	}
@@ -132,8 +136,8 @@ static int send_reply(struct kbdus_session *session,
 	return 0;
 }
 
-static long ioctl_transceive(struct kbdus_session *session,
-			     struct kbdus_mmap_transceive_args __user *arg)
+static long mmap_ioctl_transceive(struct kbdus_session *session,
+				  struct kbdus_mmap_transceive_args __user *arg)
 {
 	struct mmap_session *ms = mmap_data(session);
 	struct kbdus_mmap_transceive_args args;
@@ -153,7 +157,7 @@ static long ioctl_transceive(struct kbdus_session *session,
 		return -EINVAL;
 
 	if (args.reply_handle) {
-		ret = send_reply(session, &args);
+		ret = mmap_send_reply(session, &args);
 		if (ret)
 			return ret;
 	}
@@ -169,21 +173,23 @@ static long ioctl_transceive(struct kbdus_session *session,
 
 	if (slot) {
 		kbdus_inverter_fill_request(slot, &request);
-		memcpy(slot_descriptor(ms, slot), &request, sizeof(request));
+		memcpy(mmap_slot_descriptor(ms, slot), &request,
+		       sizeof(request));
 
 		size = kbdus_inverter_payload_in(slot);
 		if (size) {
-			slot_buffer_iter(ms, slot, ITER_DEST, size, &kvec,
-					 &iter);
+			mmap_slot_buffer_iter(ms, slot, ITER_DEST, size, &kvec,
+					      &iter);
 			/* Kernel to kernel memory: cannot fault. */
-			WARN_ON_ONCE(kbdus_inverter_copy_to_driver(slot, &iter));
+			WARN_ON_ONCE(
+				kbdus_inverter_copy_to_driver(slot, &iter));
 		}
 		args.slot = slot->index;
 	}
 
 	if (copy_to_user(arg, &args, sizeof(args))) {
 		if (slot)
-			kbdus_inverter_receive_abort(session->dev, slot);
+			kbdus_inverter_receive_abort(session->kdev, slot);
 		else if (type == KBDUS_REQ_DEVICE_AVAILABLE)
 			set_bit(KBDUS_SESSION_AVAILABLE, &session->flags);
 		return -EFAULT;
@@ -199,9 +205,9 @@ static long protocol_mmap_ioctl(struct kbdus_session *session,
 {
 	switch (command) {
 	case KBDUS_IOCTL_MMAP_LAYOUT:
-		return ioctl_layout(mmap_data(session), arg);
+		return mmap_ioctl_layout(mmap_data(session), arg);
 	case KBDUS_IOCTL_MMAP_TRANSCEIVE:
-		return ioctl_transceive(session, arg);
+		return mmap_ioctl_transceive(session, arg);
 	default:
 		return -ENOIOCTLCMD;
 	}

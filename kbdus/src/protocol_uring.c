@@ -15,14 +15,33 @@
  * schedules one task-work run, in the queue's thread, that copies every
  * request out.  A task work runs on a "carrier": one command of the batch,
  * which nothing else may complete until it has run.
+ *
+ * Who may complete a command, and with which issue_flags:
+ *   - protocol_uring_cmd, never: it returns -EIOCBQUEUED once the command
+ *     is POSTED, or an error before it is;
+ *   - the queue's task work (uring_task_work), for every ASSIGNED command
+ *     it takes off uq->assigned and for POSTED ones when notifying, with
+ *     the carrier's issue_flags.  That is only right because every command
+ *     of a queue comes from one ring (uring_queue.ring), so the carrier's
+ *     ring lock state is theirs too;
+ *   - uring_cancel (IO_URING_F_CANCEL, 6.7+), for its own POSTED command
+ *     unless it is the carrier, with its own issue_flags;
+ *   - the monitor (6.1), for POSTED commands that are not the carrier of a
+ *     queue whose thread is exiting, unlocked.
+ * Each of them first moves the tag to IDLE under uq->lock, which is what
+ * makes the completion exactly-once.
+ *
+ * A request ASSIGNED to a command may time out before the task work runs
+ * (the queue thread is stopped, say): kbdus_inverter_deliver_begin() then
+ * fails and the command goes back to POSTED, completing nothing.
  */
 
+#include <linux/nospec.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
-#include <linux/vmalloc.h>
 #include <linux/wait.h>
 
 #include "compat.h"
@@ -41,6 +60,7 @@ struct uring_tag {
 	enum uring_tag_state state;
 	struct io_uring_cmd *cmd; /* POSTED or ASSIGNED */
 	struct kbdus_slot *slot; /* ASSIGNED */
+	u32 generation; /* ASSIGNED: of the request in slot */
 	u64 buffer; /* the driver's payload buffer for this slot */
 	u64 handle; /* delivered and not yet committed; else 0 */
 	struct list_head node; /* on posted or assigned */
@@ -58,6 +78,11 @@ struct uring_queue {
 	struct uring_session *us;
 	u16 index;
 	struct task_struct *task; /* issues this queue's commands; ref held */
+	/* kbdus_uring_cmd_ring() of every POSTED or ASSIGNED command; only
+	 * meaningful while num_cmds > 0, so a new ring may take over once
+	 * the old one's commands are all gone. */
+	const void *ring;
+	unsigned int num_cmds;
 	struct list_head posted;
 	struct list_head assigned;
 	struct io_uring_cmd *carrier; /* its task work is pending */
@@ -66,13 +91,14 @@ struct uring_queue {
 
 struct uring_session {
 	struct kbdus_session *session;
-	struct kbdus_device *dev;
-	struct kbdus_request *descriptors; /* vmalloc_user, mapped read-only */
+	struct kbdus_device *kdev;
+	struct kbdus_request
+		*descriptors; /* kbdus_shm_alloc(), mapped read-only */
 	size_t descriptors_size;
 	u16 num_queues;
 	u16 depth;
 	struct uring_queue *queues;
-	struct wait_queue_entry wait; /* on dev->receive_wq */
+	struct wait_queue_entry wait; /* on kdev->receive_wq */
 #if KBDUS_URING_MONITOR
 	struct delayed_work monitor;
 #endif
@@ -97,10 +123,13 @@ static bool has_notification(struct kbdus_session *session)
 }
 
 /* Moves a tag back to IDLE; returns the command it held. */
-static struct io_uring_cmd *tag_release(struct uring_tag *tag)
+static struct io_uring_cmd *tag_release(struct uring_queue *uq,
+					struct uring_tag *tag)
 {
 	struct io_uring_cmd *cmd = tag->cmd;
 
+	lockdep_assert_held(&uq->lock);
+	uq->num_cmds--;
 	list_del_init(&tag->node);
 	tag->state = URING_TAG_IDLE;
 	tag->cmd = NULL;
@@ -132,18 +161,20 @@ static void uring_kick(struct uring_queue *uq)
 	struct kbdus_slot *slot;
 	struct uring_tag *tag;
 	unsigned long flags;
+	u32 generation;
 
-	if (list_empty(&us->dev->queues[uq->index].pending) &&
+	if (list_empty(&us->kdev->queues[uq->index].pending) &&
 	    !has_notification(us->session))
 		return;
 
 	spin_lock_irqsave(&uq->lock, flags);
-	while ((slot = kbdus_inverter_pull_queue(us->dev, us->session,
-						 uq->index, tag_is_posted,
-						 uq))) {
+	while ((slot = kbdus_inverter_pull_queue(us->kdev, us->session,
+						 uq->index, tag_is_posted, uq,
+						 &generation))) {
 		tag = &uq->tags[slot->index % us->depth];
 		tag->state = URING_TAG_ASSIGNED;
 		tag->slot = slot;
+		tag->generation = generation;
 		list_move_tail(&tag->node, &uq->assigned);
 		if (!uq->carrier)
 			carrier = uq->carrier = tag->cmd;
@@ -156,13 +187,14 @@ static void uring_kick(struct uring_queue *uq)
 	spin_unlock_irqrestore(&uq->lock, flags);
 
 	if (carrier)
-		io_uring_cmd_complete_in_task(carrier, uring_task_work);
+		kbdus_uring_cmd_do_in_task(carrier, uring_task_work);
 }
 
 static int uring_wake(struct wait_queue_entry *wait, unsigned int mode,
 		      int wake_flags, void *key)
 {
-	struct uring_session *us = container_of(wait, struct uring_session, wait);
+	struct uring_session *us =
+		container_of(wait, struct uring_session, wait);
 	u16 i;
 
 	for (i = 0; i < us->num_queues; i++)
@@ -170,7 +202,8 @@ static int uring_wake(struct wait_queue_entry *wait, unsigned int mode,
 	return 0;
 }
 
-/* Copies a request out to the driver; runs in the queue's thread. */
+/* Copies a request out to the driver; runs in the queue's thread.  The
+ * slot is DELIVERING. */
 static int uring_deliver(struct uring_session *us, struct uring_tag *tag,
 			 u64 *handle)
 {
@@ -222,7 +255,7 @@ static void uring_notify(struct uring_queue *uq, unsigned int issue_flags)
 			/* A newer task work carries it; it will notify too. */
 			if (tag->cmd == uq->carrier)
 				continue;
-			cmds[count++] = tag_release(tag);
+			cmds[count++] = tag_release(uq, tag);
 			if (count == ARRAY_SIZE(cmds) ||
 			    res == KBDUS_URING_RES_DEVICE_AVAILABLE)
 				break;
@@ -230,7 +263,7 @@ static void uring_notify(struct uring_queue *uq, unsigned int issue_flags)
 		spin_unlock_irqrestore(&uq->lock, flags);
 
 		for (i = 0; i < count; i++)
-			io_uring_cmd_done(cmds[i], res, 0, issue_flags);
+			kbdus_uring_cmd_done(cmds[i], res, issue_flags);
 	} while (count == ARRAY_SIZE(cmds));
 
 	/* Nobody to tell yet: the next FETCH will. */
@@ -248,6 +281,7 @@ static void uring_task_work(struct io_uring_cmd *carrier,
 		    current != uq->task;
 	struct uring_tag *tag, *next;
 	struct io_uring_cmd *cmd;
+	bool reposted = false;
 	LIST_HEAD(assigned);
 	unsigned long flags;
 	u64 handle = 0;
@@ -260,8 +294,20 @@ static void uring_task_work(struct io_uring_cmd *carrier,
 
 	list_for_each_entry_safe(tag, next, &assigned, node) {
 		if (dead) {
-			kbdus_inverter_receive_abort(us->dev, tag->slot);
+			kbdus_inverter_assigned_abort(us->kdev, tag->slot,
+						      tag->generation);
 			res = -ECANCELED;
+		} else if (!kbdus_inverter_deliver_begin(tag->slot,
+							 tag->generation)) {
+			/* Timed out while we waited to run: the command
+			 * stays posted for the slot's next request. */
+			spin_lock_irqsave(&uq->lock, flags);
+			tag->state = URING_TAG_POSTED;
+			tag->slot = NULL;
+			list_move_tail(&tag->node, &uq->posted);
+			spin_unlock_irqrestore(&uq->lock, flags);
+			reposted = true;
+			continue;
 		} else {
 			res = uring_deliver(us, tag, &handle);
 		}
@@ -269,14 +315,18 @@ static void uring_task_work(struct io_uring_cmd *carrier,
 		spin_lock_irqsave(&uq->lock, flags);
 		if (res == KBDUS_URING_RES_REQUEST)
 			tag->handle = handle;
-		cmd = tag_release(tag);
+		cmd = tag_release(uq, tag);
 		spin_unlock_irqrestore(&uq->lock, flags);
 
-		io_uring_cmd_done(cmd, res, 0, issue_flags);
+		kbdus_uring_cmd_done(cmd, res, issue_flags);
 	}
 
-	if (!dead)
-		uring_notify(uq, issue_flags);
+	if (dead)
+		return;
+	uring_notify(uq, issue_flags);
+	/* A request may already wait for a command that went back. */
+	if (reposted)
+		uring_kick(uq);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -297,7 +347,8 @@ static void uring_commit(struct uring_session *us, u64 handle, int result,
 
 	size = result ? 0 : kbdus_inverter_payload_out(slot);
 	if (size) {
-		iov_iter_ubuf(&iter, ITER_SOURCE, u64_to_user_ptr(buffer), size);
+		iov_iter_ubuf(&iter, ITER_SOURCE, u64_to_user_ptr(buffer),
+			      size);
 		if (kbdus_inverter_copy_from_driver(slot, &iter))
 			result = EIO;
 	}
@@ -317,22 +368,24 @@ static void uring_cancel(struct io_uring_cmd *cmd, unsigned int issue_flags)
 	/* An ASSIGNED command or a carrier is completed by its task work. */
 	if (tag->state == URING_TAG_POSTED && tag->cmd == cmd &&
 	    uq->carrier != cmd) {
-		tag_release(tag);
+		tag_release(uq, tag);
 		cancel = true;
 	}
 	spin_unlock_irqrestore(&uq->lock, flags);
 
 	if (cancel)
-		io_uring_cmd_done(cmd, -ECANCELED, 0, issue_flags);
+		kbdus_uring_cmd_done(cmd, -ECANCELED, issue_flags);
 }
 
 static int protocol_uring_cmd(struct kbdus_session *session,
-			      struct io_uring_cmd *cmd, unsigned int issue_flags)
+			      struct io_uring_cmd *cmd,
+			      unsigned int issue_flags)
 {
 	struct uring_session *us = session->protocol_data;
 	const struct kbdus_uring_cmd *ucmd;
 	struct uring_queue *uq;
 	struct uring_tag *tag;
+	const void *ring = kbdus_uring_cmd_ring(cmd);
 	u16 queue_index, tag_index;
 	unsigned long flags;
 	bool terminated;
@@ -367,8 +420,8 @@ static int protocol_uring_cmd(struct kbdus_session *session,
 		return -EINVAL;
 	}
 
-	uq = &us->queues[queue_index];
-	tag = &uq->tags[tag_index];
+	uq = &us->queues[array_index_nospec(queue_index, us->num_queues)];
+	tag = &uq->tags[array_index_nospec(tag_index, us->depth)];
 
 	spin_lock_irqsave(&uq->lock, flags);
 	if (!uq->task) {
@@ -377,6 +430,11 @@ static int protocol_uring_cmd(struct kbdus_session *session,
 		/* The driver is whoever serves the queues (see receive). */
 		WRITE_ONCE(session->pid, task_tgid_vnr(current));
 	} else if (uq->task != current) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	/* One ring per queue: see "Who may complete a command" above. */
+	if (uq->num_cmds && uq->ring != ring) {
 		ret = -EINVAL;
 		goto out_unlock;
 	}
@@ -406,6 +464,8 @@ static int protocol_uring_cmd(struct kbdus_session *session,
 		tag->cmd = cmd;
 		tag->buffer = buffer;
 		list_add_tail(&tag->node, &uq->posted);
+		uq->ring = ring;
+		uq->num_cmds++;
 	}
 	spin_unlock_irqrestore(&uq->lock, flags);
 
@@ -431,8 +491,8 @@ out_unlock:
 #if KBDUS_URING_MONITOR
 static void uring_monitor_fn(struct work_struct *work)
 {
-	struct uring_session *us =
-		container_of(to_delayed_work(work), struct uring_session, monitor);
+	struct uring_session *us = container_of(to_delayed_work(work),
+						struct uring_session, monitor);
 	struct io_uring_cmd *cmd;
 	unsigned long flags;
 	struct uring_tag *tag, *next;
@@ -449,14 +509,15 @@ static void uring_monitor_fn(struct work_struct *work)
 			spin_lock_irqsave(&uq->lock, flags);
 			list_for_each_entry_safe(tag, next, &uq->posted, node) {
 				if (tag->cmd != uq->carrier) {
-					cmd = tag_release(tag);
+					cmd = tag_release(uq, tag);
 					break;
 				}
 			}
 			spin_unlock_irqrestore(&uq->lock, flags);
 			if (!cmd)
 				break;
-			io_uring_cmd_done(cmd, -ECANCELED, 0, IO_URING_F_UNLOCKED);
+			kbdus_uring_cmd_done(cmd, -ECANCELED,
+					     IO_URING_F_UNLOCKED);
 		}
 	}
 
@@ -479,28 +540,29 @@ static void uring_session_free(struct uring_session *us)
 		}
 	}
 	kfree(us->queues);
-	vfree(us->descriptors);
+	kbdus_shm_free(us->descriptors);
 	kfree(us);
 }
 
 static int protocol_uring_init(struct kbdus_session *session,
-			       struct kbdus_device *dev)
+			       struct kbdus_device *kdev)
 {
 	struct uring_session *us;
 	u16 i, t;
 
-	us = kzalloc(sizeof(*us), GFP_KERNEL);
+	us = kzalloc(sizeof(*us), GFP_KERNEL_ACCOUNT);
 	if (!us)
 		return -ENOMEM;
 
 	us->session = session;
-	us->dev = dev;
-	us->num_queues = dev->config.num_queues;
-	us->depth = dev->config.queue_depth;
+	us->kdev = kdev;
+	us->num_queues = kdev->config.num_queues;
+	us->depth = kdev->config.queue_depth;
 	us->descriptors_size =
-		PAGE_ALIGN(dev->num_slots * sizeof(struct kbdus_request));
-	us->descriptors = vmalloc_user(us->descriptors_size);
-	us->queues = kcalloc(us->num_queues, sizeof(*us->queues), GFP_KERNEL);
+		PAGE_ALIGN(kdev->num_slots * sizeof(struct kbdus_request));
+	us->descriptors = kbdus_shm_alloc(us->descriptors_size);
+	us->queues = kcalloc(us->num_queues, sizeof(*us->queues),
+			     GFP_KERNEL_ACCOUNT);
 	if (!us->descriptors || !us->queues)
 		goto err;
 
@@ -512,7 +574,8 @@ static int protocol_uring_init(struct kbdus_session *session,
 		INIT_LIST_HEAD(&uq->assigned);
 		uq->us = us;
 		uq->index = i;
-		uq->tags = kcalloc(us->depth, sizeof(*uq->tags), GFP_KERNEL);
+		uq->tags = kcalloc(us->depth, sizeof(*uq->tags),
+				   GFP_KERNEL_ACCOUNT);
 		if (!uq->tags)
 			goto err;
 		for (t = 0; t < us->depth; t++)
@@ -521,7 +584,7 @@ static int protocol_uring_init(struct kbdus_session *session,
 
 	session->protocol_data = us;
 	init_waitqueue_func_entry(&us->wait, uring_wake);
-	add_wait_queue(&dev->receive_wq, &us->wait);
+	add_wait_queue(&kdev->receive_wq, &us->wait);
 #if KBDUS_URING_MONITOR
 	INIT_DELAYED_WORK(&us->monitor, uring_monitor_fn);
 	queue_delayed_work(kbdus_wq, &us->monitor, URING_MONITOR_PERIOD);
@@ -538,7 +601,7 @@ static void protocol_uring_destroy(struct kbdus_session *session)
 {
 	struct uring_session *us = session->protocol_data;
 
-	remove_wait_queue(&us->dev->receive_wq, &us->wait);
+	remove_wait_queue(&us->kdev->receive_wq, &us->wait);
 #if KBDUS_URING_MONITOR
 	cancel_delayed_work_sync(&us->monitor);
 #endif
@@ -546,20 +609,14 @@ static void protocol_uring_destroy(struct kbdus_session *session)
 	session->protocol_data = NULL;
 }
 
+/* The descriptor table, read-only: descriptors are kbdus's to write. */
 static int protocol_uring_mmap(struct kbdus_session *session,
 			       struct vm_area_struct *vma)
 {
 	struct uring_session *us = session->protocol_data;
 
-	if (!(vma->vm_flags & VM_SHARED) || vma->vm_pgoff ||
-	    vma->vm_end - vma->vm_start > us->descriptors_size)
-		return -EINVAL;
-	/* Descriptors are kbdus's to write. */
-	if (vma->vm_flags & VM_WRITE)
-		return -EPERM;
-	kbdus_vma_forbid_write(vma);
-
-	return remap_vmalloc_range(vma, us->descriptors, 0);
+	return kbdus_shm_mmap(vma, us->descriptors, us->descriptors_size,
+			      false);
 }
 
 static long protocol_uring_ioctl(struct kbdus_session *session,

@@ -264,7 +264,9 @@ struct bdus_ops {
 	 *   - _IOC_READ | _IOC_WRITE: both of the above.
 	 * This follows the Linux convention (_IOC_WRITE: the caller writes).
 	 * BDUS 0.1.2 and older documented the two directions the other way
-	 * round.  The return value reaches the caller as -errno.
+	 * round.  The return value reaches the caller as -errno.  Callers
+	 * that opened the device read-only get EBADF for _IOC_WRITE commands
+	 * without reaching the driver.
 	 */
 	int (*ioctl)(uint32_t command, void *argument, struct bdus_ctx *ctx);
 };

@@ -220,6 +220,15 @@ static bool fail_create(int errnum, uint32_t protocol)
 		return bdus_fail(ENOSPC,
 				 "cannot create the device: kbdus already has "
 				 "its maximum number of devices");
+	case E2BIG:
+		return bdus_fail(E2BIG,
+				 "the %s protocol's shared memory would exceed "
+				 "%llu MiB: reduce the queues, the queue depth "
+				 "or max_read_write_size, or use another "
+				 "protocol",
+				 bdus_protocol_name(protocol),
+				 (unsigned long long)(KBDUS_MMAP_MAX_AREA_SIZE >>
+						      20));
 	default:
 		return bdus_fail_errno(errnum, "cannot create the device");
 	}
@@ -240,8 +249,8 @@ static bool open_and_create(struct bdus_session *session,
 		if (bdus_ioctl_retry(session->fd, KBDUS_IOCTL_CREATE_DEVICE,
 				     &session->config) == 0)
 			break;
-		if (errno == ENOPROTOOPT && may_fall_back &&
-		    protocol != KBDUS_PROTOCOL_IOCTL) {
+		if ((errno == ENOPROTOOPT || errno == E2BIG) &&
+		    may_fall_back && protocol != KBDUS_PROTOCOL_IOCTL) {
 			protocol = next_protocol(protocol);
 			continue;
 		}
@@ -315,6 +324,14 @@ static bool fail_attach(int errnum, uint64_t id, uint32_t protocol)
 		return bdus_fail(ENOPROTOOPT,
 				 "this kbdus does not support the %s protocol",
 				 bdus_protocol_name(protocol));
+	case E2BIG:
+		return bdus_fail(E2BIG,
+				 "bdus-%" PRIu64 ": the %s protocol's shared "
+				 "memory would exceed %llu MiB; use another "
+				 "protocol",
+				 id, bdus_protocol_name(protocol),
+				 (unsigned long long)(KBDUS_MMAP_MAX_AREA_SIZE >>
+						      20));
 	default:
 		return bdus_fail_errno(errnum,
 				       "bdus-%" PRIu64 ": cannot attach to the "
@@ -341,8 +358,8 @@ static bool open_and_attach(struct bdus_session *session, uint64_t id,
 		 * attached, or the device may be gone. */
 		if (ioctl(session->fd, KBDUS_IOCTL_ATTACH_DEVICE, &args) == 0)
 			break;
-		if (errno == ENOPROTOOPT && may_fall_back &&
-		    protocol != KBDUS_PROTOCOL_IOCTL) {
+		if ((errno == ENOPROTOOPT || errno == E2BIG) &&
+		    may_fall_back && protocol != KBDUS_PROTOCOL_IOCTL) {
 			protocol = next_protocol(protocol);
 			continue;
 		}

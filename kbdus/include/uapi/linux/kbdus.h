@@ -208,11 +208,13 @@ struct kbdus_version {
  *     its fd, then takes over its uncompleted requests.
  * Errors: ENODEV no such device; EINVAL bad field; EBUSY device not yet
  * available, or another attach is in progress; EALREADY this fd is
- * already a session; ESHUTDOWN device is being destroyed; EINTR.
+ * already a session; ESHUTDOWN device is being destroyed; EINTR; E2BIG as
+ * for CREATE.  args.config is written before the session binds, so a
+ * failure (EFAULT included) never leaves this fd bound.
  */
 struct kbdus_attach_args {
 	__u64 id; /* in */
-	__u32 protocol; /* in: 0 = the device's current protocol */
+	__u32 protocol; /* in: 0 = the protocol the device was created with */
 	__u32 flags; /* in: must be zero */
 	__u64 reserved[6]; /* must be zero */
 	struct kbdus_device_config config; /* out: the device's config */
@@ -275,6 +277,9 @@ struct kbdus_mmap_layout {
 };
 
 #define KBDUS_NO_SLOT 0xffffffffu
+/* The largest mmap_size: CREATE and ATTACH fail with E2BIG over it (reduce
+ * num_queues, queue_depth or max_read_write_size, or use another protocol). */
+#define KBDUS_MMAP_MAX_AREA_SIZE (1ull << 30)
 
 struct kbdus_mmap_transceive_args {
 	/* in: the request to complete, or 0.  Read (and ioctl _IOC_READ)
@@ -308,13 +313,15 @@ struct kbdus_mmap_transceive_args {
  *   - KBDUS_URING_CMD_COMMIT_AND_FETCH completes that request (result as in
  *     kbdus_reply.error; read data is taken from the buffer) and posts the
  *     slot again.  A request that timed out meanwhile is silently dropped.
- * Every command of one queue must come from one thread: kbdus delivers
- * requests in that thread's context, one task-work run per batch.  When the
+ * Every command of one queue must come from one thread and, while any is
+ * posted, one ring: kbdus delivers requests in that thread's context, one
+ * task-work run per batch.  When the
  * ring or the thread goes away, posted commands complete with -ECANCELED
  * and the session's requests follow the usual recovery rules.
  * CQE results, besides the ones below: -EINVAL (bad queue, tag, result,
- * buffer or opcode, a COMMIT for a slot that has no request, or a command
- * from a second thread), -EBUSY (the slot is already posted: FETCH twice or
+ * buffer or opcode, a COMMIT for a slot that has no request, a command
+ * from a second thread, or from a second ring while commands of the queue
+ * from another ring are posted), -EBUSY (the slot is already posted: FETCH twice or
  * COMMIT twice), -EBADFD / -EPROTOTYPE (not a uring session), -EFAULT (the
  * buffer faulted while a request was delivered: that request fails with
  * EIO), -ECANCELED.
@@ -340,7 +347,8 @@ struct kbdus_uring_cmd {
 /* Creates a device; this fd becomes its session.  The device becomes
  * available asynchronously: the driver must start receiving requests (the
  * partition scan reads it) and gets KBDUS_REQ_DEVICE_AVAILABLE.  Errors:
- * EINVAL, ENOPROTOOPT, ENOSPC (max_devices reached), EALREADY, ENOMEM. */
+ * EINVAL, ENOPROTOOPT, ENOSPC (max_devices reached), EALREADY, ENOMEM,
+ * E2BIG (the mmap protocol's area would exceed KBDUS_MMAP_MAX_AREA_SIZE). */
 #define KBDUS_IOCTL_CREATE_DEVICE \
 	_IOWR(KBDUS_IOCTL_TYPE, 1, struct kbdus_device_config)
 #define KBDUS_IOCTL_ATTACH_DEVICE \

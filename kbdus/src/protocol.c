@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The protocol registry, and the shared memory that protocols map into
+ * their drivers.
+ */
+
+#include <linux/mm.h>
+#include <linux/vmalloc.h>
+
+#include "compat.h"
+#include "kbdus.h"
+
+const struct kbdus_protocol_ops *kbdus_protocol_find(u32 id)
+{
+	switch (id) {
+	case KBDUS_PROTOCOL_IOCTL:
+		return &kbdus_protocol_ioctl;
+	case KBDUS_PROTOCOL_MMAP:
+		return &kbdus_protocol_mmap;
+	case KBDUS_PROTOCOL_URING:
+		return &kbdus_protocol_uring;
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Zeroed memory for a driver to map, charged to the caller's memory cgroup:
+ * a session's buffers are the driver's memory, and a driver must not be
+ * able to pin more than its own limits allow.
+ */
+void *kbdus_shm_alloc(size_t size)
+{
+	return __vmalloc(PAGE_ALIGN(size), GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+}
+
+void kbdus_shm_free(void *area)
+{
+	vfree(area);
+}
+
+/*
+ * Maps [area, area + vma size) into vma, which must be a MAP_SHARED mapping
+ * at offset 0 no larger than size.  Read-only if !writable: mprotect cannot
+ * make it writable later.
+ */
+int kbdus_shm_mmap(struct vm_area_struct *vma, void *area, size_t size,
+		   bool writable)
+{
+	unsigned long length = vma->vm_end - vma->vm_start;
+	unsigned long offset;
+	int ret;
+
+	if (!kbdus_vma_is_shared(vma) || vma->vm_pgoff || length > size)
+		return -EINVAL;
+	if (!writable) {
+		if (vma->vm_flags & VM_WRITE)
+			return -EPERM;
+		kbdus_vma_forbid_write(vma);
+	}
+
+	for (offset = 0; offset < length; offset += PAGE_SIZE) {
+		ret = vm_insert_page(vma, vma->vm_start + offset,
+				     vmalloc_to_page(area + offset));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
