@@ -247,7 +247,6 @@ static int attach_device(int fd, struct kbdus_attach_args *args)
 	}
 
 	requeue_unreplied(dev);
-	dev->config.protocol = protocol;
 	dev->session_fd = fd;
 	dev->terminate = false;
 	dev->state = KBDUS_STATE_ACTIVE;

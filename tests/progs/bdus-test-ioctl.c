@@ -67,7 +67,8 @@ int main(int argc, char **argv)
 
 	if (argc < 3)
 		return usage();
-	fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+	/* _IOW commands need a writable opener. */
+	fd = open(argv[1], O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(stderr, "bdus-test-ioctl: %s: %s\n", argv[1],
 			strerror(errno));

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -338,6 +339,88 @@ static void check_mmap_session(void)
 	close(fd);
 }
 
+/* Shared-memory limit, write-zeroes adjustment, and an ATTACH whose
+ * copy-out faults. */
+static void check_limits_and_attach(void)
+{
+	struct kbdus_device_config c = good_config(KBDUS_PROTOCOL_MMAP);
+	struct kbdus_device_info info = { 0 };
+	struct kbdus_attach_args *args;
+	int fd = open_control();
+	int fd2;
+
+	/* 1 MiB buffers x 1024 slots already reach 1 GiB with the
+	 * descriptors: refused before anything is allocated. */
+	c.queue_depth = 1024;
+	c.max_read_write_size = 1 << 20;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_CREATE_DEVICE, &c), E2BIG);
+	close(fd);
+	fd = open_control();
+
+	/* A driver that serves only MAY_UNMAP write-zeroes gets none. */
+	c = good_config(KBDUS_PROTOCOL_IOCTL);
+	c.supported_requests |= KBDUS_REQ_BIT(KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP);
+	c.flags = KBDUS_CONFIG_RECOVERABLE;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_CREATE_DEVICE, &c), 0);
+	checks++;
+	if ((c.supported_requests &
+	     KBDUS_REQ_BIT(KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP)) ||
+	    c.max_write_zeros_size) {
+		failures++;
+		printf("MAY_UNMAP-only write-zeroes kept: types %#x max %u\n",
+		       c.supported_requests, c.max_write_zeros_size);
+	}
+
+	/* Wait until the device is available, then let it go inactive. */
+	info.id = c.id;
+	for (int i = 0; i < 300; i++) {
+		memset(&info, 0, sizeof(info));
+		info.id = c.id;
+		if (ioctl(fd, KBDUS_IOCTL_GET_DEVICE_INFO, &info) == 0 &&
+		    info.state == KBDUS_STATE_ACTIVE)
+			break;
+		usleep(100000);
+	}
+	close(fd);
+
+	/* ATTACH with its config in a read-only page: EFAULT, and the fd
+	 * must not be bound, so the same fd can attach afterwards. */
+	char *pages = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	args = (struct kbdus_attach_args *)(pages + 4096 -
+					    offsetof(struct kbdus_attach_args,
+						     config));
+	memset(args, 0, offsetof(struct kbdus_attach_args, config));
+	args->id = c.id;
+	memset(pages + 4096, 0, 4096);
+	mprotect(pages + 4096, 4096, PROT_READ);
+	fd2 = open_control();
+	for (int i = 0; i < 300; i++) {
+		if (ioctl(fd2, KBDUS_IOCTL_ATTACH_DEVICE, args) == 0 ||
+		    errno != EBUSY)
+			break;
+		usleep(100000); /* the creator's session is still closing */
+	}
+	checks++;
+	if (errno != EFAULT) {
+		failures++;
+		printf("ATTACH with a read-only config: %s, expected EFAULT\n",
+		       strerror(errno));
+	}
+	struct kbdus_attach_args good = { .id = c.id };
+	EXPECT(ioctl(fd2, KBDUS_IOCTL_ATTACH_DEVICE, &good), 0);
+	close(fd2);
+	munmap(pages, 8192);
+
+	struct kbdus_destroy_args destroy = { .id = c.id,
+					      .flags = KBDUS_DESTROY_NO_FLUSH };
+	fd = open_control();
+	EXPECT(ioctl(fd, KBDUS_IOCTL_DESTROY_DEVICE, &destroy), 0);
+	destroy.flags = 0;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_WAIT_DESTROYED, &destroy), 0);
+	close(fd);
+}
+
 int main(void)
 {
 	int fd;
@@ -357,6 +440,8 @@ int main(void)
 	check_ioctl_session();
 	printf("%s\n", "check_mmap_session");
 	check_mmap_session();
+	printf("%s\n", "check_limits_and_attach");
+	check_limits_and_attach();
 
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;

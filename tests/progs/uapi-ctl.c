@@ -10,6 +10,7 @@
  *   uapi-ctl trigger [--no-flush] ID   trigger only
  *   uapi-ctl wait ID
  *   uapi-ctl bdev-ioctl DEV increment|pattern|fail|unknown|malformed
+ *   uapi-ctl bdev-ioctl-ro DEV ...     the same through an O_RDONLY fd
  *
  * Errors print the errno name (e.g. "ENODEV") so tests can match it.
  */
@@ -47,6 +48,7 @@ static const char *errno_name(int e)
 	case EFAULT: return "EFAULT";
 	case EINTR: return "EINTR";
 	case EDEADLK: return "EDEADLK";
+	case EBADF: return "EBADF";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	case ETIMEDOUT: return "ETIMEDOUT";
 	default: return strerror(e);
@@ -96,11 +98,11 @@ static int cmd_info(int fd, uint64_t id)
 	return 0;
 }
 
-static int cmd_bdev_ioctl(const char *path, const char *what)
+static int cmd_bdev_ioctl(const char *path, const char *what, int mode)
 {
 	struct test_ioctl_arg arg = { { 1, 2, 3, 4 } };
 	unsigned long command;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, mode | O_CLOEXEC);
 
 	if (fd < 0)
 		return fail(path);
@@ -134,7 +136,9 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (!strcmp(cmd, "bdev-ioctl") && argc == 4)
-		return cmd_bdev_ioctl(argv[2], argv[3]);
+		return cmd_bdev_ioctl(argv[2], argv[3], O_RDWR);
+	if (!strcmp(cmd, "bdev-ioctl-ro") && argc == 4)
+		return cmd_bdev_ioctl(argv[2], argv[3], O_RDONLY);
 
 	fd = open_control();
 

@@ -9,7 +9,10 @@
  *
  * Test knobs: --log records every request ("type offset size"), --stall
  * never replies to one request type (timeouts), --exit-after N exits
- * abruptly after N data requests (crash while I/O is in flight).
+ * abruptly after N data requests (crash while I/O is in flight),
+ * --linger-ms N keeps the session open after TERMINATE until the block
+ * device is gone (plus half a second) or N ms passed, so the session is the
+ * last to let go of the device.
  */
 
 #include <errno.h>
@@ -51,6 +54,7 @@ static struct {
 	int stall_type;
 	long exit_after;
 	unsigned delay_us;
+	unsigned linger_ms;
 } opt = {
 	.protocol = KBDUS_PROTOCOL_MMAP,
 	.size = 64 << 20,
@@ -215,8 +219,11 @@ static void *ioctl_worker(void *arg)
 
 	for (;;) {
 		if (ioctl(control_fd, KBDUS_IOCTL_TRANSCEIVE, &args) < 0) {
-			if (errno == EINTR)
+			/* The reply was consumed before the wait. */
+			if (errno == EINTR) {
+				args.reply = 0;
 				continue;
+			}
 			die("KBDUS_IOCTL_TRANSCEIVE");
 		}
 		args.reply = 0;
@@ -242,8 +249,12 @@ static void *mmap_worker(void *arg)
 
 	for (;;) {
 		if (ioctl(control_fd, KBDUS_IOCTL_MMAP_TRANSCEIVE, &args) < 0) {
-			if (errno == EINTR)
+			/* The reply was consumed before the wait. */
+			if (errno == EINTR) {
+				args.reply_handle = 0;
+				args.reply_error = 0;
 				continue;
+			}
 			die("KBDUS_IOCTL_MMAP_TRANSCEIVE");
 		}
 		args.reply_handle = 0;
@@ -378,7 +389,7 @@ static void usage(void)
 	      "  [--depth N] [--threads N] [--timeout-ms N] [--recoverable]\n"
 	      "  [--partition-scan] [--write-cache] [--fua] [--types LIST]\n"
 	      "  [--backing FILE] [--log FILE] [--attach ID] [--stall TYPE]\n"
-	      "  [--exit-after N] [--delay-us N]\n",
+	      "  [--exit-after N] [--delay-us N] [--linger-ms N]\n",
 	      stderr);
 	exit(2);
 }
@@ -403,6 +414,7 @@ static void parse_args(int argc, char **argv)
 		{ "stall", required_argument, 0, 'S' },
 		{ "exit-after", required_argument, 0, 'x' },
 		{ "delay-us", required_argument, 0, 'D' },
+		{ "linger-ms", required_argument, 0, 'L' },
 		{ 0 },
 	};
 	int c;
@@ -432,6 +444,7 @@ static void parse_args(int argc, char **argv)
 		case 'S': opt.stall_type = type_from_name(optarg); break;
 		case 'x': opt.exit_after = atol(optarg); break;
 		case 'D': opt.delay_us = atoi(optarg); break;
+		case 'L': opt.linger_ms = atoi(optarg); break;
 		default: usage();
 		}
 	}
@@ -515,5 +528,18 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < opt.threads; i++)
 		pthread_join(threads[i], NULL);
 
+	if (opt.linger_ms) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/sys/block/bdus-%llu",
+			 (unsigned long long)id);
+		for (unsigned ms = 0; ms < opt.linger_ms; ms += 100) {
+			if (access(path, F_OK) < 0) {
+				usleep(500000);
+				break;
+			}
+			usleep(100000);
+		}
+	}
 	return 0;
 }

@@ -217,6 +217,37 @@ static int cmd_bad(void)
 	pthread_create(&thread, NULL, other_thread_fetch, &fd);
 	pthread_join(thread, NULL);
 
+	/* A second ring, same thread, while this ring has commands posted:
+	 * a batch's task work completes them all with one ring's flags. */
+	struct io_uring ring2;
+	io_uring_queue_init(4, &ring2, 0);
+	res = run_one(&ring2, fd, KBDUS_URING_CMD_FETCH, 0, 7, 0,
+		      (uintptr_t)buffer[7]);
+	check(res == -EINVAL, "FETCH from a second ring", res);
+	io_uring_queue_exit(&ring2);
+
+	/* MAP_SHARED through a read-only fd has VM_MAYSHARE but no
+	 * VM_SHARED; it is still a shared mapping. */
+	{
+		struct kbdus_device_config c = {
+			.size = SIZE,
+			.logical_block_size = 512,
+			.supported_requests = KBDUS_REQ_BIT(KBDUS_REQ_READ),
+			.queue_depth = DEPTH,
+			.protocol = KBDUS_PROTOCOL_URING,
+		};
+		int rofd = open(KBDUS_CONTROL_DEVICE_PATH, O_RDONLY | O_CLOEXEC);
+
+		if (rofd < 0 || ioctl(rofd, KBDUS_IOCTL_CREATE_DEVICE, &c) < 0)
+			die("create on a read-only fd");
+		void *m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, rofd, 0);
+		check(m != MAP_FAILED, "descriptor mapping through an O_RDONLY fd",
+		      errno);
+		if (m != MAP_FAILED)
+			munmap(m, 4096);
+		close(rofd);
+	}
+
 	/* Wait for DEVICE_AVAILABLE, then have a read land on some slot. */
 	int request_tag = -1;
 	pthread_t reader;

@@ -44,6 +44,11 @@ for protocol in $PROTOCOLS; do
 	expect_error EPERM uapi-ctl bdev-ioctl "$D_DEV" fail
 	expect_error ENOTTY uapi-ctl bdev-ioctl "$D_DEV" unknown
 	expect_error EINVAL uapi-ctl bdev-ioctl "$D_DEV" malformed
+	# Commands that pass data to the driver need a writable opener;
+	# read-only ones do not.
+	expect_error EBADF uapi-ctl bdev-ioctl-ro "$D_DEV" increment
+	[[ $(uapi-ctl bdev-ioctl-ro "$D_DEV" pattern) == "2966749184 2966749185 2966749186 2966749187" ]] ||
+		fail "read-only opener cannot run an _IOR ioctl"
 	! grep -q "^ioctl 0x85404 " "$log" || fail "malformed ioctl reached the driver"
 	! grep -q "^write_same" "$log" || fail "write-same was produced"
 
