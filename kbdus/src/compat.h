@@ -207,10 +207,22 @@ static inline void kbdus_vma_forbid_write(struct vm_area_struct *vma)
 {
 	vm_flags_clear(vma, VM_MAYWRITE);
 }
+
+static inline void kbdus_vma_set_flags(struct vm_area_struct *vma,
+				       unsigned long flags)
+{
+	vm_flags_set(vma, flags);
+}
 #else
 static inline void kbdus_vma_forbid_write(struct vm_area_struct *vma)
 {
 	vma->vm_flags &= ~VM_MAYWRITE;
+}
+
+static inline void kbdus_vma_set_flags(struct vm_area_struct *vma,
+				       unsigned long flags)
+{
+	vma->vm_flags |= flags;
 }
 #endif
 

@@ -97,6 +97,9 @@ err_start:
 	/* Detaching terminated it, so starting it destroys it. */
 	kbdus_device_start(kdev);
 	kbdus_device_put(kdev);
+	/* A DESTROY may have told this session to terminate; the fd is
+	 * unbound again and may still create or attach. */
+	session->flags = 0;
 out:
 	mutex_unlock(&session->bind_mutex);
 	return ret;
@@ -148,6 +151,12 @@ static long control_attach(struct kbdus_session *session,
 	session->protocol = protocol ?:
 				       kbdus_protocol_find(info.config.protocol);
 	session->pid = task_tgid_vnr(current);
+
+	if (session->protocol->check) {
+		ret = session->protocol->check(&info.config);
+		if (ret)
+			goto out_put;
+	}
 
 	ret = session->protocol->init(session, kdev);
 	if (ret)

@@ -62,6 +62,7 @@ int kbdus_config_validate(struct kbdus_device_config *c)
 	u32 types = c->supported_requests;
 	u32 lbs = c->logical_block_size;
 	u32 pbs = c->physical_block_size ?: lbs;
+	const struct kbdus_protocol_ops *protocol;
 	u32 rw_size;
 
 	if (c->id || c->major || c->minor ||
@@ -94,7 +95,8 @@ int kbdus_config_validate(struct kbdus_device_config *c)
 	     c->request_timeout_ms > KBDUS_MAX_REQUEST_TIMEOUT_MS))
 		return -EINVAL;
 
-	if (!kbdus_protocol_find(c->protocol))
+	protocol = kbdus_protocol_find(c->protocol);
+	if (!protocol)
 		return -ENOPROTOOPT;
 
 	/* Everything valid: now adjust, and the caller sees the result. */
@@ -134,7 +136,7 @@ int kbdus_config_validate(struct kbdus_device_config *c)
 	c->request_timeout_ms = c->request_timeout_ms ?:
 					KBDUS_DEFAULT_REQUEST_TIMEOUT_MS;
 
-	return 0;
+	return protocol->check ? protocol->check(c) : 0;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -238,8 +240,10 @@ static void device_terminate_locked(struct kbdus_device *kdev)
 	if (kdev->destroying)
 		return;
 
-	kdev->destroying = true;
-	kdev->state = KBDUS_STATE_TERMINATED;
+	WRITE_ONCE(kdev->destroying, true);
+	WRITE_ONCE(kdev->state, KBDUS_STATE_TERMINATED);
+	/* An attach waiting for a retiring session gives up. */
+	wake_up_all(&kdev->session_wq);
 	WRITE_ONCE(kdev->terminated, true);
 	if (kdev->session)
 		set_bit(KBDUS_SESSION_TERMINATE, &kdev->session->flags);
@@ -312,7 +316,7 @@ static void device_add_disk_work_fn(struct work_struct *work)
 	} else {
 		kdev->disk_added = true;
 		if (kdev->state == KBDUS_STATE_UNAVAILABLE && kdev->session) {
-			kdev->state = KBDUS_STATE_ACTIVE;
+			WRITE_ONCE(kdev->state, KBDUS_STATE_ACTIVE);
 			set_bit(KBDUS_SESSION_AVAILABLE, &kdev->session->flags);
 			kbdus_inverter_wake_all(kdev);
 		}
@@ -504,17 +508,18 @@ int kbdus_device_attach(struct kbdus_device *kdev,
 			WRITE_ONCE(kdev->session, NULL);
 			WRITE_ONCE(kdev->retiring, old);
 			if (!kdev->destroying)
-				kdev->state = KBDUS_STATE_INACTIVE;
+				WRITE_ONCE(kdev->state, KBDUS_STATE_INACTIVE);
 			kbdus_inverter_wake_all(kdev);
 		}
 	}
 
 	/* Wait for the old driver to close, so its uncompleted requests are
 	 * requeued for us. */
-	while (kdev->retiring && !ret) {
+	while (kdev->retiring && !kdev->destroying && !ret) {
 		mutex_unlock(&kdev->mutex);
 		ret = wait_event_killable(kdev->session_wq,
-					  !READ_ONCE(kdev->retiring));
+					  !READ_ONCE(kdev->retiring) ||
+						  READ_ONCE(kdev->destroying));
 		mutex_lock(&kdev->mutex);
 	}
 	kdev->replacing = false;
@@ -537,7 +542,7 @@ int kbdus_device_attach(struct kbdus_device *kdev,
 	}
 
 	kref_get(&kdev->kref);
-	kdev->state = KBDUS_STATE_ACTIVE;
+	WRITE_ONCE(kdev->state, KBDUS_STATE_ACTIVE);
 	set_bit(KBDUS_SESSION_AVAILABLE, &session->flags);
 	WRITE_ONCE(kdev->session, session);
 	kbdus_inverter_wake_all(kdev);
@@ -561,7 +566,7 @@ void kbdus_device_detach(struct kbdus_device *kdev,
 		WRITE_ONCE(kdev->session, NULL);
 		if (kdev->state == KBDUS_STATE_ACTIVE &&
 		    (kdev->config.flags & KBDUS_CONFIG_RECOVERABLE))
-			kdev->state = KBDUS_STATE_INACTIVE;
+			WRITE_ONCE(kdev->state, KBDUS_STATE_INACTIVE);
 		else
 			device_terminate_locked(kdev);
 	}

@@ -46,11 +46,13 @@ extern struct workqueue_struct *kbdus_wq;
  * which is how a request completes exactly once when reply, timeout and
  * driver death race.
  *
- * The request timeout bounds every state but DELIVERING, and DELIVERING
- * only lasts while a receiver copies the request out inside its own system
- * call or task work: nothing in it waits for the driver to be scheduled.
- * A protocol that delivers later (uring, from the queue thread's task
- * work) holds the request ASSIGNED meanwhile, which the timeout may claim.
+ * The request timeout bounds every state but DELIVERING (and a reply's
+ * copy in COMPLETING).  Those only last while a receiver or replier copies
+ * data inside its own system call or task work: nothing in them waits for
+ * the driver to be scheduled, only, at worst, for the driver's own memory
+ * to fault in (userfaultfd), which its death ends.  A protocol that
+ * delivers later (uring, from the queue thread's task work) holds the
+ * request ASSIGNED meanwhile, which the timeout may claim.
  */
 enum kbdus_slot_state {
 	KBDUS_SLOT_FREE = 0,
@@ -64,8 +66,10 @@ enum kbdus_slot_state {
 struct kbdus_session;
 
 struct kbdus_slot {
-	/* (generation << 8) | state; only changed by cmpxchg, except in
-	 * queue_rq, which owns a free tag. */
+	/* (generation << 8) | state.  Claims (leaving QUEUED, ASSIGNED or
+	 * DELIVERED) use cmpxchg; plain stores are made only by the one
+	 * party that owns the state: queue_rq for a free tag, the puller
+	 * under the queue lock, the receiver for DELIVERING. */
 	atomic64_t word;
 	/* Set in queue_rq before the slot becomes QUEUED. */
 	struct request *rq;
@@ -183,6 +187,9 @@ int kbdus_inverter_bdev_ioctl(struct kbdus_device *kdev, unsigned int command,
 struct kbdus_protocol_ops {
 	u32 id;
 	const char *name;
+	/* Optional: refuses a (validated) config this protocol cannot
+	 * serve, before CREATE makes a device or ATTACH binds. */
+	int (*check)(const struct kbdus_device_config *config);
 	/* Called once the session knows its device, before any request can
 	 * reach it.  May sleep. */
 	int (*init)(struct kbdus_session *session, struct kbdus_device *kdev);

@@ -31,7 +31,9 @@ const struct kbdus_protocol_ops *kbdus_protocol_find(u32 id)
  */
 void *kbdus_shm_alloc(size_t size)
 {
-	return __vmalloc(PAGE_ALIGN(size), GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	/* Failing is an ordinary outcome (ENOMEM, memcg limit): no splat. */
+	return __vmalloc(PAGE_ALIGN(size),
+			 GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);
 }
 
 void kbdus_shm_free(void *area)
@@ -42,13 +44,15 @@ void kbdus_shm_free(void *area)
 /*
  * Maps [area, area + vma size) into vma, which must be a MAP_SHARED mapping
  * at offset 0 no larger than size.  Read-only if !writable: mprotect cannot
- * make it writable later.
+ * make it writable later.  Like remap_vmalloc_range(), the mapping cannot
+ * grow and stays out of core dumps.
  */
 int kbdus_shm_mmap(struct vm_area_struct *vma, void *area, size_t size,
 		   bool writable)
 {
 	unsigned long length = vma->vm_end - vma->vm_start;
-	unsigned long offset;
+	unsigned long offset = 0, batch, count, i;
+	struct page *pages[64];
 	int ret;
 
 	if (!kbdus_vma_is_shared(vma) || vma->vm_pgoff || length > size)
@@ -58,12 +62,23 @@ int kbdus_shm_mmap(struct vm_area_struct *vma, void *area, size_t size,
 			return -EPERM;
 		kbdus_vma_forbid_write(vma);
 	}
+	kbdus_vma_set_flags(vma, VM_DONTEXPAND | VM_DONTDUMP);
 
-	for (offset = 0; offset < length; offset += PAGE_SIZE) {
-		ret = vm_insert_page(vma, vma->vm_start + offset,
-				     vmalloc_to_page(area + offset));
+	while (offset < length) {
+		batch = min_t(unsigned long, ARRAY_SIZE(pages),
+			      (length - offset) >> PAGE_SHIFT);
+		for (i = 0; i < batch; i++)
+			pages[i] = vmalloc_to_page(area + offset +
+						   (i << PAGE_SHIFT));
+		/* Leaves in count the pages it did not insert. */
+		count = batch;
+		ret = vm_insert_pages(vma, vma->vm_start + offset, pages,
+				      &count);
 		if (ret)
 			return ret;
+		if (WARN_ON_ONCE(count))
+			return -EFAULT;
+		offset += batch << PAGE_SHIFT;
 	}
 	return 0;
 }

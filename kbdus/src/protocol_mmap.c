@@ -46,6 +46,29 @@ static void mmap_slot_buffer_iter(struct mmap_session *ms,
 	iov_iter_kvec(iter, direction, kvec, 1, size);
 }
 
+/* The area's layout for a config: descriptors, then one buffer per slot. */
+static size_t mmap_area_layout(const struct kbdus_device_config *config,
+			       size_t *buffers_offset, u32 *buffer_size)
+{
+	u32 num_slots = (u32)config->num_queues * config->queue_depth;
+
+	*buffer_size = PAGE_ALIGN(config->max_read_write_size);
+	*buffers_offset = PAGE_ALIGN(num_slots * sizeof(struct kbdus_request));
+	return *buffers_offset + (size_t)num_slots * *buffer_size;
+}
+
+/* Up to 64 GiB otherwise (queues x depth x 1 MiB). */
+static int protocol_mmap_check(const struct kbdus_device_config *config)
+{
+	size_t buffers_offset;
+	u32 buffer_size;
+
+	if (mmap_area_layout(config, &buffers_offset, &buffer_size) >
+	    KBDUS_MMAP_MAX_AREA_SIZE)
+		return -E2BIG;
+	return 0;
+}
+
 static int protocol_mmap_init(struct kbdus_session *session,
 			      struct kbdus_device *kdev)
 {
@@ -53,12 +76,9 @@ static int protocol_mmap_init(struct kbdus_session *session,
 	size_t buffers_offset, area_size;
 	u32 buffer_size;
 
-	buffer_size = PAGE_ALIGN(kdev->config.max_read_write_size);
-	buffers_offset =
-		PAGE_ALIGN(kdev->num_slots * sizeof(struct kbdus_request));
-	area_size = buffers_offset + (size_t)kdev->num_slots * buffer_size;
-	/* Up to 64 GiB otherwise (queues x depth x 1 MiB). */
-	if (area_size > KBDUS_MMAP_MAX_AREA_SIZE)
+	area_size =
+		mmap_area_layout(&kdev->config, &buffers_offset, &buffer_size);
+	if (WARN_ON_ONCE(area_size > KBDUS_MMAP_MAX_AREA_SIZE))
 		return -E2BIG;
 
 	ms = kzalloc(sizeof(*ms), GFP_KERNEL_ACCOUNT);
@@ -216,6 +236,7 @@ static long protocol_mmap_ioctl(struct kbdus_session *session,
 const struct kbdus_protocol_ops kbdus_protocol_mmap = {
 	.id = KBDUS_PROTOCOL_MMAP,
 	.name = "mmap",
+	.check = protocol_mmap_check,
 	.init = protocol_mmap_init,
 	.destroy = protocol_mmap_destroy,
 	.ioctl = protocol_mmap_ioctl,

@@ -17,8 +17,10 @@
  * which nothing else may complete until it has run.
  *
  * Who may complete a command, and with which issue_flags:
- *   - protocol_uring_cmd, never: it returns -EIOCBQUEUED once the command
- *     is POSTED, or an error before it is;
+ *   - protocol_uring_cmd, only by its return value: an error before the
+ *     command is POSTED, RES_TERMINATE instead of posting it, else
+ *     -EIOCBQUEUED.  Commands issued from io-wq are refused, so the
+ *     return always happens in the queue thread, under the ring lock;
  *   - the queue's task work (uring_task_work), for every ASSIGNED command
  *     it takes off uq->assigned and for POSTED ones when notifying, with
  *     the carrier's issue_flags.  That is only right because every command
@@ -86,6 +88,7 @@ struct uring_queue {
 	struct list_head posted;
 	struct list_head assigned;
 	struct io_uring_cmd *carrier; /* its task work is pending */
+	bool dead; /* the queue thread is exiting; set once */
 	struct uring_tag *tags;
 };
 
@@ -147,7 +150,10 @@ static bool tag_is_posted(struct kbdus_slot *slot, void *arg)
 {
 	struct uring_queue *uq = arg;
 
-	return uq->tags[slot->index % uq->us->depth].state == URING_TAG_POSTED;
+	/* A dying queue thread takes nothing new: its requests wait for the
+	 * next session instead of cycling through its task work. */
+	return !uq->dead &&
+	       uq->tags[slot->index % uq->us->depth].state == URING_TAG_POSTED;
 }
 
 /*
@@ -294,6 +300,9 @@ static void uring_task_work(struct io_uring_cmd *carrier,
 
 	list_for_each_entry_safe(tag, next, &assigned, node) {
 		if (dead) {
+			spin_lock_irqsave(&uq->lock, flags);
+			uq->dead = true;
+			spin_unlock_irqrestore(&uq->lock, flags);
 			kbdus_inverter_assigned_abort(us->kdev, tag->slot,
 						      tag->generation);
 			res = -ECANCELED;
@@ -397,6 +406,11 @@ static int protocol_uring_cmd(struct kbdus_session *session,
 		uring_cancel(cmd, issue_flags);
 		return 0;
 	}
+	/* Issued by an io-wq worker (IOSQE_ASYNC, links, drain): requests
+	 * must be delivered in the queue thread, and completions must not
+	 * race our return (see "Who may complete a command"). */
+	if (current->flags & PF_IO_WORKER)
+		return -EINVAL;
 
 	/* The SQE is shared with user space: read every field once. */
 	ucmd = kbdus_uring_cmd_payload(cmd);
@@ -475,7 +489,8 @@ static int protocol_uring_cmd(struct kbdus_session *session,
 		return KBDUS_URING_RES_TERMINATE;
 
 	/* Nothing can complete it before we return: task work runs in this
-	 * thread, and cancellation needs this ring's lock. */
+	 * thread (never an io-wq worker, see above), and cancellation needs
+	 * this ring's lock. */
 	kbdus_uring_mark_cancelable(cmd, issue_flags);
 	uring_kick(uq);
 	return -EIOCBQUEUED;
