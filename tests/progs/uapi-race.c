@@ -6,6 +6,9 @@
  *                                is stopped between registering it and
  *                                starting it (the CREATE's copy-out is held
  *                                by a userfaultfd write-protect fault)
+ *   uapi-race create-fail N      the same, but the copy-out then faults:
+ *                                CREATE fails, and the fd must be as new
+ *                                (a second CREATE on it works normally)
  *   uapi-race attach ID          ATTACH (ioctl protocol) and print
  *                                "attached" or the errno name, then exit
  *
@@ -82,7 +85,7 @@ static long long newest_id(int fd)
 	}
 }
 
-static int one_create_destroy(int control)
+static int one_create_destroy(int control, int make_fail)
 {
 	struct uffdio_api api = { .api = UFFD_API,
 				  .features = UFFD_FEATURE_PAGEFAULT_FLAG_WP };
@@ -155,8 +158,59 @@ static int one_create_destroy(int control)
 	/* Give a (wrong) immediate destruction every chance to run. */
 	usleep(300000);
 
-	write_protect(uffd, page, 0);
+	if (make_fail) {
+		/* The retried fault finds a read-only page: EFAULT. */
+		struct uffdio_range range = { .start = (uintptr_t)page,
+					      .len = 4096 };
+
+		if (mprotect(page, 4096, PROT_READ) < 0 ||
+		    ioctl(uffd, UFFDIO_WAKE, &range) < 0)
+			die("mprotect/UFFDIO_WAKE");
+	} else {
+		write_protect(uffd, page, 0);
+	}
 	pthread_join(thread, NULL);
+
+	if (make_fail) {
+		if (job.ret == 0 || job.error != EFAULT) {
+			fprintf(stderr, "CREATE: %d (%s), expected EFAULT\n",
+				job.ret, strerror(job.error));
+			return 1;
+		}
+		/* The fd is unbound and clean: a new CREATE is served. */
+		struct kbdus_device_config again = {
+			.size = 4 << 20,
+			.logical_block_size = 512,
+			.supported_requests = KBDUS_REQ_BIT(KBDUS_REQ_READ),
+			.protocol = KBDUS_PROTOCOL_IOCTL,
+		};
+		if (ioctl(job.fd, KBDUS_IOCTL_CREATE_DEVICE, &again) < 0)
+			die("second CREATE");
+		tr.request = (uintptr_t)&req;
+		if (ioctl(job.fd, KBDUS_IOCTL_TRANSCEIVE, &tr) < 0)
+			die("TRANSCEIVE");
+		if (req.type != KBDUS_REQ_DEVICE_AVAILABLE) {
+			fprintf(stderr, "second CREATE: got type %u, expected "
+					"DEVICE_AVAILABLE\n",
+				req.type);
+			return 1;
+		}
+		close(job.fd);
+		destroy.flags = 0;
+		if (ioctl(control, KBDUS_IOCTL_WAIT_DESTROYED, &destroy) < 0)
+			die("WAIT_DESTROYED");
+		destroy.id = again.id;
+		destroy.flags = KBDUS_DESTROY_NO_FLUSH;
+		if (ioctl(control, KBDUS_IOCTL_DESTROY_DEVICE, &destroy) < 0 &&
+		    errno != ENODEV)
+			die("DESTROY");
+		destroy.flags = 0;
+		if (ioctl(control, KBDUS_IOCTL_WAIT_DESTROYED, &destroy) < 0)
+			die("WAIT_DESTROYED");
+		close(uffd);
+		munmap(page, 4096);
+		return 0;
+	}
 
 	if (job.ret == 0) {
 		/* Created, but destroyed: the driver is told to stop. */
@@ -182,12 +236,12 @@ static int one_create_destroy(int control)
 	return 0;
 }
 
-static int cmd_create_destroy(int n)
+static int cmd_create_destroy(int n, int make_fail)
 {
 	int control = open_control();
 
 	for (int i = 0; i < n; i++) {
-		if (one_create_destroy(control))
+		if (one_create_destroy(control, make_fail))
 			return 1;
 	}
 	printf("%d create/destroy races survived\n", n);
@@ -224,9 +278,12 @@ static int cmd_attach(uint64_t id)
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "create-destroy"))
-		return cmd_create_destroy(atoi(argv[2]));
+		return cmd_create_destroy(atoi(argv[2]), 0);
+	if (argc == 3 && !strcmp(argv[1], "create-fail"))
+		return cmd_create_destroy(atoi(argv[2]), 1);
 	if (argc == 3 && !strcmp(argv[1], "attach"))
 		return cmd_attach(strtoull(argv[2], NULL, 0));
-	fprintf(stderr, "usage: uapi-race create-destroy N | attach ID\n");
+	fprintf(stderr, "usage: uapi-race create-destroy N | create-fail N | "
+			"attach ID\n");
 	return 2;
 }

@@ -65,6 +65,9 @@ static int create(uint32_t protocol, uint64_t *id)
 	return fd;
 }
 
+/* IOSQE_* flags for the next prep(). */
+static unsigned char sqe_flags;
+
 static void prep(struct io_uring *ring, int fd, uint32_t op, uint16_t queue,
 		 uint16_t tag, int32_t result, uint64_t buffer, uint64_t user_data)
 {
@@ -78,6 +81,7 @@ static void prep(struct io_uring *ring, int fd, uint32_t op, uint16_t queue,
 	sqe->fd = fd;
 	sqe->cmd_op = op;
 	sqe->user_data = user_data;
+	sqe->flags = sqe_flags;
 	memcpy(sqe->cmd, &cmd, sizeof(cmd));
 }
 
@@ -225,6 +229,20 @@ static int cmd_bad(void)
 		      (uintptr_t)buffer[7]);
 	check(res == -EINVAL, "FETCH from a second ring", res);
 	io_uring_queue_exit(&ring2);
+
+	/* The first command of a fresh session, issued from an io-wq
+	 * worker instead of the queue thread. */
+	{
+		uint64_t id2;
+		int fd2 = create(KBDUS_PROTOCOL_URING, &id2);
+
+		sqe_flags = IOSQE_ASYNC;
+		res = run_one(&ring, fd2, KBDUS_URING_CMD_FETCH, 0, 0, 0,
+			      (uintptr_t)buffer[7]);
+		sqe_flags = 0;
+		check(res == -EINVAL, "FETCH issued from io-wq", res);
+		close(fd2);
+	}
 
 	/* MAP_SHARED through a read-only fd has VM_MAYSHARE but no
 	 * VM_SHARED; it is still a shared mapping. */

@@ -28,9 +28,13 @@ for protocol in $PROTOCOLS; do
 	uapi-ctl wait "$D_ID"
 
 	info "recoverable, $protocol"
+	# fio must still be running at the third kill however fast the guest
+	# is: a 2 ms delay per request and at most two threads make its 16384
+	# requests last at least 16 s, and I/O only moves while a driver is
+	# attached.
 	rm -f /dev/shm/disk
 	start_driver D --protocol "$protocol" --size $((64 << 20)) --threads 2 \
-		--recoverable --backing /dev/shm/disk
+		--recoverable --backing /dev/shm/disk --delay-us 2000
 	fio --name=verify --filename="$D_DEV" --direct=1 --ioengine=libaio \
 		--rw=randwrite --bs=4k --iodepth=16 --size=32M --verify=crc32c \
 		--verify_fatal=1 >/tmp/fio.out 2>&1 &
@@ -41,7 +45,7 @@ for protocol in $PROTOCOLS; do
 		wait_for "[[ \$(sysfs_attr $D_ID state) == inactive ]]" 10 ||
 			fail "device not inactive after kill"
 		start_driver N --protocol "$protocol" --threads 2 --attach "$D_ID" \
-			--backing /dev/shm/disk
+			--backing /dev/shm/disk --delay-us 2000
 		[[ $N_ID == "$D_ID" ]] || fail "attached to the wrong device"
 		[[ $(sysfs_attr "$D_ID" driver_pid) == "$N_PID" ]] || fail "driver_pid not updated"
 		D_PID=$N_PID

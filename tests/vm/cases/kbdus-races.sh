@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Lifecycle races, made deterministic:
 #  - DESTROY of a device whose CREATE has registered it but not started it
-#    (the CREATE is held by a userfaultfd fault on its copy-out);
+#    (the CREATE is held by a userfaultfd fault on its copy-out), also when
+#    that CREATE then fails: its fd must be reusable;
 #  - two ATTACHes after an interrupted live replacement: exactly one binds,
 #    the other gets EBUSY, and never two drivers at once.
 # timeout: 300
@@ -12,6 +13,9 @@ load_kbdus
 
 info "destroy during create"
 uapi-race create-destroy 10 || fail "create/destroy race"
+[[ -z $(uapi-ctl list) ]] || fail "a device survived"
+info "destroy during a create that then fails"
+uapi-race create-fail 3 || fail "create/destroy race with a failing create"
 [[ -z $(uapi-ctl list) ]] || fail "a device survived"
 
 info "attaches racing an interrupted replacement"
