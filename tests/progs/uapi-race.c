@@ -85,13 +85,34 @@ static long long newest_id(int fd)
 	}
 }
 
+/* Receives one message on a fresh ioctl session; true if of type. */
+static int receive_is(int fd, uint16_t type)
+{
+	struct kbdus_transceive_args tr = { 0 };
+	struct kbdus_request req;
+
+	tr.request = (uintptr_t)&req;
+	if (ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr) < 0)
+		die("TRANSCEIVE");
+	if (req.type != type)
+		fprintf(stderr, "received type %u, expected %u\n", req.type,
+			type);
+	return req.type == type;
+}
+
+static void wait_destroyed(int control, uint64_t id)
+{
+	struct kbdus_destroy_args args = { .id = id };
+
+	if (ioctl(control, KBDUS_IOCTL_WAIT_DESTROYED, &args) < 0)
+		die("WAIT_DESTROYED");
+}
+
 static int one_create_destroy(int control, int make_fail)
 {
 	struct uffdio_api api = { .api = UFFD_API,
 				  .features = UFFD_FEATURE_PAGEFAULT_FLAG_WP };
 	struct kbdus_destroy_args destroy = { .flags = KBDUS_DESTROY_NO_FLUSH };
-	struct kbdus_transceive_args tr = { 0 };
-	struct kbdus_request req;
 	struct uffdio_register reg;
 	struct create_job job;
 	struct uffd_msg msg;
@@ -186,51 +207,21 @@ static int one_create_destroy(int control, int make_fail)
 		};
 		if (ioctl(job.fd, KBDUS_IOCTL_CREATE_DEVICE, &again) < 0)
 			die("second CREATE");
-		tr.request = (uintptr_t)&req;
-		if (ioctl(job.fd, KBDUS_IOCTL_TRANSCEIVE, &tr) < 0)
-			die("TRANSCEIVE");
-		if (req.type != KBDUS_REQ_DEVICE_AVAILABLE) {
-			fprintf(stderr, "second CREATE: got type %u, expected "
-					"DEVICE_AVAILABLE\n",
-				req.type);
+		if (!receive_is(job.fd, KBDUS_REQ_DEVICE_AVAILABLE))
 			return 1;
-		}
-		close(job.fd);
-		destroy.flags = 0;
-		if (ioctl(control, KBDUS_IOCTL_WAIT_DESTROYED, &destroy) < 0)
-			die("WAIT_DESTROYED");
-		destroy.id = again.id;
-		destroy.flags = KBDUS_DESTROY_NO_FLUSH;
-		if (ioctl(control, KBDUS_IOCTL_DESTROY_DEVICE, &destroy) < 0 &&
-		    errno != ENODEV)
-			die("DESTROY");
-		destroy.flags = 0;
-		if (ioctl(control, KBDUS_IOCTL_WAIT_DESTROYED, &destroy) < 0)
-			die("WAIT_DESTROYED");
-		close(uffd);
-		munmap(page, 4096);
-		return 0;
-	}
-
-	if (job.ret == 0) {
+		close(job.fd); /* not recoverable: this destroys it */
+		wait_destroyed(control, again.id);
+	} else if (job.ret == 0) {
 		/* Created, but destroyed: the driver is told to stop. */
-		tr.request = (uintptr_t)&req;
-		if (ioctl(job.fd, KBDUS_IOCTL_TRANSCEIVE, &tr) < 0)
-			die("TRANSCEIVE");
-		if (req.type != KBDUS_REQ_TERMINATE) {
-			fprintf(stderr, "expected TERMINATE, got type %u\n",
-				req.type);
+		if (!receive_is(job.fd, KBDUS_REQ_TERMINATE))
 			return 1;
-		}
+		close(job.fd);
 	} else if (job.error != ESHUTDOWN) {
 		errno = job.error;
 		die("CREATE");
 	}
-	close(job.fd);
 
-	destroy.flags = 0;
-	if (ioctl(control, KBDUS_IOCTL_WAIT_DESTROYED, &destroy) < 0)
-		die("WAIT_DESTROYED");
+	wait_destroyed(control, (uint64_t)id);
 	close(uffd);
 	munmap(page, 4096);
 	return 0;

@@ -64,6 +64,11 @@ start_driver() {
 	wait_for "[[ -b /dev/bdus-$id ]]" 10 || fail "/dev/bdus-$id did not appear"
 }
 
+# expect_logged LINE: the driver's --log file ($log) has exactly LINE.
+expect_logged() {
+	grep -qx "$1" "$log" || { cat "$log" >&2; fail "driver did not see '$1'"; }
+}
+
 # Waits for a background process and returns its exit status.
 wait_exit() {
 	local rc=0

@@ -6,10 +6,6 @@
 # timeout: 300
 source "$BDUS_ROOT/tests/vm/testlib.sh"
 
-expect_logged() {
-	grep -qx "$1" "$log" || { cat "$log" >&2; fail "driver did not see '$1'"; }
-}
-
 load_kbdus
 for protocol in $PROTOCOLS; do
 	info "protocol $protocol"
