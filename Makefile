@@ -48,6 +48,21 @@ bench: setup
 	$(MAKE) all
 	bench/run
 
+# Long-running stress (not part of check): DURATION=10m, KERNELS=...
+.PHONY: soak
+soak: setup
+	$(MAKE) all
+	tests/soak/run
+
+# The VM tests on a debug kernel (KASAN, lockdep, UBSAN, kmemleak, KFENCE)
+# built from Debian's linux-source-6.12 and cached; not part of check.  See
+# tests/vm/README.md.  TESTS='glob ...' selects tests.
+.PHONY: check-debug
+check-debug: setup
+	tests/debug-kernel/build
+	$(MAKE) all
+	tests/debug-kernel/check
+
 install:
 	@echo "make install: not implemented yet" >&2; exit 1
 
