@@ -101,7 +101,13 @@ bool get_device_info(int control_fd, uint64_t id,
 {
 	memset(info, 0, sizeof(*info));
 	info->id = id;
-	return ioctl(control_fd, KBDUS_IOCTL_GET_DEVICE_INFO, info) == 0;
+	if (ioctl(control_fd, KBDUS_IOCTL_GET_DEVICE_INFO, info) != 0)
+		return false;
+	/* Show the protocol the attached driver uses, not the one the
+	 * device was created with (older kbdus leave this 0). */
+	if (info->protocol)
+		info->config.protocol = info->protocol;
+	return true;
 }
 
 /* ------------------------------------------------------------------------- */

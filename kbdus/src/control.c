@@ -184,7 +184,7 @@ static long control_get_device_info(struct kbdus_device_info __user *arg)
 
 	if (copy_from_user(&info, arg, sizeof(info)))
 		return -EFAULT;
-	if (info.state || info.driver_pid ||
+	if (info.state || info.driver_pid || info.protocol || info.reserved0 ||
 	    !kbdus_all_zero(info.reserved, sizeof(info.reserved)) ||
 	    !kbdus_all_zero(&info.config, sizeof(info.config)))
 		return -EINVAL;

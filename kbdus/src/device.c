@@ -590,6 +590,7 @@ void kbdus_device_fill_info(struct kbdus_device *kdev,
 	mutex_lock(&kdev->mutex);
 	info->state = kdev->state;
 	info->driver_pid = kdev->session ? READ_ONCE(kdev->session->pid) : 0;
+	info->protocol = kdev->session ? kdev->session->protocol->id : 0;
 	info->config = kdev->config;
 	mutex_unlock(&kdev->mutex);
 }

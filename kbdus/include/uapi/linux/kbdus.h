@@ -234,7 +234,11 @@ struct kbdus_device_info {
 	/* out: tgid of the process that last received on the driver
 	 * session (so it follows a driver that daemonized); 0 if none */
 	__u32 driver_pid;
-	__u64 reserved[6]; /* must be zero */
+	/* out: the attached driver's protocol (config.protocol is the one
+	 * the device was created with, and never changes); 0 if none */
+	__u32 protocol;
+	__u32 reserved0; /* must be zero */
+	__u64 reserved[5]; /* must be zero */
 	struct kbdus_device_config config; /* out */
 };
 
