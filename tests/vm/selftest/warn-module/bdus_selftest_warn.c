@@ -14,6 +14,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/types.h>
 
 static char *mode = "warn";
 module_param(mode, charp, 0444);
@@ -39,7 +40,11 @@ static int uaf(void)
 		return -ENOMEM;
 	kmem_cache_free(uaf_cache, p);
 	OPTIMIZER_HIDE_VAR(p);
-	memset(p + 16, 0x42, 8);	/* the use after free */
+	/*
+	 * The use after free: a plain store, which KASAN instruments (with gcc
+	 * < 13 it does not check memset() and friends).
+	 */
+	WRITE_ONCE(*(u64 *)(p + 16), 0x4242424242424242ULL);
 	q = kmem_cache_alloc(uaf_cache, GFP_KERNEL);
 	if (q)
 		kmem_cache_free(uaf_cache, q);
