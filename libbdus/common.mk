@@ -3,7 +3,10 @@
 # Build settings shared by libbdus, cmd, drivers and the test programs.
 # Include it after setting nothing; TOP and BUILD default to this checkout.
 
-TOP ?= $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
+# Simply expanded: MAKEFILE_LIST changes as dependency files are included.
+ifndef TOP
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
+endif
 BUILD ?= $(TOP)/build
 
 BDUS_VERSION := 0.1.3

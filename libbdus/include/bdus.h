@@ -7,10 +7,12 @@
  * through the kbdus kernel module and calls the callbacks to serve the
  * requests that reach it, until the device is destroyed.
  *
- * This header is C99 and C++ compatible.  It is source compatible with BDUS
- * 0.1.0 to 0.1.2; features added later are only visible to code that asks for
- * them through BDUS_REQUIRE_VERSION_{MAJOR,MINOR,PATCH} (or that defines none
- * of those macros, which means "this header's version").
+ * This header is C99 and C++98 (or later) compatible.  It is source
+ * compatible with BDUS 0.1.0 to 0.1.2, and programs built against those
+ * versions' header run with this libbdus; features added later are only
+ * visible to code that asks for them through
+ * BDUS_REQUIRE_VERSION_{MAJOR,MINOR,PATCH} (or that defines none of those
+ * macros, which means "this header's version").
  *
  * Conventions for every function below, unless its comment says otherwise:
  *   - thread-safety: it may be called from any thread, concurrently with
@@ -449,7 +451,7 @@ enum bdus_protocol {
 	BDUS_PROTOCOL_DEFAULT = 0,
 	BDUS_PROTOCOL_IOCTL = 1,
 	BDUS_PROTOCOL_MMAP = 2,
-	BDUS_PROTOCOL_URING = 3,
+	BDUS_PROTOCOL_URING = 3
 };
 
 /* bdus_ext_attrs.flags: report the device as rotational (a hint for I/O
@@ -594,5 +596,8 @@ bool bdus_get_kbdus_version(struct bdus_version *out_kbdus_version);
 #ifdef __cplusplus
 }
 #endif
+
+/* A helper of this header only; BDUS_REQUIRE_VERSION_* stay defined. */
+#undef BDUS_HAS_PATCH_FEATURES_
 
 #endif /* BDUS_H_ */
