@@ -9,7 +9,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static bool fail_open(int errnum)
 {
@@ -54,13 +58,63 @@ static bool check_kbdus_version(int fd)
 	return true;
 }
 
-int bdus_control_open(bool check_version)
+static int open_control(void)
 {
 	int fd;
 
 	do
 		fd = open(KBDUS_CONTROL_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	while (fd < 0 && errno == EINTR);
+	return fd;
+}
+
+/*
+ * Loads kbdus as BDUS 0.1.x's libbdus did, so that an installed module
+ * needs no modprobe of its own (kbdus has a dynamic misc minor, so there is
+ * no devname alias for the kernel to autoload it on open).  Only for root:
+ * others could not open the control device anyway.  Quiet: if it fails,
+ * the caller reports the missing control device.
+ */
+static void load_kbdus(void)
+{
+	static const char *const paths[] = { "/usr/sbin/modprobe",
+					     "/sbin/modprobe" };
+	char *argv[] = { (char *)"modprobe", (char *)"-q", (char *)"kbdus",
+			 NULL };
+	posix_spawn_file_actions_t actions;
+	pid_t pid = -1;
+	int status;
+
+	if (geteuid() != 0 || posix_spawn_file_actions_init(&actions) != 0)
+		return;
+	if (posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO,
+					     "/dev/null", O_WRONLY, 0) == 0 &&
+	    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO,
+					     "/dev/null", O_WRONLY, 0) == 0) {
+		for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+			if (access(paths[i], X_OK) == 0 &&
+			    posix_spawn(&pid, paths[i], &actions, NULL, argv,
+					environ) == 0)
+				break;
+			pid = -1;
+		}
+	}
+	posix_spawn_file_actions_destroy(&actions);
+
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+}
+
+int bdus_control_open(bool check_version)
+{
+	int fd = open_control();
+
+	if (fd < 0 && errno == ENOENT) {
+		load_kbdus();
+		fd = open_control();
+		if (fd < 0)
+			errno = ENOENT;
+	}
 
 	if (fd < 0) {
 		fail_open(errno);

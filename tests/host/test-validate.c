@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int control_opens;
 
@@ -223,10 +224,11 @@ static void test_control_device_missing(void)
 	struct bdus_attrs attrs = valid_attrs();
 	struct bdus_version version;
 
+	/* As root, libbdus tries modprobe kbdus and opens it again. */
 	errno = 0;
 	result("valid attributes reach the control device",
 	       !bdus_run(&read_only_ops, &attrs, NULL) && errno == ENOENT &&
-		       control_opens == 1 &&
+		       control_opens == (geteuid() == 0 ? 2 : 1) &&
 		       strstr(bdus_get_error_message(), "kbdus is not loaded"),
 	       "errno %d, %d opens, message \"%s\"", errno, control_opens,
 	       bdus_get_error_message());

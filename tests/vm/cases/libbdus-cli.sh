@@ -15,7 +15,9 @@ expect_status() {
 
 lsmod | grep -q '^kbdus ' && rmmod kbdus
 expect_status 1 bdus version --kbdus
-[[ $(cat /tmp/out) == "kbdus   not loaded" ]] || fail "bdus version --kbdus: $(cat /tmp/out)"
+grep -q '^bdus: kbdus is not loaded' /tmp/out || fail "bdus version --kbdus: $(cat /tmp/out)"
+bdus version 2>/dev/null >/tmp/out && fail "bdus version succeeded without kbdus"
+[[ $(cat /tmp/out) == $'bdus    0.1.3\nlibbdus 0.1.3' ]] || fail "bdus version: $(cat /tmp/out)"
 expect_error "kbdus is not loaded" bdus list
 
 load_kbdus
