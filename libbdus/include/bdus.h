@@ -548,7 +548,9 @@ bool bdus_get_dev_id_from_path(uint64_t *out_dev_id, const char *dev_path);
  * Flushes device dev_id: returns once all data written to it before the
  * call is persistent, like fsync() on its block special file (which must
  * exist under /dev).  Needs CAP_SYS_ADMIN.  Thread-safe; blocks until the
- * device's driver has served the flush.
+ * device's driver has served the flush.  Not from a callback of the device
+ * itself when max_concurrent_callbacks is 1: no other thread could serve
+ * the flush (EDEADLK).
  */
 bool bdus_flush_dev(uint64_t dev_id);
 

@@ -147,10 +147,20 @@ static int open_device_node(uint64_t id, const struct kbdus_device_config *c)
 BDUS_API bool bdus_flush_dev(uint64_t dev_id)
 {
 	struct kbdus_device_info info;
-	int control_fd = bdus_control_open(true);
+	int control_fd;
 	int fd;
 	bool ok;
 
+	/* The flush (and the writes of dirty pages before it) would wait for
+	 * a callback, which only this thread may run. */
+	if (bdus_is_serving_device_alone(dev_id))
+		return bdus_fail(EDEADLK,
+				 "bdus-%" PRIu64 ": a driver with one callback "
+				 "thread cannot flush its own device from a "
+				 "callback: it would wait for itself",
+				 dev_id);
+
+	control_fd = bdus_control_open(true);
 	if (control_fd < 0)
 		return false;
 	ok = bdus_control_device_info(control_fd, dev_id, &info);

@@ -126,7 +126,9 @@ static bool run_driver_here(struct driver *driver, void *private_data,
 static bool run_driver(struct driver *driver, void *private_data,
 		       bool is_rerun)
 {
-	uint64_t previous = bdus_enter_device(driver->session.config.id);
+	struct bdus_serving previous = bdus_enter_device(
+		driver->session.config.id,
+		driver->attrs.max_concurrent_callbacks == 1);
 	bool ok = run_driver_here(driver, private_data, is_rerun);
 
 	bdus_leave_device(previous);

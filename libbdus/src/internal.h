@@ -55,11 +55,17 @@ void bdus_close_quietly(int fd);
 /* "/dev/bdus-<id>" into buf. */
 void bdus_device_path(char *buf, size_t size, uint64_t id);
 const char *bdus_request_type_name(uint32_t type);
-/* Marks the calling thread as running callbacks of device id, returning
- * what bdus_leave_device() must restore; for refusing self-deadlocks. */
-uint64_t bdus_enter_device(uint64_t id);
-void bdus_leave_device(uint64_t previous);
+/* Marks the calling thread as running callbacks of device id (on a single
+ * thread: no other thread can serve it meanwhile), returning what
+ * bdus_leave_device() must restore; for refusing self-deadlocks. */
+struct bdus_serving {
+	uint64_t id_plus_one;
+	bool single_thread;
+};
+struct bdus_serving bdus_enter_device(uint64_t id, bool single_thread);
+void bdus_leave_device(struct bdus_serving previous);
 bool bdus_is_serving_device(uint64_t id);
+bool bdus_is_serving_device_alone(uint64_t id);
 const char *bdus_protocol_name(uint32_t protocol);
 
 /* ------------------------------------------------------------------------- */

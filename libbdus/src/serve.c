@@ -190,7 +190,8 @@ static void *worker_main(void *arg)
 	struct server *server = worker->server;
 
 	bdus_interrupt_unblock();
-	bdus_enter_device(server->ctx->id);
+	bdus_enter_device(server->ctx->id,
+			  server->ctx->attrs->max_concurrent_callbacks == 1);
 	worker->outcome = serve_loop(worker, false);
 
 	pthread_mutex_lock(&server->lock);

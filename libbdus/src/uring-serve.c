@@ -309,7 +309,8 @@ static void *ring_main(void *arg)
 	struct uring_ring *r = arg;
 	struct uring_server *server = r->server;
 
-	bdus_enter_device(server->ctx->id);
+	bdus_enter_device(server->ctx->id,
+			  server->ctx->attrs->max_concurrent_callbacks == 1);
 	if (start_ring(r))
 		ring_loop(r, false); /* a failure is recorded */
 	else
@@ -327,7 +328,9 @@ static void *worker_main(void *arg)
 {
 	struct uring_worker *worker = arg;
 
-	bdus_enter_device(worker->server->ctx->id);
+	bdus_enter_device(worker->server->ctx->id,
+			  worker->server->ctx->attrs->max_concurrent_callbacks ==
+				  1);
 	uring_run_jobs(worker->server, worker->index, false);
 	return NULL;
 }

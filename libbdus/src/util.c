@@ -102,23 +102,32 @@ const char *bdus_protocol_name(uint32_t protocol)
 	}
 }
 
-/* The device whose callbacks this thread runs, plus one (0: none). */
-static _Thread_local uint64_t serving_device;
+/*
+ * The device whose callbacks this thread runs, plus one (0: none), and
+ * whether its callbacks all run on one thread (max_concurrent_callbacks 1).
+ */
+static _Thread_local struct bdus_serving serving_device;
 
-uint64_t bdus_enter_device(uint64_t id)
+struct bdus_serving bdus_enter_device(uint64_t id, bool single_thread)
 {
-	uint64_t previous = serving_device;
+	struct bdus_serving previous = serving_device;
 
-	serving_device = id + 1;
+	serving_device.id_plus_one = id + 1;
+	serving_device.single_thread = single_thread;
 	return previous;
 }
 
-void bdus_leave_device(uint64_t previous)
+void bdus_leave_device(struct bdus_serving previous)
 {
 	serving_device = previous;
 }
 
 bool bdus_is_serving_device(uint64_t id)
 {
-	return serving_device == id + 1;
+	return serving_device.id_plus_one == id + 1;
+}
+
+bool bdus_is_serving_device_alone(uint64_t id)
+{
+	return bdus_is_serving_device(id) && serving_device.single_thread;
 }

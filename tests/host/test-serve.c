@@ -30,6 +30,7 @@
 #define TEST_IOWR _IOWR('t', 3, int)
 #define TEST_IO_FAIL _IO('t', 4)
 #define TEST_IO_DESTROY_SELF _IO('t', 5)
+#define TEST_IO_FLUSH_SELF _IO('t', 6)
 
 /* ------------------------------------------------------------------------- */
 /* The driver under test */
@@ -45,6 +46,7 @@ static struct {
 	int read_result;
 	int read_delay_ms;
 	uint32_t seen_protocol;
+	unsigned workers;
 } drv;
 
 static void reset_driver(void)
@@ -156,6 +158,8 @@ static int do_ioctl(uint32_t command, void *arg, struct bdus_ctx *c)
 		return leave(0);
 	case TEST_IO_DESTROY_SELF:
 		return leave(bdus_destroy_dev(c->id) ? 0 : errno);
+	case TEST_IO_FLUSH_SELF:
+		return leave(bdus_flush_dev(c->id) ? 0 : errno);
 	default:
 		return leave(EPERM);
 	}
@@ -269,7 +273,7 @@ static bool exercise_every_type(uint64_t id)
 {
 	static char out[8192], in[8192];
 	char arg[16] = "to the driver!!";
-	int value = 41;
+	int value = 41, err;
 	bool ok = true;
 
 	for (size_t i = 0; i < sizeof(out); i++)
@@ -306,6 +310,13 @@ static bool exercise_every_type(uint64_t id)
 	ok &= check(fake_submit(id, KBDUS_REQ_IOCTL, 0, 0, TEST_IO_DESTROY_SELF,
 				NULL, TIMEOUT_MS) == EDEADLK,
 		    "a callback could destroy its own device");
+	/* One thread: the flush would wait for it.  Several: another serves
+	 * it (here, the fake has no block special file to fsync). */
+	err = fake_submit(id, KBDUS_REQ_IOCTL, 0, 0, TEST_IO_FLUSH_SELF, NULL,
+			  TIMEOUT_MS);
+	ok &= check(drv.workers <= 1 ? err == EDEADLK : err != EDEADLK,
+		    "flush from a callback with %u threads: errno %d",
+		    drv.workers, err);
 	fake_destroy(id);
 	return ok;
 }
@@ -416,6 +427,7 @@ static void test_every_type(const char *name, uint32_t protocol,
 
 	reset_driver();
 	attrs.max_concurrent_callbacks = workers;
+	drv.workers = workers;
 	ok = run_with_client(&full_ops, &attrs, &ext, exercise_every_type,
 			     NULL);
 	check(ok, "bdus_run failed: %s", bdus_get_error_message());
