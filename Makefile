@@ -10,7 +10,9 @@
 export TOP := $(CURDIR)
 export BUILD := $(TOP)/build
 
-.PHONY: all module lib cmd drivers tests check demo bench install clean setup
+.PHONY: all module lib cmd drivers tests check demo bench clean setup
+
+include version.mk
 
 all: module lib cmd drivers tests
 
@@ -32,10 +34,12 @@ tests: lib
 setup:
 	@if [ "$$(id -u)" -eq 0 ]; then scripts/setup; else sudo scripts/setup; fi
 
-# The README's test command: sparse on the module, host tests, the harness
-# self-check, then every VM test on every kernel.  Ends with "N passed, N failed".
+# The README's test command: the Debian packages (which the VM tests
+# install), sparse on the module, host tests, the harness self-check, then
+# every VM test on every kernel.  Ends with "N passed, N failed".
 check: setup
 	$(MAKE) all
+	$(MAKE) deb
 	$(MAKE) -C kbdus sparse
 	tests/run
 
@@ -63,8 +67,29 @@ check-debug: setup
 	$(MAKE) all
 	tests/debug-kernel/check
 
-install:
-	@echo "make install: not implemented yet" >&2; exit 1
+# make install, make uninstall: see install.mk (PREFIX, DESTDIR, DKMS...).
+include install.mk
+
+# The installation tests on every kernel (make check runs each on one).
+.PHONY: check-install
+check-install: setup
+	$(MAKE) all
+	$(MAKE) deb
+	BDUS_VM_APPEND=bdus.install_tests=all tests/vm/run TESTS='install-*'
+
+# Debian packages (debian/), built from a copy of the tracked and untracked
+# (not ignored) files, so that the build tree and its outputs stay out:
+# build/deb/*.deb, then lintian's verdict (warnings fail too: there are
+# none to explain today).
+DEB_SRC := $(BUILD)/deb/bdus-$(BDUS_VERSION)
+.PHONY: deb
+deb:
+	rm -rf $(BUILD)/deb
+	mkdir -p $(DEB_SRC)
+	git ls-files -z --cached --others --exclude-standard | \
+		xargs -0 cp --parents -t $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning $(BUILD)/deb/*.changes
 
 clean:
 	rm -rf $(BUILD)

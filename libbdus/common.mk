@@ -9,8 +9,8 @@ TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
 endif
 BUILD ?= $(TOP)/build
 
-BDUS_VERSION := 0.1.3
-BDUS_SONAME := libbdus.so.0.1
+comma := ,
+include $(TOP)/version.mk
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -18,9 +18,12 @@ BDUS_CFLAGS := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
 	-MMD -MP
 
 # For programs that use libbdus from the build tree.  The run path lets them
-# run from build/bin without installing anything.
+# run from build/bin without installing anything, and from $(PREFIX)/bin
+# once installed; packages build with BDUS_RPATH= (none: the library is in
+# the linker's default path).
+BDUS_RPATH ?= $$ORIGIN/../lib
 LIBBDUS_CPPFLAGS := -I$(TOP)/libbdus/include
-LIBBDUS_LDFLAGS := -L$(BUILD)/lib -Wl,-rpath,'$$ORIGIN/../lib'
+LIBBDUS_LDFLAGS := -L$(BUILD)/lib $(if $(BDUS_RPATH),-Wl$(comma)-rpath$(comma)'$(BDUS_RPATH)')
 LIBBDUS_LDLIBS := -lbdus -pthread
 LIBBDUS_SO := $(BUILD)/lib/libbdus.so
 # What libbdus itself links with (liburing: Debian's liburing-dev).  Users of

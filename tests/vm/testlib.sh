@@ -11,7 +11,7 @@ PROTOCOLS=${PROTOCOLS:-ioctl mmap uring}
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "$*" >&2; exit 77; }
-info() { echo "# $*"; }
+info() { echo "# [${SECONDS}s] $*"; }
 
 # Runs "$@", which must fail, and checks its stderr/stdout mention $1.
 expect_error() {
