@@ -67,12 +67,13 @@
 	!defined(BDUS_REQUIRE_VERSION_MINOR) || \
 	!defined(BDUS_REQUIRE_VERSION_PATCH)
 
-#error "define all of BDUS_REQUIRE_VERSION_MAJOR, _MINOR and _PATCH, or none of them"
+/* The wording of these two errors is BDUS 0.1.2's: scripts may match it. */
+#error "Must either define all of BDUS_REQUIRE_VERSION_MAJOR, BDUS_REQUIRE_VERSION_MINOR, and BDUS_REQUIRE_VERSION_PATCH or none at all"
 
 #elif BDUS_REQUIRE_VERSION_MAJOR != 0 || BDUS_REQUIRE_VERSION_MINOR != 1 || \
 	BDUS_REQUIRE_VERSION_PATCH < 0 || BDUS_REQUIRE_VERSION_PATCH > 3
 
-#error "bdus.h has version 0.1.3, which is not backward compatible with the required BDUS version"
+#error "bdus.h has version 0.1.3 but incompatible version was required"
 
 #endif
 

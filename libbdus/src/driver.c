@@ -26,8 +26,7 @@ struct driver {
 static bool fail_callback(int ret, const char *name)
 {
 	if (ret == bdus_abort)
-		return bdus_fail(EIO, "the %s callback returned bdus_abort",
-				 name);
+		return bdus_fail(EIO, BDUS_ABORT_MESSAGE, name);
 	if (ret < 0)
 		return bdus_fail(EIO,
 				 "the %s callback failed with an invalid value "

@@ -20,6 +20,10 @@
 #define BDUS_API __attribute__((visibility("default")))
 #define BDUS_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 
+/* The error message when a callback returns bdus_abort (%s: its name).  It
+ * starts as BDUS 0.1.2's did, which scripts may match. */
+#define BDUS_ABORT_MESSAGE "Driver aborted: the %s callback returned bdus_abort"
+
 /* Size of the argument buffer for ioctl requests: _IOC_SIZE() is 14 bits. */
 #define BDUS_MAX_IOCTL_SIZE ((size_t)1 << 14)
 

@@ -141,9 +141,7 @@ static enum bdus_serve_outcome serve_loop(struct worker *worker,
 
 		ret = bdus_dispatch(server->ctx, &message, worker->index);
 		if (ret == bdus_abort)
-			return report_failure(server, EIO,
-					      "the %s callback returned "
-					      "bdus_abort",
+			return report_failure(server, EIO, BDUS_ABORT_MESSAGE,
 					      bdus_request_type_name(
 						      message.type));
 		bdus_channel_set_reply(&worker->channel, message.handle, ret);

@@ -53,7 +53,7 @@ bool uring_report(struct uring_server *server, int errnum, const char *fmt,
 bool uring_report_abort(struct uring_server *server,
 			const struct uring_slot *slot)
 {
-	return uring_report(server, EIO, "the %s callback returned bdus_abort",
+	return uring_report(server, EIO, BDUS_ABORT_MESSAGE,
 			    bdus_request_type_name(slot->message.type));
 }
 
