@@ -481,6 +481,7 @@ int kbdus_device_attach(struct kbdus_device *kdev,
 			struct kbdus_session *session)
 {
 	struct kbdus_session *old;
+	int flush_ret;
 	int ret = 0;
 
 	mutex_lock(&kdev->mutex);
@@ -497,10 +498,23 @@ int kbdus_device_attach(struct kbdus_device *kdev,
 
 	old = kdev->session;
 	if (old) {
-		/* Live replacement: the old driver flushes, then stops. */
+		/*
+		 * Live replacement: the old driver flushes, then stops.  If it
+		 * cannot flush a non-recoverable device, its cached writes die
+		 * with it: fail and destroy the device, as BDUS 0.1.2 did,
+		 * rather than let a new driver serve data older than what was
+		 * acknowledged.  A recoverable device is taken over anyway.
+		 */
 		mutex_unlock(&kdev->mutex);
-		device_flush_if_active(kdev);
+		flush_ret = device_flush_if_active(kdev);
 		mutex_lock(&kdev->mutex);
+		if (flush_ret &&
+		    !(kdev->config.flags & KBDUS_CONFIG_RECOVERABLE)) {
+			kdev->replacing = false;
+			device_terminate_locked(kdev);
+			ret = -EIO;
+			goto out;
+		}
 
 		if (kdev->session == old) {
 			set_bit(KBDUS_SESSION_REPLACED, &old->flags);

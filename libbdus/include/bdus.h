@@ -413,7 +413,8 @@ bool bdus_run(const struct bdus_ops *ops, const struct bdus_attrs *attrs,
  *
  *   - If the device has a live driver, it is sent a flush (if the device
  *     supports flushing) and told to terminate; its requests in flight are
- *     then passed to the new driver.
+ *     then passed to the new driver.  If the flush fails and the device is
+ *     not recoverable, the device is destroyed and this fails with EIO.
  *   - If the device is recoverable and its driver died, the requests the
  *     dead driver had not completed are served again.
  *

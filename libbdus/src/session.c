@@ -315,6 +315,12 @@ static bool fail_attach(int errnum, uint64_t id, uint32_t protocol)
 		return bdus_fail(ESHUTDOWN,
 				 "bdus-%" PRIu64 ": the device is being destroyed",
 				 id);
+	case EIO:
+		return bdus_fail(EIO,
+				 "bdus-%" PRIu64 ": its driver failed to flush "
+				 "it, and it is not recoverable: it was destroyed "
+				 "rather than lose acknowledged writes silently",
+				 id);
 	case EINTR:
 		return bdus_fail(EINTR,
 				 "bdus-%" PRIu64 ": interrupted by a signal while "

@@ -16,6 +16,7 @@
  *   --fail-writes ERR   fail write and fua_write with errno ERR (a number
  *                       or ENOSPC, ETIMEDOUT, ENOLINK, EIO, EPERM)
  *   --fail-initialize ERR
+ *   --fail-flush ERR    fail flush with errno ERR
  *   --abort-after N     return bdus_abort from the Nth request on
  *   --delay-ms N        sleep N ms in every request callback
  *
@@ -54,6 +55,7 @@ static struct {
 	int trace_fd;
 	const char *store_path;
 	int write_error;
+	int flush_error;
 	int initialize_error;
 	long abort_after;
 	unsigned delay_ms;
@@ -215,7 +217,7 @@ static int do_flush(struct bdus_ctx *c)
 	int ret = begin_request(c);
 
 	trace("flush");
-	return ret;
+	return ret ? ret : test.flush_error;
 }
 
 static int do_discard(uint64_t off, uint32_t size, struct bdus_ctx *c)
@@ -272,6 +274,7 @@ enum {
 	OPT_OPS,
 	OPT_FAIL_WRITES,
 	OPT_FAIL_INITIALIZE,
+	OPT_FAIL_FLUSH,
 	OPT_ABORT_AFTER,
 	OPT_DELAY_MS,
 	OPT_PROTOCOL,
@@ -292,6 +295,7 @@ static const struct option long_options[] = {
 	{ "ops", required_argument, NULL, OPT_OPS },
 	{ "fail-writes", required_argument, NULL, OPT_FAIL_WRITES },
 	{ "fail-initialize", required_argument, NULL, OPT_FAIL_INITIALIZE },
+	{ "fail-flush", required_argument, NULL, OPT_FAIL_FLUSH },
 	{ "abort-after", required_argument, NULL, OPT_ABORT_AFTER },
 	{ "delay-ms", required_argument, NULL, OPT_DELAY_MS },
 	{ "protocol", required_argument, NULL, OPT_PROTOCOL },
@@ -411,6 +415,9 @@ static int parse_test_option(struct config *c, int opt, const char *arg)
 	case OPT_FAIL_WRITES:
 		test.write_error = parse_errno(arg);
 		return test.write_error > 0 ? 0 : usage("bad errno", arg);
+	case OPT_FAIL_FLUSH:
+		test.flush_error = parse_errno(arg);
+		return test.flush_error > 0 ? 0 : usage("bad errno", arg);
 	case OPT_FAIL_INITIALIZE:
 		test.initialize_error = parse_errno(arg);
 		return test.initialize_error > 0 ? 0 : usage("bad errno", arg);

@@ -209,8 +209,9 @@ struct kbdus_version {
  * Errors: ENODEV no such device; EINVAL bad field; EBUSY device not yet
  * available, or another attach is in progress; EALREADY this fd is
  * already a session; ESHUTDOWN device is being destroyed; EINTR; E2BIG as
- * for CREATE.  args.config is written before the session binds, so a
- * failure (EFAULT included) never leaves this fd bound.
+ * for CREATE; EIO the old session failed the FLUSH of a non-recoverable
+ * device, which is then destroyed.  args.config is written before the
+ * session binds, so a failure (EFAULT included) never leaves this fd bound.
  */
 struct kbdus_attach_args {
 	__u64 id; /* in */
