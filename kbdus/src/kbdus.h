@@ -29,7 +29,13 @@
 
 #include <uapi/linux/kbdus.h>
 
-#define KBDUS_MINORS_PER_DEVICE 16
+/*
+ * Minors of a device and its partitions, as in BDUS 0.1.2: 256 (Linux's
+ * DISK_MAX_PARTS), so that every partition has a minor in the disk's range
+ * (beyond it Linux hands out blkext numbers), and device slot n owns minors
+ * n * 256 onwards.  max_devices (4096 at most) fits MINORBITS.
+ */
+#define KBDUS_MINORS_PER_DEVICE 256
 
 extern const struct file_operations kbdus_control_fops;
 

@@ -6,7 +6,9 @@
 # offset on the whole device and the other way round; ext4 on a partition
 # survives a remount without touching its neighbours.  A bdus-loop device
 # made from a copy of that disk finds the partitions when it is created, and
-# a new DOS table replaces them on a re-read.
+# a new DOS table replaces them on a re-read.  A device has 256 minors, as in
+# BDUS 0.1.2: its 20th partition is still on the disk's major, at the disk's
+# minor + 20, and the disk's minor is a multiple of 256.
 # timeout: 420
 source "$BDUS_ROOT/tests/vm/testlib.sh"
 source "$BDUS_ROOT/tests/vm/testlib-libbdus.sh"
@@ -121,6 +123,17 @@ check_parts "$dev" 1,16 18,32
 # is now 7 MiB into the new p2.
 same "$dev" $((25 * MiB)) "${dev}p2" $((7 * MiB)) $((8 * MiB)) ||
 	fail "the old ${dev}p2 data is not at 7 MiB in the new ${dev}p2"
+info "20 partitions, all in the device's 256 minors"
+{
+	echo "label: gpt"
+	for i in $(seq 20); do echo "size=1MiB"; done
+} | sfdisk -q --wipe always "$dev" >/tmp/sfdisk.out 2>&1 || { cat /tmp/sfdisk.out >&2; fail "sfdisk (20)"; }
+wait_for "[[ -b ${dev}p20 ]]" 10 || fail "no ${dev}p20"
+read -r major minor < <(stat -c '%t %T' "$dev")
+read -r pmajor pminor < <(stat -c '%t %T' "${dev}p20")
+((16#$minor % 256 == 0)) || fail "the disk's minor $((16#$minor)) is not a multiple of 256"
+[[ $pmajor == "$major" ]] && ((16#$pminor == 16#$minor + 20)) ||
+	fail "${dev}p20 is $((16#$pmajor)):$((16#$pminor)), not on $((16#$major)):$((16#$minor + 20))"
 bdus destroy "$id" || fail "bdus destroy"
 wait_for "[[ ! -e ${dev}p1 && ! -e $dev ]]" 10 || fail "$dev or its partitions outlived the device"
 wait_for "! pgrep -x bdus-loop >/dev/null" 10 || fail "bdus-loop kept running"
