@@ -288,7 +288,10 @@ int kbdus_inverter_init(struct kbdus_device *kdev)
 	set->numa_node = NUMA_NO_NODE;
 	set->cmd_size = sizeof(struct kbdus_rq_data);
 	set->timeout = msecs_to_jiffies(config->request_timeout_ms);
-	set->flags = KBDUS_MQ_F_DEFAULT;
+	/* No I/O scheduler by default, as BDUS 0.1.x (and ublk) chose: the
+	 * driver reorders as it likes, and blk-mq would otherwise give a
+	 * one-queue device mq-deadline.  Users may still pick one in sysfs. */
+	set->flags = KBDUS_MQ_F_DEFAULT | BLK_MQ_F_NO_SCHED_BY_DEFAULT;
 	set->driver_data = kdev;
 
 	ret = blk_mq_alloc_tag_set(set);

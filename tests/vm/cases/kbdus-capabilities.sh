@@ -4,7 +4,8 @@
 # WRITE gets a read-only disk (buffered writes fail at once instead of being
 # lost at writeback); write-zeroes with unmapping allowed is served by a
 # driver that only serves NO_UNMAP; a driver that only serves MAY_UNMAP gets
-# no write-zeroes at all.
+# no write-zeroes at all.  Devices start with no I/O scheduler (none), as in
+# BDUS 0.1.2, with one queue or several.
 # timeout: 240
 source "$BDUS_ROOT/tests/vm/testlib.sh"
 
@@ -13,6 +14,8 @@ for protocol in $PROTOCOLS; do
 	info "read-only driver ($protocol)"
 	start_driver D --protocol "$protocol" --size $((4 << 20)) --types read
 	[[ $(blockdev --getro "$D_DEV") == 1 ]] || fail "a driver without WRITE got a writable disk"
+	grep -q '\[none\]' "/sys/block/bdus-$D_ID/queue/scheduler" ||
+		fail "one queue: scheduler $(cat "/sys/block/bdus-$D_ID/queue/scheduler")"
 	expect_error "not permitted\|Read-only" dd if=/dev/zero of="$D_DEV" bs=4096 count=1 status=none
 	dd if="$D_DEV" of=/dev/null bs=4096 count=4 iflag=direct status=none || fail "reads fail"
 	uapi-ctl destroy "$D_ID"
