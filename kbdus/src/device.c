@@ -615,12 +615,14 @@ void kbdus_device_fill_info(struct kbdus_device *kdev,
 static int kbdus_bdev_ioctl(struct block_device *bdev, kbdus_blk_mode_t mode,
 			    unsigned int command, unsigned long arg)
 {
+	struct kbdus_device *kdev = bdev->bd_disk->private_data;
+
 	/* A command that hands the driver data may change the device: it
 	 * needs an opener that may write, as BLKDISCARD does. */
-	if ((_IOC_DIR(command) & _IOC_WRITE) && !kbdus_blk_mode_writable(mode))
+	if ((kbdus_ioctl_dir(kdev, command) & _IOC_WRITE) &&
+	    !kbdus_blk_mode_writable(mode))
 		return -EBADF;
-	return kbdus_inverter_bdev_ioctl(bdev->bd_disk->private_data, command,
-					 arg);
+	return kbdus_inverter_bdev_ioctl(kdev, command, arg);
 }
 
 static void kbdus_free_disk(struct gendisk *disk)

@@ -639,9 +639,9 @@ u32 kbdus_inverter_payload_in(struct kbdus_slot *slot)
 	case KBDUS_REQ_FUA_WRITE:
 		return blk_rq_bytes(slot->rq);
 	case KBDUS_REQ_IOCTL:
-		if (_IOC_DIR(rq_data(slot->rq)->ioctl_command) & _IOC_WRITE)
-			return _IOC_SIZE(rq_data(slot->rq)->ioctl_command);
-		return 0;
+		/* All of it: the caller's data, or zeros where the caller
+		 * supplies none, so the driver never sees stale bytes. */
+		return _IOC_SIZE(rq_data(slot->rq)->ioctl_command);
 	default:
 		return 0;
 	}
@@ -653,7 +653,7 @@ u32 kbdus_inverter_payload_out(struct kbdus_slot *slot)
 	case KBDUS_REQ_READ:
 		return blk_rq_bytes(slot->rq);
 	case KBDUS_REQ_IOCTL:
-		if (_IOC_DIR(rq_data(slot->rq)->ioctl_command) & _IOC_READ)
+		if (rq_data(slot->rq)->ioctl_dir & _IOC_READ)
 			return _IOC_SIZE(rq_data(slot->rq)->ioctl_command);
 		return 0;
 	default:
@@ -716,7 +716,7 @@ int kbdus_inverter_bdev_ioctl(struct kbdus_device *kdev, unsigned int command,
 {
 	void __user *user_arg = (void __user *)arg;
 	u32 size = _IOC_SIZE(command);
-	u32 dir = _IOC_DIR(command);
+	u32 dir = kbdus_ioctl_dir(kdev, command);
 	struct kbdus_rq_data *data;
 	void *buffer = NULL;
 	struct request *rq;
@@ -754,6 +754,7 @@ int kbdus_inverter_bdev_ioctl(struct kbdus_device *kdev, unsigned int command,
 	data = rq_data(rq);
 	data->ioctl_buffer = buffer;
 	data->ioctl_command = command;
+	data->ioctl_dir = dir;
 	data->ioctl_error = 0;
 
 	status = blk_execute_rq(rq, false);

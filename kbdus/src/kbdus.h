@@ -102,6 +102,7 @@ struct kbdus_rq_data {
 	/* Ioctl passthrough: a kernel copy of the argument, no bio. */
 	void *ioctl_buffer;
 	u32 ioctl_command;
+	u32 ioctl_dir; /* kbdus_ioctl_dir() of the command */
 	int ioctl_error; /* positive errno from the driver */
 };
 
@@ -186,6 +187,23 @@ void kbdus_inverter_release_session(struct kbdus_device *kdev,
 				    bool requeue);
 int kbdus_inverter_bdev_ioctl(struct kbdus_device *kdev, unsigned int command,
 			      unsigned long arg);
+
+/*
+ * Which way an ioctl's argument travels, as _IOC_READ (to the caller) and
+ * _IOC_WRITE (to the driver) bits: the command's own direction, or, on a
+ * device with BDUS 0.1.x's convention (KBDUS_CONFIG_IOCTL_DIR_V01), the
+ * command's with the two bits swapped.
+ */
+static inline u32 kbdus_ioctl_dir(const struct kbdus_device *kdev,
+				  unsigned int command)
+{
+	u32 dir = _IOC_DIR(command);
+
+	if ((kdev->config.flags & KBDUS_CONFIG_IOCTL_DIR_V01) &&
+	    (dir == _IOC_READ || dir == _IOC_WRITE))
+		dir ^= _IOC_READ | _IOC_WRITE;
+	return dir;
+}
 
 /* ------------------------------------------------------------------------- */
 /* Sessions and protocols */

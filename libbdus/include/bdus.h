@@ -258,18 +258,27 @@ struct bdus_ops {
 
 	/*
 	 * Serves an ioctl on the device that Linux did not handle itself.
-	 * With dir = _IOC_DIR(command) and size = _IOC_SIZE(command):
-	 *   - _IOC_NONE: argument is NULL;
-	 *   - _IOC_WRITE: argument holds the caller's size bytes; changes to
-	 *     it are ignored;
-	 *   - _IOC_READ: argument is size zeroed bytes, copied back to the
-	 *     caller if the callback returns 0;
-	 *   - _IOC_READ | _IOC_WRITE: both of the above.
-	 * This follows the Linux convention (_IOC_WRITE: the caller writes).
-	 * BDUS 0.1.2 and older documented the two directions the other way
-	 * round.  The return value reaches the caller as -errno.  Callers
-	 * that opened the device read-only get EBADF for _IOC_WRITE commands
-	 * without reaching the driver.
+	 * The argument is size = _IOC_SIZE(command) bytes (NULL for
+	 * _IOC_NONE) and travels by the direction of the command, whose
+	 * meaning depends on how the driver was started:
+	 *
+	 *   - bdus_run() and bdus_rerun() (the BDUS 0.1 API, also when
+	 *     called by a program built against 0.1.x): BDUS 0.1.x's
+	 *     convention, named from the driver's side.  _IOC_READ: the
+	 *     argument holds the caller's bytes (changes are dropped);
+	 *     _IOC_WRITE: it starts zeroed and goes back to the caller.
+	 *   - bdus_run_ext() and bdus_rerun_ext(): Linux's convention, named
+	 *     from the caller's side.  _IOC_WRITE: the argument holds the
+	 *     caller's bytes (changes are dropped); _IOC_READ: it starts
+	 *     zeroed and goes back to the caller.
+	 *
+	 * _IOC_READ | _IOC_WRITE: both ways, in either.  Data goes back only
+	 * if the callback returns 0; the return value reaches the caller as
+	 * -errno.  A device keeps the convention of the API that created it:
+	 * a driver started through the other API is refused (EINVAL) when it
+	 * tries to take over a device that serves ioctls.  Callers that
+	 * opened the device read-only get EBADF, without reaching the
+	 * driver, for commands that hand the driver their bytes.
 	 */
 	int (*ioctl)(uint32_t command, void *argument, struct bdus_ctx *ctx);
 };

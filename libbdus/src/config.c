@@ -61,7 +61,7 @@ static uint32_t config_flags(const struct bdus_ops *ops,
 void bdus_config_for_run(struct kbdus_device_config *config,
 			 const struct bdus_ops *ops,
 			 const struct bdus_attrs *attrs,
-			 const struct bdus_ext_attrs *ext)
+			 const struct bdus_ext_attrs *ext, bool ioctl_v01)
 {
 	uint32_t lbs = attrs->logical_block_size;
 
@@ -81,6 +81,8 @@ void bdus_config_for_run(struct kbdus_device_config *config,
 	config->queue_depth = (uint16_t)ext->queue_depth;
 	config->protocol = ext->protocol;
 	config->flags = config_flags(ops, attrs, ext);
+	if (ioctl_v01 && ops->ioctl)
+		config->flags |= KBDUS_CONFIG_IOCTL_DIR_V01;
 	config->request_timeout_ms = ext->request_timeout_ms;
 }
 

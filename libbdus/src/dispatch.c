@@ -66,12 +66,10 @@ static int call_ioctl(struct bdus_ctx *ctx, const struct bdus_message *message)
 	uint32_t command = message->ioctl_command;
 	void *argument = NULL;
 
+	/* kbdus sends the whole argument, zeroed where the caller gives
+	 * nothing, in the direction convention of the device. */
 	if (_IOC_DIR(command) != _IOC_NONE)
 		argument = message->payload;
-	/* Output-only argument: the driver starts from zeros, not from
-	 * whatever the buffer held before. */
-	if (_IOC_DIR(command) == _IOC_READ)
-		memset(argument, 0, message->size);
 
 	return ctx->ops->ioctl(command, argument, ctx);
 }

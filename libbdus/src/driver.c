@@ -161,9 +161,15 @@ static bool finish(struct driver *driver, bool ok)
 /* ------------------------------------------------------------------------- */
 /* bdus_run() */
 
+/*
+ * ioctl_v01: the driver came in through BDUS 0.1's API (bdus_run(),
+ * bdus_rerun() or their versioned names), so its ioctl callback follows
+ * 0.1.x's direction convention (KBDUS_CONFIG_IOCTL_DIR_V01); the extended
+ * API follows Linux's.
+ */
 static bool run(const struct bdus_ops *ops, const struct bdus_attrs *attrs,
 		const struct bdus_ext_attrs *ext, size_t ext_size,
-		void *private_data)
+		void *private_data, bool ioctl_v01)
 {
 	struct kbdus_device_config config;
 	struct driver driver;
@@ -178,7 +184,7 @@ static bool run(const struct bdus_ops *ops, const struct bdus_attrs *attrs,
 	driver.ops = *ops;
 	driver.attrs = *attrs;
 	driver.requested = *attrs;
-	bdus_config_for_run(&config, ops, attrs, &driver.ext);
+	bdus_config_for_run(&config, ops, attrs, &driver.ext, ioctl_v01);
 
 	if (!fork_if_daemonizing(&driver, &ok))
 		return ok;
@@ -196,7 +202,7 @@ static bool run(const struct bdus_ops *ops, const struct bdus_attrs *attrs,
 BDUS_API bool bdus_run(const struct bdus_ops *ops,
 		       const struct bdus_attrs *attrs, void *private_data)
 {
-	return run(ops, attrs, NULL, 0, private_data);
+	return run(ops, attrs, NULL, 0, private_data, true);
 }
 
 BDUS_API bool bdus_run_ext_sized(const struct bdus_ops *ops,
@@ -204,7 +210,7 @@ BDUS_API bool bdus_run_ext_sized(const struct bdus_ops *ops,
 				 const struct bdus_ext_attrs *ext,
 				 size_t ext_size, void *private_data)
 {
-	return run(ops, attrs, ext, ext_size, private_data);
+	return run(ops, attrs, ext, ext_size, private_data, false);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -212,24 +218,40 @@ BDUS_API bool bdus_run_ext_sized(const struct bdus_ops *ops,
 
 static bool validate_against_device(uint64_t id, const struct bdus_ops *ops,
 				    const struct bdus_attrs *attrs,
-				    const struct bdus_ext_attrs *ext)
+				    const struct bdus_ext_attrs *ext,
+				    bool ioctl_v01)
 {
 	struct kbdus_device_info info;
 	int fd = bdus_control_open(true);
+	bool device_v01;
 	bool ok;
 
 	if (fd < 0)
 		return false;
 	ok = bdus_control_device_info(fd, id, &info);
 	bdus_close_quietly(fd);
+	if (!ok || !bdus_validate_for_rerun(ops, attrs, ext, &info.config))
+		return false;
 
-	return ok && bdus_validate_for_rerun(ops, attrs, ext, &info.config);
+	/* A device keeps the ioctl convention of the API that created it:
+	 * requests in flight were copied by it. */
+	device_v01 = info.config.flags & KBDUS_CONFIG_IOCTL_DIR_V01;
+	if ((info.config.supported_requests & KBDUS_REQ_BIT(KBDUS_REQ_IOCTL)) &&
+	    device_v01 != ioctl_v01)
+		return bdus_fail(EINVAL,
+				 "bdus-%" PRIu64 ": its ioctls follow %s "
+				 "direction convention; take it over with %s",
+				 id,
+				 device_v01 ? "BDUS 0.1's" : "Linux's",
+				 device_v01 ? "bdus_rerun()" :
+					      "bdus_rerun_ext()");
+	return true;
 }
 
 static bool rerun(uint64_t id, const struct bdus_ops *ops,
 		  const struct bdus_attrs *attrs,
 		  const struct bdus_ext_attrs *ext, size_t ext_size,
-		  void *private_data)
+		  void *private_data, bool ioctl_v01)
 {
 	struct driver driver;
 	bool ok;
@@ -242,7 +264,7 @@ static bool rerun(uint64_t id, const struct bdus_ops *ops,
 		return false;
 
 	/* Check before attaching: attaching stops the running driver. */
-	if (!validate_against_device(id, ops, attrs, &driver.ext))
+	if (!validate_against_device(id, ops, attrs, &driver.ext, ioctl_v01))
 		return false;
 
 	driver.ops = *ops;
@@ -265,7 +287,7 @@ static bool rerun(uint64_t id, const struct bdus_ops *ops,
 BDUS_API bool bdus_rerun(uint64_t dev_id, const struct bdus_ops *ops,
 			 const struct bdus_attrs *attrs, void *private_data)
 {
-	return rerun(dev_id, ops, attrs, NULL, 0, private_data);
+	return rerun(dev_id, ops, attrs, NULL, 0, private_data, true);
 }
 
 BDUS_API bool bdus_rerun_ext_sized(uint64_t dev_id,
@@ -274,5 +296,5 @@ BDUS_API bool bdus_rerun_ext_sized(uint64_t dev_id,
 				   const struct bdus_ext_attrs *ext,
 				   size_t ext_size, void *private_data)
 {
-	return rerun(dev_id, ops, attrs, ext, ext_size, private_data);
+	return rerun(dev_id, ops, attrs, ext, ext_size, private_data, false);
 }

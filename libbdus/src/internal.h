@@ -104,7 +104,7 @@ uint32_t bdus_supported_requests(const struct bdus_ops *ops);
 void bdus_config_for_run(struct kbdus_device_config *config,
 			 const struct bdus_ops *ops,
 			 const struct bdus_attrs *attrs,
-			 const struct bdus_ext_attrs *ext);
+			 const struct bdus_ext_attrs *ext, bool ioctl_v01);
 /* Fills in the effective attributes once the device exists. */
 void bdus_effective_attrs(struct bdus_attrs *attrs,
 			  struct bdus_ext_attrs *ext,

@@ -81,8 +81,13 @@ int fake_start(uint64_t id, uint32_t type, uint64_t offset, uint32_t size,
 		slot->request.size = size;
 		slot->request.ioctl_command = ioctl_command;
 		slot->request.queue = (uint16_t)(i / dev->config.queue_depth);
-		if (fake_request_carries_data(&slot->request))
+		if (type == KBDUS_REQ_IOCTL) {
+			memset(slot->data, 0, size);
+			if (fake_ioctl_dir(dev, ioctl_command) & _IOC_WRITE)
+				memcpy(slot->data, data, size);
+		} else if (fake_request_carries_data(&slot->request)) {
 			memcpy(slot->data, data, size);
+		}
 		slot->generation++;
 		slot->queued_at = ++fake_queue_clock;
 		slot->state = SLOT_QUEUED;
@@ -103,7 +108,8 @@ int fake_wait_reply(uint64_t id, int index, void *data, int timeout_ms)
 	for (int waited = 0; waited <= timeout_ms; waited += 2) {
 		if (slot->state == SLOT_REPLIED) {
 			result = slot->error;
-			if (result == 0 && fake_reply_carries_data(&slot->request))
+			if (result == 0 &&
+			    fake_reply_carries_data(dev, &slot->request))
 				memcpy(data, slot->data, slot->request.size);
 			slot->state = SLOT_FREE;
 			break;
@@ -158,6 +164,16 @@ uint32_t fake_state(uint64_t id)
 	state = fake_device_of(id) ? fake_devices[id].state : 0;
 	pthread_mutex_unlock(&fake_lock);
 	return state;
+}
+
+uint32_t fake_device_flags(uint64_t id)
+{
+	uint32_t flags;
+
+	pthread_mutex_lock(&fake_lock);
+	flags = fake_device_of(id) ? fake_devices[id].config.flags : 0;
+	pthread_mutex_unlock(&fake_lock);
+	return flags;
 }
 
 uint64_t fake_devices_created(void)

@@ -56,7 +56,9 @@ struct device *fake_device_of(uint64_t id);
 void fake_adjust_config(struct kbdus_device_config *c, uint64_t id);
 void fake_allocate_slots(struct device *dev);
 void fake_destroy_device(struct device *dev);
+uint32_t fake_ioctl_dir(const struct device *dev, uint32_t command);
 bool fake_request_carries_data(const struct kbdus_request *request);
-bool fake_reply_carries_data(const struct kbdus_request *request);
+bool fake_reply_carries_data(const struct device *dev,
+			     const struct kbdus_request *request);
 
 #endif /* FAKE_KBDUS_INTERNAL_H_ */

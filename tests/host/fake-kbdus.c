@@ -299,19 +299,33 @@ static struct slot *slot_of_handle(struct device *dev, uint64_t handle,
 	return &dev->slots[index];
 }
 
-bool fake_reply_carries_data(const struct kbdus_request *request)
+/* As kbdus: an ioctl argument's direction, _IOC_READ (to the caller) and
+ * _IOC_WRITE (to the driver), swapped on a device with 0.1's convention. */
+uint32_t fake_ioctl_dir(const struct device *dev, uint32_t command)
+{
+	uint32_t dir = _IOC_DIR(command);
+
+	if ((dev->config.flags & KBDUS_CONFIG_IOCTL_DIR_V01) &&
+	    (dir == _IOC_READ || dir == _IOC_WRITE))
+		dir ^= _IOC_READ | _IOC_WRITE;
+	return dir;
+}
+
+bool fake_reply_carries_data(const struct device *dev,
+			     const struct kbdus_request *request)
 {
 	return request->type == KBDUS_REQ_READ ||
 	       (request->type == KBDUS_REQ_IOCTL &&
-		(_IOC_DIR(request->ioctl_command) & _IOC_READ));
+		(fake_ioctl_dir(dev, request->ioctl_command) & _IOC_READ));
 }
 
+/* An ioctl's whole argument goes to the driver: the caller's data, or
+ * zeros (fake_start() fills them in). */
 bool fake_request_carries_data(const struct kbdus_request *request)
 {
 	return request->type == KBDUS_REQ_WRITE ||
 	       request->type == KBDUS_REQ_FUA_WRITE ||
-	       (request->type == KBDUS_REQ_IOCTL &&
-		(_IOC_DIR(request->ioctl_command) & _IOC_WRITE));
+	       request->type == KBDUS_REQ_IOCTL;
 }
 
 /* payload: where the ioctl protocol's reply data is, or NULL for mmap. */
@@ -325,7 +339,8 @@ static int complete(struct device *dev, uint64_t handle, int32_t error,
 		return fail(EINVAL);
 	if (!slot)
 		return fail(err);
-	if (payload && error == 0 && fake_reply_carries_data(&slot->request))
+	if (payload && error == 0 &&
+	    fake_reply_carries_data(dev, &slot->request))
 		memcpy(slot->data, payload, slot->request.size);
 	slot->error = error;
 	slot->state = SLOT_REPLIED;

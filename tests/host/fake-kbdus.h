@@ -60,6 +60,8 @@ void fake_destroy(uint64_t id);
 
 /* The device's state (KBDUS_STATE_*), or 0 if it does not exist. */
 uint32_t fake_state(uint64_t id);
+/* The device's config flags (0 if there is no such device). */
+uint32_t fake_device_flags(uint64_t id);
 /* How many devices were ever created. */
 uint64_t fake_devices_created(void);
 /* The config the device was created with (after adjustments). */

@@ -165,6 +165,35 @@ static int do_ioctl(uint32_t command, void *arg, struct bdus_ctx *c)
 	}
 }
 
+/*
+ * The same commands as a BDUS 0.1.x driver sees them (bdus_run()): 0.1
+ * named directions from the driver's side, so TEST_IOR's argument brings
+ * the caller's data (changes are dropped) and TEST_IOW's starts zeroed and
+ * goes back to the caller.
+ */
+static int do_ioctl_v01(uint32_t command, void *arg, struct bdus_ctx *c)
+{
+	(void)c;
+	enter();
+	switch (command) {
+	case TEST_IOR:
+		memcpy(drv.ioctl_value, arg, 16);
+		memcpy(arg, "dropped!!!!!!!!", 16);
+		return leave(0);
+	case TEST_IOW:
+		for (int i = 0; i < 16; i++) /* must start zeroed */
+			if (((char *)arg)[i] != 0)
+				return leave(EBADMSG);
+		memcpy(arg, "from the driver", 16);
+		return leave(0);
+	case TEST_IOWR:
+		++*(int *)arg;
+		return leave(0);
+	default:
+		return leave(EPERM);
+	}
+}
+
 static const struct bdus_ops full_ops = {
 	.initialize = on_initialize,
 	.on_device_available = on_available,
@@ -231,23 +260,34 @@ static void *client_main(void *arg)
 }
 
 /* Runs a driver on this thread and fn on a client thread.  Returns what
- * bdus_run_ext() returned; *out_id is the device's id. */
-static bool run_with_client(const struct bdus_ops *ops,
-			    const struct bdus_attrs *attrs,
-			    const struct bdus_ext_attrs *ext,
-			    bool (*fn)(uint64_t), uint64_t *out_id)
+ * bdus_run_ext() (bdus_run() if api01) returned; *out_id is the device's
+ * id. */
+static bool run_with_client_api(const struct bdus_ops *ops,
+				const struct bdus_attrs *attrs,
+				const struct bdus_ext_attrs *ext,
+				bool (*fn)(uint64_t), uint64_t *out_id,
+				bool api01)
 {
 	struct client client = { .id = fake_devices_created(), .fn = fn };
 	pthread_t thread;
 	bool result;
 
 	pthread_create(&thread, NULL, client_main, &client);
-	result = bdus_run_ext(ops, attrs, ext, NULL);
+	result = api01 ? bdus_run(ops, attrs, NULL) :
+			 bdus_run_ext(ops, attrs, ext, NULL);
 	pthread_join(thread, NULL);
 	check(client.ok, "the client's checks failed");
 	if (out_id)
 		*out_id = client.id;
 	return result;
+}
+
+static bool run_with_client(const struct bdus_ops *ops,
+			    const struct bdus_attrs *attrs,
+			    const struct bdus_ext_attrs *ext,
+			    bool (*fn)(uint64_t), uint64_t *out_id)
+{
+	return run_with_client_api(ops, attrs, ext, fn, out_id, false);
 }
 
 static struct bdus_attrs default_attrs(void)
@@ -441,6 +481,47 @@ static void test_every_type(const char *name, uint32_t protocol,
 		check(!drv.off_main_thread,
 		      "a callback ran off the calling thread");
 	report(name);
+}
+
+static bool exercise_ioctl_v01(uint64_t id)
+{
+	char arg[16] = "to the driver!!";
+	int value = 41;
+	bool ok = true;
+
+	ok &= check(fake_device_flags(id) & KBDUS_CONFIG_IOCTL_DIR_V01,
+		    "kbdus was not told of 0.1's convention");
+	ok &= check(fake_submit(id, KBDUS_REQ_IOCTL, 0, 16, TEST_IOR, arg,
+				TIMEOUT_MS) == 0 &&
+			    memcmp(arg, "to the driver!!", 16) == 0,
+		    "0.1 _IOR: the caller got \"%.16s\" back", arg);
+	memcpy(arg, "not for driver!", 16);
+	ok &= check(fake_submit(id, KBDUS_REQ_IOCTL, 0, 16, TEST_IOW, arg,
+				TIMEOUT_MS) == 0 &&
+			    memcmp(arg, "from the driver", 16) == 0,
+		    "0.1 _IOW: the caller got \"%.16s\"", arg);
+	ok &= check(fake_submit(id, KBDUS_REQ_IOCTL, 0, sizeof(value),
+				TEST_IOWR, &value, TIMEOUT_MS) == 0 &&
+			    value == 42,
+		    "0.1 _IOWR: got %d", value);
+	fake_destroy(id);
+	return ok;
+}
+
+/* A driver that enters through bdus_run() gets 0.1.x's ioctl directions,
+ * and kbdus is told so (KBDUS_CONFIG_IOCTL_DIR_V01). */
+static void test_ioctl_v01(void)
+{
+	struct bdus_ops ops = { .ioctl = do_ioctl_v01 };
+	struct bdus_attrs attrs = default_attrs();
+
+	reset_driver();
+	check(run_with_client_api(&ops, &attrs, NULL, exercise_ioctl_v01,
+				  NULL, true),
+	      "bdus_run failed: %s", bdus_get_error_message());
+	check(memcmp(drv.ioctl_value, "to the driver!!", 16) == 0,
+	      "the 0.1 _IOR argument did not reach the driver");
+	report("bdus_run gives ioctl callbacks 0.1.x's directions");
 }
 
 static void test_fallbacks(void)
@@ -653,17 +734,24 @@ static void test_rerun(void)
 		      strstr(bdus_get_error_message(), "discard") != NULL,
 	      "a missing discard callback was accepted: %s",
 	      bdus_get_error_message());
+	/* Made by bdus_run_ext(), with ioctls: Linux's convention, so not
+	 * for a 0.1 driver. */
+	check(!bdus_rerun(rerun_id, &full_ops, &attrs, NULL) &&
+		      errno == EINVAL &&
+		      strstr(bdus_get_error_message(), "bdus_rerun_ext()"),
+	      "a 0.1 driver took over a device with Linux's ioctls: %s",
+	      bdus_get_error_message());
 	check(fake_state(rerun_id) == KBDUS_STATE_INACTIVE,
 	      "a refused rerun changed the device");
 
 	reset_driver();
 	pthread_create(&thread, NULL, rerun_client, &client_ok);
-	check(bdus_rerun(rerun_id, &full_ops, &attrs, NULL),
-	      "bdus_rerun failed: %s", bdus_get_error_message());
+	check(bdus_rerun_ext(rerun_id, &full_ops, &attrs, NULL, NULL),
+	      "bdus_rerun_ext failed: %s", bdus_get_error_message());
 	pthread_join(thread, NULL);
 	check(client_ok, "the new driver did not serve requests");
 	check(drv.calls >= 2, "the aborted request was not served again");
-	report("bdus_rerun validates and takes over a recoverable device");
+	report("bdus_rerun_ext validates and takes over a recoverable device");
 }
 
 int main(void)
@@ -681,6 +769,7 @@ int main(void)
 			BDUS_PROTOCOL_IOCTL, BDUS_PROTOCOL_IOCTL, 3);
 	test_every_type("every request type, mmap protocol, 3 workers",
 			BDUS_PROTOCOL_MMAP, BDUS_PROTOCOL_MMAP, 3);
+	test_ioctl_v01();
 	test_fallbacks();
 	test_workers();
 	test_abort(1, "bdus_abort stops a single-threaded driver");

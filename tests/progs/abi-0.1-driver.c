@@ -11,6 +11,12 @@
  *   abi-0.1-driver id PATH          prints the device's id
  *   abi-0.1-driver flush|destroy ID
  *   abi-0.1-driver version          prints libbdus's and kbdus's versions
+ *   abi-0.1-driver set PATH LABEL   as a client: stores LABEL in the driver
+ *   abi-0.1-driver get PATH         as a client: prints the driver's label
+ *
+ * Its ioctls are written as 0.1.x drivers wrote them: 0.1 named argument
+ * directions from the driver's side, so the command that hands the driver
+ * data is an _IOR and the one that brings data back is an _IOW.
  *
  * Exit status 0 on success; 1 with libbdus's message on failure.
  */
@@ -21,10 +27,18 @@
 #include <bdus.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#define ABI01_SET_LABEL _IOR('b', 1, char[16]) /* 0.1: to the driver */
+#define ABI01_GET_LABEL _IOW('b', 2, char[16]) /* 0.1: to the caller */
+
+static char label[16];
 
 /* 0.1.1's and 0.1.2's bdus.h declared these and called them from inline
  * wrappers; the binaries they built reference them by name. */
@@ -67,12 +81,52 @@ static int ram_flush(struct bdus_ctx *ctx)
 	return 0;
 }
 
+static int label_ioctl(uint32_t command, void *argument,
+		       struct bdus_ctx *ctx)
+{
+	(void)ctx;
+	switch (command) {
+	case ABI01_SET_LABEL:
+		memcpy(label, argument, sizeof(label));
+		return 0;
+	case ABI01_GET_LABEL:
+		memcpy(argument, label, sizeof(label));
+		return 0;
+	default:
+		return ENOTTY;
+	}
+}
+
 static const struct bdus_ops ram_ops = {
 	.initialize = ram_initialize,
 	.read = ram_read,
 	.write = ram_write,
 	.flush = ram_flush,
+	.ioctl = label_ioctl,
 };
+
+/* The client side: plain ioctl(2) on the block device. */
+static int label_client(const char *path, const char *set)
+{
+	char buf[16] = { 0 };
+	int fd = open(path, set ? O_RDWR : O_RDONLY);
+
+	if (fd < 0) {
+		perror(path);
+		return 1;
+	}
+	if (set)
+		strncpy(buf, set, sizeof(buf) - 1);
+	if (ioctl(fd, set ? ABI01_SET_LABEL : ABI01_GET_LABEL, buf) != 0) {
+		fprintf(stderr, "abi-0.1-driver: ioctl: %s\n", strerror(errno));
+		close(fd);
+		return 1;
+	}
+	close(fd);
+	if (!set)
+		printf("%.15s\n", buf);
+	return 0;
+}
 
 static int failed(void)
 {
@@ -98,9 +152,14 @@ int main(int argc, char **argv)
 		       mod.minor, mod.patch);
 		return 0;
 	}
+	if (argc == 4 && strcmp(argv[1], "set") == 0)
+		return label_client(argv[2], argv[3]);
+	if (argc == 3 && strcmp(argv[1], "get") == 0)
+		return label_client(argv[2], NULL);
 	if (argc != 3) {
 		fprintf(stderr, "usage: abi-0.1-driver run SIZE | rerun ID | "
-				"id PATH | flush ID | destroy ID | version\n");
+				"id PATH | flush ID | destroy ID | version | "
+				"set PATH LABEL | get PATH\n");
 		return 2;
 	}
 

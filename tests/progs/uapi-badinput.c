@@ -93,7 +93,7 @@ static void check_bad_configs(int fd)
 	BAD_CONFIG((c.logical_block_size = 4096, c.physical_block_size = 512), EINVAL);
 	BAD_CONFIG(c.supported_requests = 1u << 10, EINVAL);
 	BAD_CONFIG(c.supported_requests = KBDUS_REQ_BIT(KBDUS_REQ_TERMINATE), EINVAL);
-	BAD_CONFIG(c.flags = 1u << 5, EINVAL);
+	BAD_CONFIG(c.flags = 1u << 6, EINVAL); /* past KBDUS_CONFIG_FLAGS_MASK */
 	BAD_CONFIG(c.flags = KBDUS_CONFIG_WRITE_CACHE, EINVAL); /* no FLUSH */
 	BAD_CONFIG((c.flags = KBDUS_CONFIG_FUA,
 		    c.supported_requests |= KBDUS_REQ_BIT(KBDUS_REQ_FUA_WRITE)), EINVAL);

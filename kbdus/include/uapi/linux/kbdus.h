@@ -111,7 +111,15 @@ enum kbdus_protocol {
 #define KBDUS_CONFIG_ROTATIONAL (1u << 2) /* report a rotational device */
 #define KBDUS_CONFIG_WRITE_CACHE (1u << 3) /* volatile cache: needs FLUSH */
 #define KBDUS_CONFIG_FUA (1u << 4) /* needs WRITE_CACHE and FUA_WRITE */
-#define KBDUS_CONFIG_FLAGS_MASK 0x1fu
+/*
+ * ioctl arguments follow BDUS 0.1.x's convention, which named directions
+ * from the driver's side: _IOC_READ arguments carry the caller's data to the
+ * driver and _IOC_WRITE ones bring the driver's back, the opposite of
+ * Linux's.  Without it, Linux's.  Either way the driver gets the whole
+ * argument, zeroed where the caller supplies nothing.
+ */
+#define KBDUS_CONFIG_IOCTL_DIR_V01 (1u << 5)
+#define KBDUS_CONFIG_FLAGS_MASK 0x3fu
 
 /* Defaults for zero fields, and the limits kbdus caps values to. */
 #define KBDUS_DEFAULT_MAX_READ_WRITE_SIZE (256u << 10)
