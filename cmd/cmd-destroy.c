@@ -19,8 +19,8 @@ static const char help_text[] =
 	"\n"
 	"Flush each device, then destroy it: its driver is told to terminate\n"
 	"and its block special file goes away.  Waits until each device is gone,\n"
-	"which includes every program closing it.  A device that does not exist\n"
-	"(any more) counts as destroyed.\n"
+	"which includes every program closing it.  A device that no longer\n"
+	"exists counts as destroyed; an id that no device ever had is an error.\n"
 	"\n"
 	"A device is an id (7), a name (bdus-7) or a path (/dev/bdus-7).\n"
 	"\n"
@@ -64,10 +64,10 @@ static bool destroy_one(int control_fd, const char *spec, bool flush,
 	switch (resolve_device(control_fd, spec, &id, false)) {
 	case NOT_RESOLVED:
 		return false;
-	case NO_SUCH_DEVICE:
+	case DEVICE_GONE:
 		if (!quiet)
-			error("bdus-%" PRIu64 ": no such device (nothing to "
-			      "destroy)", id);
+			error("bdus-%" PRIu64 ": the device no longer exists "
+			      "(nothing to destroy)", id);
 		return true;
 	case RESOLVED:
 		break;

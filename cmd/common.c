@@ -239,13 +239,18 @@ enum resolve_result resolve_device(int control_fd, const char *spec,
 
 	if (get_device_info(control_fd, *out_id, &info))
 		return RESOLVED;
+	/* kbdus never reuses ids: EINVAL, none was ever created with it. */
+	if (errno == EINVAL) {
+		error("bdus-%" PRIu64 ": the device does not exist", *out_id);
+		return NOT_RESOLVED;
+	}
 	if (errno != ENODEV) {
 		error("bdus-%" PRIu64 ": %s", *out_id, strerror(errno));
 		return NOT_RESOLVED;
 	}
 	if (report_missing)
-		error("bdus-%" PRIu64 ": no such device", *out_id);
-	return NO_SUCH_DEVICE;
+		error("bdus-%" PRIu64 ": the device no longer exists", *out_id);
+	return DEVICE_GONE;
 }
 
 /* ------------------------------------------------------------------------- */

@@ -33,7 +33,7 @@ int bad_option(const char *command, char **argv, int opt);
  * failure prints why and returns -1. */
 int open_control(void);
 
-enum resolve_result { RESOLVED, NO_SUCH_DEVICE, NOT_RESOLVED };
+enum resolve_result { RESOLVED, DEVICE_GONE, NOT_RESOLVED };
 
 /* Checks what can be checked without kbdus: the syntax, and that a path is
  * a block device.  Prints why on failure. */
@@ -41,8 +41,9 @@ bool check_device_spec(const char *spec);
 
 /*
  * Turns "7", "bdus-7" or a path to the device's block special file into a
- * device id.  Prints why on failure; for NO_SUCH_DEVICE, *out_id is set and
- * the message is printed only if report_missing.
+ * device id.  Prints why on failure.  DEVICE_GONE: a device had that id and
+ * was destroyed (an id that no device ever had is NOT_RESOLVED); *out_id is
+ * set and the message is printed only if report_missing.
  */
 enum resolve_result resolve_device(int control_fd, const char *spec,
 				   uint64_t *out_id, bool report_missing);

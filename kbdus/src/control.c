@@ -133,9 +133,9 @@ static long control_attach(struct kbdus_session *session,
 		goto out;
 	}
 
-	kdev = kbdus_device_get(args.id);
-	if (!kdev) {
-		ret = -ENODEV;
+	kdev = kbdus_device_lookup(args.id);
+	if (IS_ERR(kdev)) {
+		ret = PTR_ERR(kdev);
 		goto out;
 	}
 
@@ -189,9 +189,9 @@ static long control_get_device_info(struct kbdus_device_info __user *arg)
 	    !kbdus_all_zero(&info.config, sizeof(info.config)))
 		return -EINVAL;
 
-	kdev = kbdus_device_get(info.id);
-	if (!kdev)
-		return -ENODEV;
+	kdev = kbdus_device_lookup(info.id);
+	if (IS_ERR(kdev))
+		return PTR_ERR(kdev);
 	kbdus_device_fill_info(kdev, &info);
 	kbdus_device_put(kdev);
 
@@ -233,9 +233,9 @@ static long control_destroy(struct kbdus_destroy_args __user *arg)
 	if (ret)
 		return ret;
 
-	kdev = kbdus_device_get(args.id);
-	if (!kdev)
-		return -ENODEV;
+	kdev = kbdus_device_lookup(args.id);
+	if (IS_ERR(kdev))
+		return PTR_ERR(kdev);
 	ret = kbdus_device_destroy(kdev,
 				   !(args.flags & KBDUS_DESTROY_NO_FLUSH));
 	kbdus_device_put(kdev);

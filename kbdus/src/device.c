@@ -164,14 +164,23 @@ void kbdus_device_put(struct kbdus_device *kdev)
 	kref_put(&kdev->kref, kbdus_device_release);
 }
 
-struct kbdus_device *kbdus_device_get(u64 id)
+/*
+ * The device with that id, with a reference.  Ids are never reused, so a
+ * missing device is either gone, ERR_PTR(-ENODEV), or was never created,
+ * ERR_PTR(-EINVAL), the distinction BDUS 0.1 made and its users rely on.
+ */
+struct kbdus_device *kbdus_device_lookup(u64 id)
 {
 	struct kbdus_device *kdev;
 
 	mutex_lock(&kbdus_registry_mutex);
-	kdev = xa_load(&kbdus_devices, id);
-	if (kdev && !kref_get_unless_zero(&kdev->kref))
-		kdev = NULL;
+	if (id >= kbdus_next_id) {
+		kdev = ERR_PTR(-EINVAL);
+	} else {
+		kdev = xa_load(&kbdus_devices, id);
+		if (!kdev || !kref_get_unless_zero(&kdev->kref))
+			kdev = ERR_PTR(-ENODEV);
+	}
 	mutex_unlock(&kbdus_registry_mutex);
 
 	return kdev;
@@ -202,6 +211,14 @@ static bool device_exists(u64 id)
 
 int kbdus_device_wait_destroyed(u64 id)
 {
+	bool never_created;
+
+	mutex_lock(&kbdus_registry_mutex);
+	never_created = id >= kbdus_next_id;
+	mutex_unlock(&kbdus_registry_mutex);
+	if (never_created)
+		return -EINVAL;
+
 	/* Restartable: waiting again is harmless. */
 	return wait_event_interruptible(kbdus_destroyed_wq, !device_exists(id));
 }
@@ -755,8 +772,8 @@ void kbdus_devices_exit(void)
 	u64 id = 0;
 
 	while (!kbdus_device_next_id(&id)) {
-		kdev = kbdus_device_get(id);
-		if (kdev) {
+		kdev = kbdus_device_lookup(id);
+		if (!IS_ERR(kdev)) {
 			kbdus_device_destroy(kdev, false);
 			kbdus_device_put(kdev);
 		}

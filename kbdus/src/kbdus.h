@@ -162,7 +162,7 @@ int kbdus_config_validate(struct kbdus_device_config *config);
 struct kbdus_device *kbdus_device_create(struct kbdus_device_config *config,
 					 struct kbdus_session *session);
 void kbdus_device_start(struct kbdus_device *kdev);
-struct kbdus_device *kbdus_device_get(u64 id);
+struct kbdus_device *kbdus_device_lookup(u64 id);
 void kbdus_device_put(struct kbdus_device *kdev);
 int kbdus_device_next_id(u64 *id);
 int kbdus_device_attach(struct kbdus_device *kdev,

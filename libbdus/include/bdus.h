@@ -561,7 +561,7 @@ bool bdus_get_dev_id_from_path(uint64_t *out_dev_id, const char *dev_path);
  * exist under /dev).  Needs CAP_SYS_ADMIN.  Thread-safe; blocks until the
  * device's driver has served the flush.  Not from a callback of the device
  * itself when max_concurrent_callbacks is 1: no other thread could serve
- * the flush (EDEADLK).
+ * the flush (EDEADLK).  ENODEV and EINVAL as for bdus_destroy_dev().
  */
 bool bdus_flush_dev(uint64_t dev_id);
 
@@ -569,7 +569,8 @@ bool bdus_flush_dev(uint64_t dev_id);
  * Flushes device dev_id, then destroys it: its driver is told to terminate,
  * and the call blocks until the device is gone (which includes every user
  * closing it).  If the flush fails, nothing is destroyed.  Fails with ENODEV
- * if there is no such device.  Needs CAP_SYS_ADMIN.  Thread-safe; blocks,
+ * if the device was already destroyed, and with EINVAL if no device ever had
+ * that id (ids are never reused), as 0.1.x did.  Needs CAP_SYS_ADMIN.  Thread-safe; blocks,
  * possibly for long (until every user closes the device).  Never from a
  * callback of the device itself (EDEADLK).
  */

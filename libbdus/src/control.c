@@ -128,6 +128,16 @@ int bdus_control_open(bool check_version)
 	return fd;
 }
 
+bool bdus_fail_missing_device(int errnum, uint64_t id)
+{
+	if (errnum == EINVAL)
+		return bdus_fail(EINVAL,
+				 "bdus-%" PRIu64 ": the device does not exist",
+				 id);
+	return bdus_fail(ENODEV, "bdus-%" PRIu64 ": the device no longer exists",
+			 id);
+}
+
 bool bdus_control_device_info(int control_fd, uint64_t id,
 			      struct kbdus_device_info *info)
 {
@@ -136,8 +146,8 @@ bool bdus_control_device_info(int control_fd, uint64_t id,
 	if (bdus_ioctl_retry(control_fd, KBDUS_IOCTL_GET_DEVICE_INFO, info) == 0)
 		return true;
 
-	if (errno == ENODEV)
-		return bdus_fail(ENODEV, "bdus-%" PRIu64 ": no such device", id);
+	if (errno == ENODEV || errno == EINVAL)
+		return bdus_fail_missing_device(errno, id);
 
 	return bdus_fail_errno(errno,
 			       "bdus-%" PRIu64 ": cannot get device information",

@@ -183,7 +183,8 @@ static bool fail_destroy(int errnum, uint64_t id)
 {
 	switch (errnum) {
 	case ENODEV:
-		return bdus_fail(ENODEV, "bdus-%" PRIu64 ": no such device", id);
+	case EINVAL:
+		return bdus_fail_missing_device(errnum, id);
 	case EIO:
 		return bdus_fail(EIO,
 				 "bdus-%" PRIu64 ": flushing the device failed, "

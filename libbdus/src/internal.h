@@ -78,6 +78,9 @@ const char *bdus_protocol_name(uint32_t protocol);
 /* Opens the control device; with check_version, also fails if kbdus is not
  * compatible with this libbdus. */
 int bdus_control_open(bool check_version);
+/* Fails for kbdus's answer to an id with no device: ENODEV, it was destroyed;
+ * EINVAL, it never existed (kbdus never reuses ids). */
+bool bdus_fail_missing_device(int errnum, uint64_t id);
 /* KBDUS_IOCTL_GET_DEVICE_INFO, with a message naming the device on error. */
 bool bdus_control_device_info(int control_fd, uint64_t id,
 			      struct kbdus_device_info *info);

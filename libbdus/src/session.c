@@ -305,7 +305,8 @@ static bool fail_attach(int errnum, uint64_t id, uint32_t protocol)
 {
 	switch (errnum) {
 	case ENODEV:
-		return bdus_fail(ENODEV, "bdus-%" PRIu64 ": no such device", id);
+	case EINVAL:
+		return bdus_fail_missing_device(errnum, id);
 	case EBUSY:
 		return bdus_fail(EBUSY,
 				 "bdus-%" PRIu64 ": the device is not available "

@@ -220,6 +220,12 @@ static void requeue_unreplied(struct device *dev)
 	}
 }
 
+/* kbdus's errno for a device that is not there: ids are never reused. */
+static int fail_missing(uint64_t id)
+{
+	return fail(id >= fake_next_id ? EINVAL : ENODEV);
+}
+
 static int attach_device(int fd, struct kbdus_attach_args *args)
 {
 	struct device *dev = fake_device_of(args->id);
@@ -228,7 +234,7 @@ static int attach_device(int fd, struct kbdus_attach_args *args)
 	if (session_device(fd))
 		return fail(EALREADY);
 	if (!dev)
-		return fail(ENODEV);
+		return fail_missing(args->id);
 	if (dev->state == KBDUS_STATE_UNAVAILABLE)
 		return fail(EBUSY);
 	if (dev->state == KBDUS_STATE_TERMINATED)
@@ -465,7 +471,7 @@ static int device_info(struct kbdus_device_info *info)
 	struct device *dev = fake_device_of(info->id);
 
 	if (!dev)
-		return fail(ENODEV);
+		return fail_missing(info->id);
 	info->state = dev->state;
 	info->driver_pid = dev->session_fd >= 0 ? (uint32_t)getpid() : 0;
 	info->config = dev->config;
@@ -485,6 +491,8 @@ static int next_device_id(uint64_t *id)
 
 static int wait_destroyed(uint64_t id)
 {
+	if (id >= fake_next_id)
+		return fail(EINVAL);
 	while (fake_device_of(id))
 		if (fake_nap() < 0)
 			return fail(EINTR);
@@ -517,7 +525,8 @@ static int fake_ioctl(int fd, unsigned long command, void *arg)
 	case KBDUS_IOCTL_DESTROY_DEVICE:
 		dev = fake_device_of(((struct kbdus_destroy_args *)arg)->id);
 		if (!dev)
-			return fail(ENODEV);
+			return fail_missing(
+				((struct kbdus_destroy_args *)arg)->id);
 		fake_destroy_device(dev);
 		return 0;
 	case KBDUS_IOCTL_WAIT_DESTROYED:

@@ -111,11 +111,54 @@ static void check_bad_configs(int fd)
 #undef BAD_CONFIG
 }
 
+/* The id of a device that existed and is gone. */
+static uint64_t gone_device_id(int fd)
+{
+	struct kbdus_device_config c = good_config(KBDUS_PROTOCOL_IOCTL);
+	struct kbdus_destroy_args args = { 0 };
+	int session = open_control();
+
+	EXPECT(ioctl(session, KBDUS_IOCTL_CREATE_DEVICE, &c), 0);
+	args.id = c.id;
+	args.flags = KBDUS_DESTROY_NO_FLUSH;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_DESTROY_DEVICE, &args), 0);
+	close(session);
+	args.flags = 0;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_WAIT_DESTROYED, &args), 0);
+	return c.id;
+}
+
+/* Ids are never reused: a device that is gone gives ENODEV, an id no
+ * device ever had EINVAL (as BDUS 0.1's kbdus did). */
+static void check_missing_devices(int fd)
+{
+	const uint64_t never = (uint64_t)1 << 62;
+	const uint64_t gone = gone_device_id(fd);
+	struct kbdus_attach_args attach = { .id = never };
+	struct kbdus_device_info info = { .id = never };
+	struct kbdus_destroy_args destroy = { .id = never };
+	int session = open_control();
+
+	EXPECT(ioctl(session, KBDUS_IOCTL_ATTACH_DEVICE, &attach), EINVAL);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_GET_DEVICE_INFO, &info), EINVAL);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_DESTROY_DEVICE, &destroy), EINVAL);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_WAIT_DESTROYED, &destroy), EINVAL);
+
+	attach.id = info.id = destroy.id = gone;
+	EXPECT(ioctl(session, KBDUS_IOCTL_ATTACH_DEVICE, &attach), ENODEV);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_GET_DEVICE_INFO, &info), ENODEV);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_DESTROY_DEVICE, &destroy), ENODEV);
+	EXPECT(ioctl(fd, KBDUS_IOCTL_WAIT_DESTROYED, &destroy), 0);
+	close(session);
+}
+
 static void check_control_ioctls(int fd)
 {
-	struct kbdus_attach_args attach = { .id = 123456 };
-	struct kbdus_device_info info = { .id = 123456 };
-	struct kbdus_destroy_args destroy = { .id = 123456 };
+	/* A gone device, so that only a reserved field gives EINVAL. */
+	const uint64_t gone = gone_device_id(fd);
+	struct kbdus_attach_args attach = { .id = gone };
+	struct kbdus_device_info info = { .id = gone };
+	struct kbdus_destroy_args destroy = { .id = gone };
 	struct kbdus_transceive_args tr = { 0 };
 	struct kbdus_mmap_transceive_args mtr = { 0 };
 	uint64_t id = 0;
@@ -434,6 +477,8 @@ int main(void)
 	check_bad_configs(fd);
 	printf("%s\n", "check_control_ioctls");
 	check_control_ioctls(fd);
+	printf("%s\n", "check_missing_devices");
+	check_missing_devices(fd);
 	close(fd);
 
 	printf("%s\n", "check_ioctl_session");

@@ -44,4 +44,4 @@ cmp <(dd if="$dev" bs=1M count=8 iflag=direct status=none) /tmp/data || fail "da
 
 $drv destroy "$id" || fail "destroy"
 [[ ! -e $dev ]] || fail "$dev still exists"
-expect_error "no such device" bdus info "$id"
+expect_error "the device no longer exists" bdus info "$id"

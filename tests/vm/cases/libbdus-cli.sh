@@ -23,8 +23,10 @@ expect_error "kbdus is not loaded" bdus list
 load_kbdus
 [[ -z $(bdus list) ]] || fail "bdus list is not empty: $(bdus list)"
 [[ $(bdus list --json) == "[]" ]] || fail "bdus list --json: $(bdus list --json)"
-expect_error "bdus-7: no such device" bdus info 7
-expect_status 0 bdus destroy 7
+# kbdus was just loaded: no device ever had id 7 (BDUS 0.1: an error).
+expect_error "bdus-7: the device does not exist" bdus info 7
+expect_status 1 bdus destroy 7
+grep -q '^bdus: bdus-7: the device does not exist$' /tmp/out || fail "bdus destroy 7: $(cat /tmp/out)"
 expect_status 2 bdus info
 expect_error "permission denied: run as root" \
 	setpriv --reuid=65534 --regid=65534 --clear-groups bdus list
@@ -43,6 +45,10 @@ ln -s "$D_DEV" /tmp/link
 expect_error "/dev/null: not a block device" bdus info /dev/null
 [[ $(bdus info --driver-pid "$D_ID") == "$D_PID" ]] ||
 	fail "driver pid $(bdus info --driver-pid "$D_ID"), expected $D_PID"
-bdus destroy "bdus-$D_ID" 12345 || fail "bdus destroy"
+bdus destroy "bdus-$D_ID" || fail "bdus destroy"
 wait_exit "$D_PID" || fail "driver exited with $?"
+# A destroyed device counts as destroyed (exit 0, as BDUS 0.1).
+expect_status 0 bdus destroy "$D_ID"
+grep -q "^bdus: bdus-$D_ID: the device no longer exists" /tmp/out || fail "bdus destroy $D_ID again: $(cat /tmp/out)"
+expect_error "bdus-$D_ID: the device no longer exists" bdus info "$D_ID"
 unload_kbdus

@@ -51,7 +51,7 @@ for protocol in $PROTOCOLS; do
 
 	bdus destroy "$dev" || fail "bdus destroy"
 	[[ ! -e $dev ]] || fail "$dev still exists"
-	expect_error "bdus-$id: no such device" bdus info "$id"
+	expect_error "bdus-$id: the device no longer exists" bdus info "$id"
 	wait_for "! pgrep -x bdus-ram >/dev/null" 10 || fail "bdus-ram kept running"
 done
 

@@ -49,7 +49,7 @@ gone() {
 	wait_for "[[ ! -e /proc/$pid ]]" 10 || fail "$1: the killed driver $pid is still there"
 	[[ -z $(bdus list) ]] || fail "$1: bdus list still shows: $(bdus list)"
 	[[ $(bdus list --json) == "[]" ]] || fail "$1: bdus list --json: $(bdus list --json)"
-	expect_error "bdus-$id: no such device" bdus info "$id"
+	expect_error "bdus-$id: the device no longer exists" bdus info "$id"
 }
 
 load_kbdus

@@ -15,7 +15,7 @@ for protocol in $PROTOCOLS; do
 	expect_error "failed to flush" bdus-test-driver --foreground --rerun "$A_ID"
 	wait_exit "$A_PID" || true
 	wait_for "[[ ! -e $A_DEV ]]" 20 || fail "$A_DEV survived a failed flush"
-	expect_error "no such device" bdus info "$A_ID"
+	expect_error "the device no longer exists" bdus info "$A_ID"
 
 	info "recoverable, $protocol"
 	test_driver R --recoverable --fail-flush EIO --protocol "$protocol" 4M

@@ -214,10 +214,10 @@ struct kbdus_version {
  *   - ACTIVE device (live replacement): the old session gets a FLUSH (if
  *     supported) and then TERMINATE; this ioctl waits until it has closed
  *     its fd, then takes over its uncompleted requests.
- * Errors: ENODEV no such device; EINVAL bad field; EBUSY device not yet
- * available, or another attach is in progress; EALREADY this fd is
- * already a session; ESHUTDOWN device is being destroyed; EINTR; E2BIG as
- * for CREATE; EIO the old session failed the FLUSH of a non-recoverable
+ * Errors: ENODEV device destroyed; EINVAL bad field, or no device ever had
+ * that id; EBUSY device not yet available, or another attach is in
+ * progress; EALREADY this fd is already a session; ESHUTDOWN device is
+ * being destroyed; EINTR; E2BIG as for CREATE; EIO the old session failed the FLUSH of a non-recoverable
  * device, which is then destroyed.  args.config is written before the
  * session binds, so a failure (EFAULT included) never leaves this fd bound.
  */
@@ -366,19 +366,20 @@ struct kbdus_uring_cmd {
 	_IOWR(KBDUS_IOCTL_TYPE, 1, struct kbdus_device_config)
 #define KBDUS_IOCTL_ATTACH_DEVICE \
 	_IOWR(KBDUS_IOCTL_TYPE, 2, struct kbdus_attach_args)
-/* ENODEV if no device has that id. */
+/* Ids are never reused.  Every ioctl that names a device fails with ENODEV
+ * if it was destroyed and with EINVAL if no device ever had that id. */
 #define KBDUS_IOCTL_GET_DEVICE_INFO \
 	_IOWR(KBDUS_IOCTL_TYPE, 3, struct kbdus_device_info)
 /* Sets *arg to the smallest device id >= *arg; ENOENT if none. */
 #define KBDUS_IOCTL_NEXT_DEVICE_ID _IOWR(KBDUS_IOCTL_TYPE, 4, __u64)
 /* Starts destroying a device: flushes it (unless NO_FLUSH; a failed flush
  * fails the ioctl with EIO and destroys nothing), then fails all I/O and
- * tells its driver to terminate.  Returns at once; idempotent.  ENODEV. */
+ * tells its driver to terminate.  Returns at once; idempotent. */
 #define KBDUS_IOCTL_DESTROY_DEVICE \
 	_IOW(KBDUS_IOCTL_TYPE, 5, struct kbdus_destroy_args)
 /* Waits until the device no longer exists (destroyed, its driver gone and
- * the block device closed by everyone).  Returns 0 at once if no device has
- * that id.  EINTR if interrupted. */
+ * the block device closed by everyone).  Returns 0 at once if it is gone;
+ * EINVAL if no device ever had that id.  EINTR if interrupted. */
 #define KBDUS_IOCTL_WAIT_DESTROYED \
 	_IOW(KBDUS_IOCTL_TYPE, 6, struct kbdus_destroy_args)
 
