@@ -35,6 +35,8 @@ PROGRAMS := bdus $(DRIVERS)
 # One page per public function, as liburing does: links to bdus(3).
 MAN3_LINKS := bdus_run bdus_rerun bdus_run_ext bdus_rerun_ext \
 	bdus_get_dev_id_from_path bdus_flush_dev bdus_destroy_dev \
+	bdus_destroy_dev_ext bdus_wait_dev_destroyed bdus_get_dev_info \
+	bdus_get_next_dev_id \
 	bdus_get_error_message bdus_get_libbdus_version bdus_get_kbdus_version
 
 .PHONY: install install-lib install-cmd install-docs install-module

@@ -11,7 +11,6 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 static const char help_text[] =
@@ -42,26 +41,36 @@ static void print_hint(int signum)
 		return;
 }
 
-/* ioctl() that prints the hint if it takes more than HINT_DELAY_S. */
-static int ioctl_with_hint(int fd, unsigned long command, void *arg)
+/* Runs step(id, arg) with the alarm armed, so that the hint (unless quiet)
+ * is printed if it takes more than HINT_DELAY_S.  Keeps step's errno. */
+static bool with_hint(bool quiet, bool (*step)(uint64_t, uint32_t),
+		      uint64_t id, uint32_t arg)
 {
-	int ret;
+	bool ok;
+	int errnum;
 
+	if (quiet)
+		hint[0] = '\0';
 	alarm(HINT_DELAY_S);
-	do
-		ret = ioctl(fd, command, arg);
-	while (ret < 0 && errno == EINTR);
+	ok = step(id, arg);
+	errnum = errno;
 	alarm(0);
-	return ret;
+	errno = errnum;
+	return ok;
 }
 
-static bool destroy_one(int control_fd, const char *spec, bool flush,
-			bool quiet)
+static bool wait_destroyed(uint64_t id, uint32_t unused)
 {
-	struct kbdus_destroy_args args = { 0 };
+	(void)unused;
+	return bdus_wait_dev_destroyed(id);
+}
+
+static bool destroy_one(const char *spec, bool flush, bool quiet)
+{
+	uint32_t flags = BDUS_DESTROY_NO_WAIT;
 	uint64_t id;
 
-	switch (resolve_device(control_fd, spec, &id, false)) {
+	switch (resolve_device(spec, &id, NULL, false)) {
 	case NOT_RESOLVED:
 		return false;
 	case DEVICE_GONE:
@@ -73,15 +82,13 @@ static bool destroy_one(int control_fd, const char *spec, bool flush,
 		break;
 	}
 
-	args.id = id;
-	args.flags = flush ? 0 : KBDUS_DESTROY_NO_FLUSH;
+	if (!flush)
+		flags |= BDUS_DESTROY_NO_FLUSH;
 	snprintf(hint, sizeof(hint),
 		 "bdus: bdus-%" PRIu64 ": still flushing; 'bdus destroy "
 		 "--no-flush %" PRIu64 "' would skip the flush\n",
 		 id, id);
-	if (quiet)
-		hint[0] = '\0';
-	if (ioctl_with_hint(control_fd, KBDUS_IOCTL_DESTROY_DEVICE, &args) < 0) {
+	if (!with_hint(quiet, bdus_destroy_dev_ext, id, flags)) {
 		if (errno == ENODEV)
 			return true; /* destroyed meanwhile */
 		if (errno == EIO)
@@ -89,22 +96,16 @@ static bool destroy_one(int control_fd, const char *spec, bool flush,
 			      "device was not destroyed (--no-flush skips it)",
 			      id);
 		else
-			error("bdus-%" PRIu64 ": cannot destroy: %s", id,
-			      strerror(errno));
+			error("%s", bdus_get_error_message());
 		return false;
 	}
 
-	args.flags = 0;
 	snprintf(hint, sizeof(hint),
 		 "bdus: bdus-%" PRIu64 ": waiting for programs to close the "
 		 "device (is it mounted?)\n",
 		 id);
-	if (quiet)
-		hint[0] = '\0';
-	if (ioctl_with_hint(control_fd, KBDUS_IOCTL_WAIT_DESTROYED, &args) < 0) {
-		error("bdus-%" PRIu64 ": waiting for the device to go away "
-		      "failed: %s",
-		      id, strerror(errno));
+	if (!with_hint(quiet, wait_destroyed, id, 0)) {
+		error("%s", bdus_get_error_message());
 		return false;
 	}
 	return true;
@@ -130,7 +131,7 @@ int cmd_destroy(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	bool flush = true, quiet = false, ok = true;
-	int opt, fd;
+	int opt;
 
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
@@ -154,12 +155,10 @@ int cmd_destroy(int argc, char **argv)
 		if (!check_device_spec(argv[i]))
 			return EXIT_FAILED;
 
-	fd = open_control();
-	if (fd < 0)
+	if (!require_kbdus())
 		return EXIT_FAILED;
 	install_hint_handler();
 	for (int i = optind; i < argc; i++)
-		ok &= destroy_one(fd, argv[i], flush, quiet);
-	close(fd);
+		ok &= destroy_one(argv[i], flush, quiet);
 	return ok ? EXIT_OK : EXIT_FAILED;
 }

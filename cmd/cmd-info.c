@@ -10,8 +10,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 /* The fields that "bdus info" can print on their own. */
 enum field {
@@ -96,9 +94,8 @@ static const char *yes_no(bool value)
 	return value ? "true" : "false";
 }
 
-static void print_field(const struct kbdus_device_info *info, int field)
+static void print_field(const struct bdus_dev_info *info, int field)
 {
-	const struct kbdus_device_config *c = &info->config;
 	char buf[256];
 
 	switch (field) {
@@ -110,38 +107,38 @@ static void print_field(const struct kbdus_device_info *info, int field)
 		printf("%s\n", buf);
 		break;
 	case FIELD_MAJOR:
-		printf("%u\n", c->major);
+		printf("%u\n", info->major);
 		break;
 	case FIELD_MINOR:
-		printf("%u\n", c->minor);
+		printf("%u\n", info->minor);
 		break;
 	case FIELD_SIZE:
-		printf("%" PRIu64 "\n", (uint64_t)c->size);
+		printf("%" PRIu64 "\n", (uint64_t)info->size);
 		break;
 	case FIELD_LOGICAL_BLOCK_SIZE:
-		printf("%u\n", c->logical_block_size);
+		printf("%u\n", info->logical_block_size);
 		break;
 	case FIELD_PHYSICAL_BLOCK_SIZE:
-		printf("%u\n", c->physical_block_size);
+		printf("%u\n", info->physical_block_size);
 		break;
 	case FIELD_MAX_READ_WRITE_SIZE:
-		printf("%u\n", c->max_read_write_size);
+		printf("%u\n", info->max_read_write_size);
 		break;
 	case FIELD_REQUESTS:
-		format_requests(c->supported_requests, buf, sizeof(buf));
+		format_requests(info->requests, buf, sizeof(buf));
 		printf("%s\n", buf);
 		break;
 	case FIELD_PROTOCOL:
-		printf("%s\n", protocol_name(c->protocol));
+		printf("%s\n", protocol_name(info->protocol));
 		break;
 	case FIELD_QUEUES:
-		printf("%u\n", c->num_queues);
+		printf("%u\n", info->num_queues);
 		break;
 	case FIELD_QUEUE_DEPTH:
-		printf("%u\n", c->queue_depth);
+		printf("%u\n", info->queue_depth);
 		break;
 	case FIELD_REQUEST_TIMEOUT:
-		printf("%u\n", c->request_timeout_ms);
+		printf("%u\n", info->request_timeout_ms);
 		break;
 	case FIELD_STATE:
 		printf("%s\n", state_name(info->state));
@@ -150,48 +147,47 @@ static void print_field(const struct kbdus_device_info *info, int field)
 		printf("%u\n", info->driver_pid);
 		break;
 	case FIELD_RECOVERABLE:
-		printf("%s\n", yes_no(c->flags & KBDUS_CONFIG_RECOVERABLE));
+		printf("%s\n", yes_no(info->flags & BDUS_DEV_RECOVERABLE));
 		break;
 	}
 }
 
-static void print_human(const struct kbdus_device_info *info)
+static void print_human(const struct bdus_dev_info *info)
 {
-	const struct kbdus_device_config *c = &info->config;
 	char buf[256];
 
 	printf("bdus-%" PRIu64 "\n", (uint64_t)info->id);
 	device_path(info, buf, sizeof(buf));
 	printf("  %-22s %s\n", "path", buf);
-	printf("  %-22s %u:%u\n", "device number", c->major, c->minor);
+	printf("  %-22s %u:%u\n", "device number", info->major, info->minor);
 	printf("  %-22s %s\n", "state", state_name(info->state));
 	if (info->driver_pid)
 		printf("  %-22s %u\n", "driver pid", info->driver_pid);
 	else
 		printf("  %-22s none\n", "driver pid");
-	format_size(c->size, buf, sizeof(buf));
+	format_size(info->size, buf, sizeof(buf));
 	printf("  %-22s %s (%" PRIu64 " bytes)\n", "size", buf,
-	       (uint64_t)c->size);
-	printf("  %-22s %u\n", "logical block size", c->logical_block_size);
-	printf("  %-22s %u\n", "physical block size", c->physical_block_size);
-	format_size(c->max_read_write_size, buf, sizeof(buf));
+	       (uint64_t)info->size);
+	printf("  %-22s %u\n", "logical block size", info->logical_block_size);
+	printf("  %-22s %u\n", "physical block size", info->physical_block_size);
+	format_size(info->max_read_write_size, buf, sizeof(buf));
 	printf("  %-22s %s\n", "max read/write size", buf);
-	format_requests(c->supported_requests, buf, sizeof(buf));
+	format_requests(info->requests, buf, sizeof(buf));
 	printf("  %-22s %s\n", "requests", buf[0] ? buf : "none");
-	printf("  %-22s %s\n", "protocol", protocol_name(c->protocol));
-	printf("  %-22s %u x %u\n", "queues x depth", c->num_queues,
-	       c->queue_depth);
-	printf("  %-22s %u ms\n", "request timeout", c->request_timeout_ms);
+	printf("  %-22s %s\n", "protocol", protocol_name(info->protocol));
+	printf("  %-22s %u x %u\n", "queues x depth", info->num_queues,
+	       info->queue_depth);
+	printf("  %-22s %u ms\n", "request timeout", info->request_timeout_ms);
 	printf("  %-22s %s\n", "recoverable",
-	       c->flags & KBDUS_CONFIG_RECOVERABLE ? "yes" : "no");
+	       info->flags & BDUS_DEV_RECOVERABLE ? "yes" : "no");
 	printf("  %-22s %s\n", "write cache",
-	       !(c->flags & KBDUS_CONFIG_WRITE_CACHE) ? "no" :
-	       c->flags & KBDUS_CONFIG_FUA	       ? "yes, with FUA" :
+	       !(info->flags & BDUS_DEV_WRITE_CACHE) ? "no" :
+	       info->flags & BDUS_DEV_FUA	       ? "yes, with FUA" :
 							 "yes");
 	printf("  %-22s %s\n", "rotational",
-	       c->flags & KBDUS_CONFIG_ROTATIONAL ? "yes" : "no");
+	       info->flags & BDUS_DEV_ROTATIONAL ? "yes" : "no");
 	printf("  %-22s %s\n", "partition scanning",
-	       c->flags & KBDUS_CONFIG_PARTITION_SCAN ? "yes" : "no");
+	       info->flags & BDUS_DEV_PARTITION_SCAN ? "yes" : "no");
 }
 
 static void print_json_string(const char *text)
@@ -208,40 +204,39 @@ static void print_json_string(const char *text)
 	putchar('"');
 }
 
-static void print_json(const struct kbdus_device_info *info)
+static void print_json(const struct bdus_dev_info *info)
 {
-	const struct kbdus_device_config *c = &info->config;
 	char buf[256];
 
 	printf("{\"id\":%" PRIu64 ",\"path\":", (uint64_t)info->id);
 	device_path(info, buf, sizeof(buf));
 	print_json_string(buf);
-	printf(",\"major\":%u,\"minor\":%u,\"size\":%" PRIu64, c->major,
-	       c->minor, (uint64_t)c->size);
+	printf(",\"major\":%u,\"minor\":%u,\"size\":%" PRIu64, info->major,
+	       info->minor, (uint64_t)info->size);
 	printf(",\"logical_block_size\":%u,\"physical_block_size\":%u",
-	       c->logical_block_size, c->physical_block_size);
+	       info->logical_block_size, info->physical_block_size);
 	printf(",\"max_read_write_size\":%u,\"max_write_zeros_size\":%u",
-	       c->max_read_write_size, c->max_write_zeros_size);
+	       info->max_read_write_size, info->max_write_zeros_size);
 	printf(",\"max_discard_erase_size\":%u,\"requests\":[",
-	       c->max_discard_erase_size);
-	format_requests(c->supported_requests, buf, sizeof(buf));
+	       info->max_discard_erase_size);
+	format_requests(info->requests, buf, sizeof(buf));
 	for (char *name = strtok(buf, " "); name; name = strtok(NULL, " ")) {
 		if (name != buf)
 			putchar(',');
 		print_json_string(name);
 	}
 	printf("],\"protocol\":\"%s\",\"queues\":%u,\"queue_depth\":%u",
-	       protocol_name(c->protocol), c->num_queues, c->queue_depth);
+	       protocol_name(info->protocol), info->num_queues, info->queue_depth);
 	printf(",\"request_timeout_ms\":%u,\"state\":\"%s\",\"driver_pid\":%u",
-	       c->request_timeout_ms, state_name(info->state),
+	       info->request_timeout_ms, state_name(info->state),
 	       info->driver_pid);
 	printf(",\"recoverable\":%s,\"write_cache\":%s,\"fua\":%s",
-	       yes_no(c->flags & KBDUS_CONFIG_RECOVERABLE),
-	       yes_no(c->flags & KBDUS_CONFIG_WRITE_CACHE),
-	       yes_no(c->flags & KBDUS_CONFIG_FUA));
+	       yes_no(info->flags & BDUS_DEV_RECOVERABLE),
+	       yes_no(info->flags & BDUS_DEV_WRITE_CACHE),
+	       yes_no(info->flags & BDUS_DEV_FUA));
 	printf(",\"rotational\":%s,\"partition_scanning\":%s}",
-	       yes_no(c->flags & KBDUS_CONFIG_ROTATIONAL),
-	       yes_no(c->flags & KBDUS_CONFIG_PARTITION_SCAN));
+	       yes_no(info->flags & BDUS_DEV_ROTATIONAL),
+	       yes_no(info->flags & BDUS_DEV_PARTITION_SCAN));
 }
 
 /* ------------------------------------------------------------------------- */
@@ -249,21 +244,12 @@ static void print_json(const struct kbdus_device_info *info)
 static int show_info(const char *spec, const int *fields, int num_fields,
 		     bool json)
 {
-	struct kbdus_device_info info;
+	struct bdus_dev_info info;
 	uint64_t id;
-	int fd;
 
-	if (!check_device_spec(spec))
+	if (!check_device_spec(spec) ||
+	    resolve_device(spec, &id, &info, true) != RESOLVED)
 		return EXIT_FAILED;
-	fd = open_control();
-	if (fd < 0)
-		return EXIT_FAILED;
-	if (resolve_device(fd, spec, &id, true) != RESOLVED ||
-	    !get_device_info(fd, id, &info)) {
-		close(fd);
-		return EXIT_FAILED;
-	}
-	close(fd);
 
 	if (json) {
 		print_json(&info);
@@ -309,54 +295,51 @@ int cmd_info(int argc, char **argv)
 
 /* ------------------------------------------------------------------------- */
 
-static void print_list_line(const struct kbdus_device_info *info)
+static void print_list_line(const struct bdus_dev_info *info)
 {
 	char name[32], path[256], size[32], pid[16];
 
 	snprintf(name, sizeof(name), "bdus-%" PRIu64, (uint64_t)info->id);
 	device_path(info, path, sizeof(path));
-	format_size(info->config.size, size, sizeof(size));
+	format_size(info->size, size, sizeof(size));
 	if (info->driver_pid)
 		snprintf(pid, sizeof(pid), "%u", info->driver_pid);
 	else
 		snprintf(pid, sizeof(pid), "-");
 	printf("%-10s %-16s %10s  %-11s %-6s %s\n", name, path, size,
-	       state_name(info->state), protocol_name(info->config.protocol),
+	       state_name(info->state), protocol_name(info->protocol),
 	       pid);
 }
 
 static int list_devices(bool json)
 {
-	struct kbdus_device_info info;
+	struct bdus_dev_info info;
 	uint64_t id = 0;
 	int count = 0;
-	int fd = open_control();
 
-	if (fd < 0)
-		return EXIT_FAILED;
-	if (json)
-		putchar('[');
-	while (ioctl(fd, KBDUS_IOCTL_NEXT_DEVICE_ID, &id) == 0) {
-		if (get_device_info(fd, id, &info)) { /* else: just destroyed */
+	for (; bdus_get_next_dev_id(&id); id++) {
+		if (bdus_get_dev_info(id, &info)) { /* else: just destroyed */
 			if (json) {
-				fputs(count ? ",\n" : "\n", stdout);
+				fputs(count ? ",\n" : "[\n", stdout);
 				print_json(&info);
 			} else {
 				print_list_line(&info);
 			}
 			count++;
 		}
-		if (id++ == UINT64_MAX)
+		if (id == UINT64_MAX) {
+			errno = ENODEV; /* no id after it */
 			break;
+		}
 	}
-	if (errno != ENOENT) {
-		error("cannot list the devices: %s", strerror(errno));
-		close(fd);
+	if (errno != ENODEV) {
+		if (json && count)
+			fputs("\n]\n", stdout);
+		error("%s", bdus_get_error_message());
 		return EXIT_FAILED;
 	}
 	if (json)
-		fputs(count ? "\n]\n" : "]\n", stdout);
-	close(fd);
+		fputs(count ? "\n]\n" : "[]\n", stdout);
 	return EXIT_OK;
 }
 

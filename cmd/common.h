@@ -6,7 +6,7 @@
 #ifndef BDUS_CMD_COMMON_H_
 #define BDUS_CMD_COMMON_H_
 
-#include <linux/kbdus.h>
+#include <bdus.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,9 +29,9 @@ int usage_error(const char *command, const char *fmt, ...) BDUS_PRINTF(2, 3);
 /* Reports getopt_long's complaint about argv[optind - 1]. */
 int bad_option(const char *command, char **argv, int opt);
 
-/* Opens /dev/bdus-control and checks that kbdus speaks our protocol; on
- * failure prints why and returns -1. */
-int open_control(void);
+/* Checks that kbdus can be reached (libbdus loads it if it is installed);
+ * on failure prints why. */
+bool require_kbdus(void);
 
 enum resolve_result { RESOLVED, DEVICE_GONE, NOT_RESOLVED };
 
@@ -41,21 +41,18 @@ bool check_device_spec(const char *spec);
 
 /*
  * Turns "7", "bdus-7" or a path to the device's block special file into a
- * device id.  Prints why on failure.  DEVICE_GONE: a device had that id and
- * was destroyed (an id that no device ever had is NOT_RESOLVED); *out_id is
- * set and the message is printed only if report_missing.
+ * device id, and fills *info (if not NULL).  Prints why on failure.
+ * DEVICE_GONE: a device had that id and was destroyed (an id that no device
+ * ever had is NOT_RESOLVED); *out_id is set and the message is printed only
+ * if report_missing.
  */
-enum resolve_result resolve_device(int control_fd, const char *spec,
-				   uint64_t *out_id, bool report_missing);
-
-/* KBDUS_IOCTL_GET_DEVICE_INFO; false and errno set on failure. */
-bool get_device_info(int control_fd, uint64_t id,
-		     struct kbdus_device_info *info);
+enum resolve_result resolve_device(const char *spec, uint64_t *out_id,
+				   struct bdus_dev_info *info,
+				   bool report_missing);
 
 /* The block special file of a device, from sysfs; "/dev/bdus-<id>" if sysfs
  * does not know. */
-void device_path(const struct kbdus_device_info *info, char *buf,
-		 size_t size);
+void device_path(const struct bdus_dev_info *info, char *buf, size_t size);
 
 /* "512 B", "4 KiB", "1.5 GiB". */
 void format_size(uint64_t bytes, char *buf, size_t size);
@@ -63,7 +60,7 @@ void format_size(uint64_t bytes, char *buf, size_t size);
 const char *state_name(uint32_t state);
 const char *protocol_name(uint32_t protocol);
 
-/* Space-separated names of the request types a device serves. */
-void format_requests(uint32_t supported, char *buf, size_t size);
+/* Space-separated names of the request types (BDUS_REQ_*) a device serves. */
+void format_requests(uint32_t requests, char *buf, size_t size);
 
 #endif /* BDUS_CMD_COMMON_H_ */

@@ -547,6 +547,121 @@ static inline bool bdus_rerun_ext(uint64_t dev_id, const struct bdus_ops *ops,
 /* ------------------------------------------------------------------------- */
 /* Device management */
 
+#if BDUS_HAS_PATCH_FEATURES_(3)
+
+/* What a device is doing: bdus_dev_info.state.  Since 0.1.3. */
+enum bdus_dev_state {
+	BDUS_DEV_UNAVAILABLE = 1, /* being created, not announced yet */
+	BDUS_DEV_ACTIVE = 2, /* a driver serves it */
+	BDUS_DEV_INACTIVE = 3, /* recoverable, and its driver is gone: I/O
+				* waits for bdus_rerun() */
+	BDUS_DEV_TERMINATED = 4 /* being destroyed: I/O fails */
+};
+
+/* bdus_dev_info.requests: the request types the device serves.  Since
+ * 0.1.3. */
+#define BDUS_REQ_READ (1u << 0)
+#define BDUS_REQ_WRITE (1u << 1)
+#define BDUS_REQ_WRITE_SAME (1u << 2)
+#define BDUS_REQ_WRITE_ZEROS_NO_UNMAP (1u << 3)
+#define BDUS_REQ_WRITE_ZEROS_MAY_UNMAP (1u << 4)
+#define BDUS_REQ_FUA_WRITE (1u << 5)
+#define BDUS_REQ_FLUSH (1u << 6)
+#define BDUS_REQ_DISCARD (1u << 7)
+#define BDUS_REQ_SECURE_ERASE (1u << 8)
+#define BDUS_REQ_IOCTL (1u << 9)
+
+/* bdus_dev_info.flags.  Since 0.1.3. */
+#define BDUS_DEV_RECOVERABLE (1u << 0) /* survives its driver's death */
+#define BDUS_DEV_WRITE_CACHE (1u << 1) /* has a volatile write cache */
+#define BDUS_DEV_FUA (1u << 2) /* serves forced-unit-access writes */
+#define BDUS_DEV_ROTATIONAL (1u << 3)
+#define BDUS_DEV_PARTITION_SCAN (1u << 4) /* partitions are looked for */
+
+/*
+ * What kbdus knows about a device: bdus_get_dev_info() fills it.  Plain
+ * data.  New fields will only ever be appended (see bdus_get_dev_info()).
+ * Since 0.1.3.
+ */
+struct bdus_dev_info {
+	uint64_t id;
+	uint32_t major; /* of the whole disk */
+	uint32_t minor;
+	uint32_t state; /* enum bdus_dev_state */
+	uint32_t driver_pid; /* the serving driver's process; 0 if none */
+	uint64_t size; /* in bytes */
+	uint32_t logical_block_size;
+	uint32_t physical_block_size;
+	uint32_t max_read_write_size;
+	uint32_t max_write_zeros_size;
+	uint32_t max_discard_erase_size;
+	uint32_t requests; /* BDUS_REQ_* */
+	uint32_t protocol; /* enum bdus_protocol: the driver's, if one is
+			    * attached, else the one the device was made with */
+	uint32_t num_queues;
+	uint32_t queue_depth;
+	uint32_t request_timeout_ms;
+	uint32_t flags; /* BDUS_DEV_* */
+	uint32_t reserved; /* zero */
+};
+
+/* The function behind bdus_get_dev_info(), taking sizeof(*out_info) as
+ * this header sees it.  Call the wrapper instead. */
+bool bdus_get_dev_info_sized(uint64_t dev_id, struct bdus_dev_info *out_info,
+			     size_t info_size);
+
+/*
+ * Fills *out_info with what kbdus knows about device dev_id (a snapshot:
+ * the state and driver may change at any time).  Fails with ENODEV if the
+ * device was destroyed and with EINVAL if no device ever had that id; then
+ * *out_info is left alone.  A driver compiled against an older header gets
+ * the fields it knows.  Needs CAP_SYS_ADMIN.  Thread-safe; does not block.
+ * Since 0.1.3.
+ */
+static inline bool bdus_get_dev_info(uint64_t dev_id,
+				     struct bdus_dev_info *out_info)
+{
+	return bdus_get_dev_info_sized(dev_id, out_info,
+				       sizeof(struct bdus_dev_info));
+}
+
+/*
+ * Lists devices: stores in *dev_id the smallest id of an existing device
+ * that is at least *dev_id.  Fails with ENODEV if there is none (leaving
+ * *dev_id alone).  Start from 0 and continue from the id found plus 1:
+ *
+ *     for (uint64_t id = 0; bdus_get_next_dev_id(&id); id++)
+ *             ...;
+ *
+ * Devices created or destroyed meanwhile may or may not be seen.  Needs
+ * CAP_SYS_ADMIN.  Thread-safe; does not block.  Since 0.1.3.
+ */
+bool bdus_get_next_dev_id(uint64_t *dev_id);
+
+/* bdus_destroy_dev_ext() flags.  Since 0.1.3. */
+#define BDUS_DESTROY_NO_FLUSH (1u << 0) /* cached writes are lost */
+#define BDUS_DESTROY_NO_WAIT (1u << 1) /* return once destruction started */
+
+/*
+ * bdus_destroy_dev() with flags: NO_FLUSH destroys without flushing first
+ * (for a device whose driver no longer answers); NO_WAIT returns once the
+ * destruction started, without waiting until the device is gone (see
+ * bdus_wait_dev_destroyed()).  Unknown flags fail with EINVAL.  Otherwise
+ * as bdus_destroy_dev().  Since 0.1.3.
+ */
+bool bdus_destroy_dev_ext(uint64_t dev_id, uint32_t flags);
+
+/*
+ * Blocks until device dev_id is gone: destroyed, its driver gone, and
+ * closed by every user.  Succeeds at once if it is already gone; fails with
+ * EINVAL if no device ever had that id, and with EDEADLK from a callback of
+ * the device itself.  Needs CAP_SYS_ADMIN.  Thread-safe; blocks, possibly
+ * for long.  Since 0.1.3.
+ */
+bool bdus_wait_dev_destroyed(uint64_t dev_id);
+
+#endif /* BDUS_HAS_PATCH_FEATURES_(3) */
+
 /*
  * Stores in *out_dev_id the id of the BDUS device that the block special
  * file dev_path refers to.  Fails (leaving *out_dev_id alone) if dev_path is

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * devices.c - managing existing devices: finding one from its block special
- * file, flushing it, destroying it.
+ * file, describing and listing them, flushing and destroying them.
  *
  * kbdus identifies devices by id only, so a path is matched to a device by
  * comparing device numbers with every device's, and flushing goes through
@@ -178,6 +178,160 @@ BDUS_API bool bdus_flush_dev(uint64_t dev_id)
 }
 
 /* ------------------------------------------------------------------------- */
+/* Device information and listing */
+
+static uint32_t public_requests(uint32_t supported)
+{
+	static const struct {
+		uint32_t kbdus, bdus;
+	} map[] = {
+		{ KBDUS_REQ_READ, BDUS_REQ_READ },
+		{ KBDUS_REQ_WRITE, BDUS_REQ_WRITE },
+		{ KBDUS_REQ_WRITE_SAME, BDUS_REQ_WRITE_SAME },
+		{ KBDUS_REQ_WRITE_ZEROS_NO_UNMAP, BDUS_REQ_WRITE_ZEROS_NO_UNMAP },
+		{ KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP, BDUS_REQ_WRITE_ZEROS_MAY_UNMAP },
+		{ KBDUS_REQ_FUA_WRITE, BDUS_REQ_FUA_WRITE },
+		{ KBDUS_REQ_FLUSH, BDUS_REQ_FLUSH },
+		{ KBDUS_REQ_DISCARD, BDUS_REQ_DISCARD },
+		{ KBDUS_REQ_SECURE_ERASE, BDUS_REQ_SECURE_ERASE },
+		{ KBDUS_REQ_IOCTL, BDUS_REQ_IOCTL },
+	};
+	uint32_t requests = 0;
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (supported & KBDUS_REQ_BIT(map[i].kbdus))
+			requests |= map[i].bdus;
+	return requests;
+}
+
+static uint32_t public_flags(uint32_t config_flags)
+{
+	uint32_t flags = 0;
+
+	if (config_flags & KBDUS_CONFIG_RECOVERABLE)
+		flags |= BDUS_DEV_RECOVERABLE;
+	if (config_flags & KBDUS_CONFIG_WRITE_CACHE)
+		flags |= BDUS_DEV_WRITE_CACHE;
+	if (config_flags & KBDUS_CONFIG_FUA)
+		flags |= BDUS_DEV_FUA;
+	if (config_flags & KBDUS_CONFIG_ROTATIONAL)
+		flags |= BDUS_DEV_ROTATIONAL;
+	if (config_flags & KBDUS_CONFIG_PARTITION_SCAN)
+		flags |= BDUS_DEV_PARTITION_SCAN;
+	return flags;
+}
+
+static uint32_t public_protocol(uint32_t protocol)
+{
+	switch (protocol) {
+	case KBDUS_PROTOCOL_IOCTL:
+		return BDUS_PROTOCOL_IOCTL;
+	case KBDUS_PROTOCOL_MMAP:
+		return BDUS_PROTOCOL_MMAP;
+	case KBDUS_PROTOCOL_URING:
+		return BDUS_PROTOCOL_URING;
+	default:
+		return BDUS_PROTOCOL_DEFAULT; /* one this libbdus does not know */
+	}
+}
+
+static uint32_t public_state(uint32_t state)
+{
+	switch (state) {
+	case KBDUS_STATE_UNAVAILABLE:
+		return BDUS_DEV_UNAVAILABLE;
+	case KBDUS_STATE_ACTIVE:
+		return BDUS_DEV_ACTIVE;
+	case KBDUS_STATE_INACTIVE:
+		return BDUS_DEV_INACTIVE;
+	default:
+		return BDUS_DEV_TERMINATED;
+	}
+}
+
+BDUS_API bool bdus_get_dev_info_sized(uint64_t dev_id,
+				      struct bdus_dev_info *out_info,
+				      size_t info_size)
+{
+	const struct kbdus_device_config *c;
+	struct kbdus_device_info kinfo;
+	struct bdus_dev_info info;
+	int fd;
+	bool ok;
+
+	if (!out_info)
+		return bdus_fail(EINVAL, "out_info must not be NULL");
+
+	fd = bdus_control_open(true);
+	if (fd < 0)
+		return false;
+	ok = bdus_control_device_info(fd, dev_id, &kinfo);
+	bdus_close_quietly(fd);
+	if (!ok)
+		return false;
+
+	c = &kinfo.config;
+	info = (struct bdus_dev_info){
+		.id = kinfo.id,
+		.major = c->major,
+		.minor = c->minor,
+		.state = public_state(kinfo.state),
+		.driver_pid = kinfo.driver_pid,
+		.size = c->size,
+		.logical_block_size = c->logical_block_size,
+		.physical_block_size = c->physical_block_size,
+		.max_read_write_size = c->max_read_write_size,
+		.max_write_zeros_size = c->max_write_zeros_size,
+		.max_discard_erase_size = c->max_discard_erase_size,
+		.requests = public_requests(c->supported_requests),
+		.protocol = public_protocol(kinfo.protocol ? kinfo.protocol :
+							     c->protocol),
+		.num_queues = c->num_queues,
+		.queue_depth = c->queue_depth,
+		.request_timeout_ms = c->request_timeout_ms,
+		.flags = public_flags(c->flags),
+	};
+
+	/* A caller built against an older header knows a prefix of the
+	 * struct; one built against a newer one gets zeros for the rest. */
+	if (info_size <= sizeof(info)) {
+		memcpy(out_info, &info, info_size);
+	} else {
+		memcpy(out_info, &info, sizeof(info));
+		memset((char *)out_info + sizeof(info), 0,
+		       info_size - sizeof(info));
+	}
+	return true;
+}
+
+BDUS_API bool bdus_get_next_dev_id(uint64_t *dev_id)
+{
+	uint64_t id;
+	int fd;
+	bool ok = true;
+
+	if (!dev_id)
+		return bdus_fail(EINVAL, "dev_id must not be NULL");
+
+	fd = bdus_control_open(true);
+	if (fd < 0)
+		return false;
+	id = *dev_id;
+	if (bdus_ioctl_retry(fd, KBDUS_IOCTL_NEXT_DEVICE_ID, &id) < 0)
+		ok = errno == ENOENT ?
+			     bdus_fail(ENODEV,
+				       "no device has an id of %" PRIu64
+				       " or more",
+				       *dev_id) :
+			     bdus_fail_errno(errno, "cannot list devices");
+	bdus_close_quietly(fd);
+	if (ok)
+		*dev_id = id;
+	return ok;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Destroying */
 
 static bool fail_destroy(int errnum, uint64_t id)
 {
@@ -198,33 +352,79 @@ static bool fail_destroy(int errnum, uint64_t id)
 	}
 }
 
-BDUS_API bool bdus_destroy_dev(uint64_t dev_id)
+/* WAIT_DESTROYED on an open control fd. */
+static bool wait_destroyed(int fd, uint64_t id)
+{
+	struct kbdus_destroy_args args = { .id = id };
+
+	if (bdus_ioctl_retry(fd, KBDUS_IOCTL_WAIT_DESTROYED, &args) == 0)
+		return true;
+	if (errno == EINVAL)
+		return bdus_fail_missing_device(EINVAL, id);
+	return bdus_fail_errno(errno,
+			       "bdus-%" PRIu64 ": waiting for the device to be "
+			       "destroyed failed",
+			       id);
+}
+
+static bool fail_own_device(uint64_t id)
+{
+	return bdus_fail(EDEADLK,
+			 "bdus-%" PRIu64 ": a driver cannot destroy its own "
+			 "device from its callbacks: it would wait for itself",
+			 id);
+}
+
+BDUS_API bool bdus_destroy_dev_ext(uint64_t dev_id, uint32_t flags)
 {
 	struct kbdus_destroy_args args = { .id = dev_id };
 	bool ok = true;
 	int fd;
 
+	if (flags & ~(uint32_t)(BDUS_DESTROY_NO_FLUSH | BDUS_DESTROY_NO_WAIT))
+		return bdus_fail(EINVAL, "unknown flags 0x%" PRIx32, flags);
+	/* Without NO_WAIT it would wait for itself; with it, a driver may
+	 * still not destroy its device from a callback: the flush would
+	 * wait for the callback that asks. */
 	if (bdus_is_serving_device(dev_id))
-		return bdus_fail(EDEADLK,
-				 "bdus-%" PRIu64 ": a driver cannot destroy its "
-				 "own device from its callbacks: it would wait "
-				 "for itself",
-				 dev_id);
+		return fail_own_device(dev_id);
 
 	fd = bdus_control_open(true);
 	if (fd < 0)
 		return false;
 
+	if (flags & BDUS_DESTROY_NO_FLUSH)
+		args.flags = KBDUS_DESTROY_NO_FLUSH;
 	if (bdus_ioctl_retry(fd, KBDUS_IOCTL_DESTROY_DEVICE, &args) < 0)
 		ok = fail_destroy(errno, dev_id);
+	if (ok && !(flags & BDUS_DESTROY_NO_WAIT))
+		ok = wait_destroyed(fd, dev_id);
 
-	args.flags = 0;
-	if (ok && bdus_ioctl_retry(fd, KBDUS_IOCTL_WAIT_DESTROYED, &args) < 0)
-		ok = bdus_fail_errno(errno,
-				     "bdus-%" PRIu64 ": waiting for the device "
-				     "to be destroyed failed",
-				     dev_id);
+	bdus_close_quietly(fd);
+	return ok;
+}
 
+BDUS_API bool bdus_destroy_dev(uint64_t dev_id)
+{
+	return bdus_destroy_dev_ext(dev_id, 0);
+}
+
+BDUS_API bool bdus_wait_dev_destroyed(uint64_t dev_id)
+{
+	int fd;
+	bool ok;
+
+	if (bdus_is_serving_device(dev_id))
+		return bdus_fail(EDEADLK,
+				 "bdus-%" PRIu64 ": a driver cannot wait for "
+				 "its own device to be destroyed from its "
+				 "callbacks: it would wait for itself",
+				 dev_id);
+
+	fd = bdus_control_open(true);
+	if (fd < 0)
+		return false;
+	ok = wait_destroyed(fd, dev_id);
 	bdus_close_quietly(fd);
 	return ok;
 }

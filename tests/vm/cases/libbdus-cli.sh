@@ -28,7 +28,7 @@ expect_error "bdus-7: the device does not exist" bdus info 7
 expect_status 1 bdus destroy 7
 grep -q '^bdus: bdus-7: the device does not exist$' /tmp/out || fail "bdus destroy 7: $(cat /tmp/out)"
 expect_status 2 bdus info
-expect_error "permission denied: run as root" \
+expect_error "permission denied opening /dev/bdus-control: run as root" \
 	setpriv --reuid=65534 --regid=65534 --clear-groups bdus list
 expect_error "run as root" \
 	setpriv --reuid=65534 --regid=65534 --clear-groups bdus-ram --foreground 1M
