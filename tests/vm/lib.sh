@@ -22,6 +22,19 @@ bdus_newest_kernel() {
 	bdus_kernels | tail -n 1
 }
 
+# How much slower than a stock kernel kernel $1 runs under TCG:
+# BDUS_VM_TIMEOUT_SCALE, else 6 for a debug kernel (KASAN, lockdep,
+# kmemleak), else 1.  Timeouts and hang bounds are multiplied by it.
+bdus_timeout_scale() {
+	if [[ -n ${BDUS_VM_TIMEOUT_SCALE:-} ]]; then
+		echo "$BDUS_VM_TIMEOUT_SCALE"
+	elif grep -qx 'CONFIG_KASAN=y' "/boot/config-$1" 2>/dev/null; then
+		echo 6
+	else
+		echo 1
+	fi
+}
+
 # Keep the newest of the kernels given as arguments.
 bdus_newest_of() {
 	printf '%s\n' "$@" | sort -V | tail -n 1
