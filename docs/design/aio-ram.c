@@ -20,8 +20,6 @@
 
 struct ram {
 	char *memory;
-	uint64_t size;
-	bool open;
 };
 
 /* Serves one request at once: RAM never waits.  A driver whose backend is
@@ -50,16 +48,19 @@ static void serve(struct bdus_aio_request *req)
 	bdus_aio_complete(req, error);
 }
 
-/* Returns how many devices are still open after handling the events. */
-static unsigned handle_events(struct bdus_aio *aio, unsigned open)
+/* Handles every event collected (*handled: how many); returns how many
+ * devices are still open. */
+static unsigned handle_events(struct bdus_aio *aio, unsigned open,
+			      unsigned *handled)
 {
 	struct bdus_aio_event events[64];
 	unsigned count;
 
+	*handled = 0;
 	while ((count = bdus_aio_get_events(aio, events, 64)) > 0) {
+		*handled += count;
 		for (unsigned i = 0; i < count; i++) {
 			struct bdus_aio_event *e = &events[i];
-			struct ram *ram = e->dev_user_data;
 
 			switch (e->type) {
 			case BDUS_AIO_REQUEST:
@@ -74,8 +75,11 @@ static unsigned handle_events(struct bdus_aio *aio, unsigned open)
 					e->error_message);
 				/* fall through */
 			case BDUS_AIO_DEVICE_TERMINATED:
+				/* Nothing outstanding: serve() completes at
+				 * once. */
 				bdus_aio_close_dev(e->dev);
-				ram->open = false;
+				break;
+			case BDUS_AIO_DEVICE_CLOSED:
 				open--;
 				break;
 			}
@@ -89,13 +93,16 @@ int main(int argc, char **argv)
 	static struct ram rams[MAX_DEVICES];
 	unsigned count = argc == 3 ? (unsigned)atoi(argv[1]) : 0;
 	uint64_t size = argc == 3 ? strtoull(argv[2], NULL, 10) << 20 : 0;
-	const uint32_t requests = BDUS_REQ_READ | BDUS_REQ_WRITE |
-				  BDUS_REQ_FUA_WRITE |
-				  BDUS_REQ_WRITE_ZEROS_NO_UNMAP |
-				  BDUS_REQ_WRITE_ZEROS_MAY_UNMAP;
+	/* RAM has no cache to flush: FLUSH and FUA_WRITE are not served. */
+	const struct bdus_aio_dev_attrs dattrs = {
+		.requests = BDUS_REQ_READ | BDUS_REQ_WRITE |
+			    BDUS_REQ_WRITE_ZEROS_NO_UNMAP |
+			    BDUS_REQ_WRITE_ZEROS_MAY_UNMAP,
+	};
 	struct bdus_attrs attrs = { .logical_block_size = 512 };
 	struct bdus_aio *aio;
 	unsigned open = 0;
+	int status = 0;
 
 	if (count == 0 || count > MAX_DEVICES || size == 0) {
 		fprintf(stderr, "usage: aio-ram <count 1-%d> <MiB>\n",
@@ -112,9 +119,8 @@ int main(int argc, char **argv)
 	attrs.size = size;
 	for (unsigned i = 0; i < count; i++) {
 		rams[i].memory = calloc(1, size);
-		rams[i].size = size;
 		if (!rams[i].memory ||
-		    !bdus_aio_create_dev(aio, &attrs, NULL, requests,
+		    !bdus_aio_create_dev(aio, &attrs, NULL, &dattrs,
 					 &rams[i])) {
 			fprintf(stderr, "aio-ram: %s\n",
 				rams[i].memory ? bdus_get_error_message() :
@@ -122,27 +128,36 @@ int main(int argc, char **argv)
 			bdus_aio_destroy(aio);
 			return 1;
 		}
-		rams[i].open = true;
 		open++;
 	}
 
-	/* The whole driver: wait, make progress, handle what came. */
+	/* The whole driver, in the loop contract's order: make progress,
+	 * handle what came, and wait only when neither found anything (the
+	 * completions just made are committed by the next process call). */
 	while (open > 0) {
+		int more = bdus_aio_process(aio);
 		struct pollfd pfd = { .fd = bdus_aio_get_fd(aio),
 				      .events = POLLIN };
+		unsigned handled;
 
-		if (poll(&pfd, 1, -1) < 0)
-			continue; /* EINTR */
-		if (!bdus_aio_process(aio)) {
+		if (more < 0) {
 			fprintf(stderr, "aio-ram: %s\n",
 				bdus_get_error_message());
+			status = 1;
 			break;
 		}
-		open = handle_events(aio, open);
+		open = handle_events(aio, open, &handled);
+		if (more == 0 && handled == 0 && open > 0 &&
+		    poll(&pfd, 1, -1) < 0 &&
+		    errno != EINTR) {
+			perror("aio-ram: poll");
+			status = 1;
+			break;
+		}
 	}
 
 	bdus_aio_destroy(aio);
 	for (unsigned i = 0; i < count; i++)
 		free(rams[i].memory);
-	return 0;
+	return status;
 }
