@@ -17,15 +17,20 @@
  * which nothing else may complete until it has run.
  *
  * Who may complete a command, and with which issue_flags:
- *   - protocol_uring_cmd, only by its return value: an error before the
- *     command is POSTED, RES_TERMINATE instead of posting it, else
- *     -EIOCBQUEUED.  Commands issued from io-wq are refused, so the
- *     return always happens in the queue thread, under the ring lock;
+ *   - protocol_uring_cmd, for the command it is issuing only by its return
+ *     value: an error before the command is POSTED, RES_TERMINATE or
+ *     -ECANCELED (stopped queue) instead of posting it, else -EIOCBQUEUED.
+ *     Commands issued from io-wq are refused, so the return always happens
+ *     in the queue thread, under the ring lock;
+ *   - a STOP (uring_stop_queue), for the queue's POSTED commands but a
+ *     carrier, with the STOP's issue_flags: it was issued by the queue's
+ *     thread on the queue's ring (both checked), so its lock state is
+ *     theirs;
  *   - the queue's task work (uring_task_work), for every ASSIGNED command
- *     it takes off uq->assigned and for POSTED ones when notifying, with
- *     the carrier's issue_flags.  That is only right because every command
- *     of a queue comes from one ring (uring_queue.ring), so the carrier's
- *     ring lock state is theirs too;
+ *     it takes off uq->assigned, and for POSTED ones when notifying or once
+ *     the queue is stopped, with the carrier's issue_flags.  That is only
+ *     right because every command of a queue comes from one ring
+ *     (uring_queue.ring), so the carrier's ring lock state is theirs too;
  *   - uring_cancel (IO_URING_F_CANCEL, 6.7+), for its own POSTED command
  *     unless it is the carrier, with its own issue_flags;
  *   - the monitor (6.1), for POSTED commands that are not the carrier of a
@@ -89,6 +94,7 @@ struct uring_queue {
 	struct list_head assigned;
 	struct io_uring_cmd *carrier; /* its task work is pending */
 	bool dead; /* the queue thread is exiting; set once */
+	bool stopped; /* KBDUS_URING_CMD_STOP: takes nothing more; set once */
 	struct uring_tag *tags;
 };
 
@@ -150,9 +156,9 @@ static bool tag_is_posted(struct kbdus_slot *slot, void *arg)
 {
 	struct uring_queue *uq = arg;
 
-	/* A dying queue thread takes nothing new: its requests wait for the
-	 * next session instead of cycling through its task work. */
-	return !uq->dead &&
+	/* A dying queue thread or a stopped queue takes nothing new: its
+	 * requests wait for the next session instead. */
+	return !uq->dead && !uq->stopped &&
 	       uq->tags[slot->index % uq->us->depth].state == URING_TAG_POSTED;
 }
 
@@ -236,45 +242,54 @@ static int uring_deliver(struct uring_session *us, struct uring_tag *tag,
 	return KBDUS_URING_RES_REQUEST;
 }
 
-/* Completes posted commands with a notification: all of them for
- * TERMINATE, one for DEVICE_AVAILABLE. */
-static void uring_notify(struct uring_queue *uq, unsigned int issue_flags)
+/*
+ * Completes up to max POSTED commands with res, and returns how many.  A
+ * carrier is skipped: its task work is pending and will see to it.
+ */
+static unsigned int uring_complete_posted(struct uring_queue *uq, int res,
+					  unsigned int max,
+					  unsigned int issue_flags)
 {
-	struct kbdus_session *session = uq->us->session;
 	struct io_uring_cmd *cmds[16];
-	unsigned int count, i;
-	unsigned long flags;
+	unsigned int count, done = 0, i;
 	struct uring_tag *tag, *next;
-	int res;
-
-	if (test_bit(KBDUS_SESSION_TERMINATE, &session->flags))
-		res = KBDUS_URING_RES_TERMINATE;
-	else if (test_and_clear_bit(KBDUS_SESSION_AVAILABLE, &session->flags))
-		res = KBDUS_URING_RES_DEVICE_AVAILABLE;
-	else
-		return;
+	unsigned long flags;
 
 	do {
 		count = 0;
 		spin_lock_irqsave(&uq->lock, flags);
 		list_for_each_entry_safe(tag, next, &uq->posted, node) {
-			/* A newer task work carries it; it will notify too. */
 			if (tag->cmd == uq->carrier)
 				continue;
 			cmds[count++] = tag_release(uq, tag);
-			if (count == ARRAY_SIZE(cmds) ||
-			    res == KBDUS_URING_RES_DEVICE_AVAILABLE)
+			if (count == ARRAY_SIZE(cmds) || done + count == max)
 				break;
 		}
 		spin_unlock_irqrestore(&uq->lock, flags);
 
 		for (i = 0; i < count; i++)
 			kbdus_uring_cmd_done(cmds[i], res, issue_flags);
-	} while (count == ARRAY_SIZE(cmds));
+		done += count;
+	} while (count == ARRAY_SIZE(cmds) && done < max);
+	return done;
+}
 
-	/* Nobody to tell yet: the next FETCH will. */
-	if (res == KBDUS_URING_RES_DEVICE_AVAILABLE && !count)
-		set_bit(KBDUS_SESSION_AVAILABLE, &session->flags);
+/* Completes posted commands with a notification: all of them for
+ * TERMINATE, one for DEVICE_AVAILABLE. */
+static void uring_notify(struct uring_queue *uq, unsigned int issue_flags)
+{
+	struct kbdus_session *session = uq->us->session;
+
+	if (test_bit(KBDUS_SESSION_TERMINATE, &session->flags)) {
+		uring_complete_posted(uq, KBDUS_URING_RES_TERMINATE, UINT_MAX,
+				      issue_flags);
+	} else if (test_and_clear_bit(KBDUS_SESSION_AVAILABLE,
+				      &session->flags)) {
+		/* Nobody to tell yet: the next FETCH will. */
+		if (!uring_complete_posted(uq, KBDUS_URING_RES_DEVICE_AVAILABLE,
+					   1, issue_flags))
+			set_bit(KBDUS_SESSION_AVAILABLE, &session->flags);
+	}
 }
 
 static void uring_task_work(struct io_uring_cmd *carrier,
@@ -333,6 +348,9 @@ static void uring_task_work(struct io_uring_cmd *carrier,
 	if (dead)
 		return;
 	uring_notify(uq, issue_flags);
+	/* Stopped: the commands a STOP had to leave to this carrier. */
+	if (READ_ONCE(uq->stopped))
+		uring_complete_posted(uq, -ECANCELED, UINT_MAX, issue_flags);
 	/* A request may already wait for a command that went back. */
 	if (reposted)
 		uring_kick(uq);
@@ -386,6 +404,26 @@ static void uring_cancel(struct io_uring_cmd *cmd, unsigned int issue_flags)
 		kbdus_uring_cmd_done(cmd, -ECANCELED, issue_flags);
 }
 
+/* KBDUS_URING_CMD_STOP: the driver gives the queue up for this session. */
+static int uring_stop_queue(struct uring_queue *uq, const void *ring,
+			    unsigned int issue_flags)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&uq->lock, flags);
+	/* The same rules as for posting: see "Who may complete a command". */
+	if ((uq->task && uq->task != current) ||
+	    (uq->num_cmds && uq->ring != ring)) {
+		spin_unlock_irqrestore(&uq->lock, flags);
+		return -EINVAL;
+	}
+	WRITE_ONCE(uq->stopped, true);
+	spin_unlock_irqrestore(&uq->lock, flags);
+
+	uring_complete_posted(uq, -ECANCELED, UINT_MAX, issue_flags);
+	return 0;
+}
+
 static int protocol_uring_cmd(struct kbdus_session *session,
 			      struct io_uring_cmd *cmd,
 			      unsigned int issue_flags)
@@ -397,7 +435,7 @@ static int protocol_uring_cmd(struct kbdus_session *session,
 	const void *ring = kbdus_uring_cmd_ring(cmd);
 	u16 queue_index, tag_index;
 	unsigned long flags;
-	bool terminated;
+	bool terminated, stopped;
 	u64 buffer, handle = 0;
 	s32 result;
 	int ret;
@@ -419,8 +457,10 @@ static int protocol_uring_cmd(struct kbdus_session *session,
 	result = READ_ONCE(ucmd->result);
 	buffer = READ_ONCE(ucmd->buffer);
 
-	if (queue_index >= us->num_queues || tag_index >= us->depth || !buffer)
+	if (queue_index >= us->num_queues)
 		return -EINVAL;
+	uq = &us->queues[array_index_nospec(queue_index, us->num_queues)];
+
 	switch (cmd->cmd_op) {
 	case KBDUS_URING_CMD_FETCH:
 		if (result)
@@ -430,11 +470,15 @@ static int protocol_uring_cmd(struct kbdus_session *session,
 		if (result < 0 || result > MAX_ERRNO)
 			return -EINVAL;
 		break;
+	case KBDUS_URING_CMD_STOP:
+		if (tag_index || result || buffer)
+			return -EINVAL;
+		return uring_stop_queue(uq, ring, issue_flags);
 	default:
 		return -EINVAL;
 	}
-
-	uq = &us->queues[array_index_nospec(queue_index, us->num_queues)];
+	if (tag_index >= us->depth || !buffer)
+		return -EINVAL;
 	tag = &uq->tags[array_index_nospec(tag_index, us->depth)];
 
 	spin_lock_irqsave(&uq->lock, flags);
@@ -471,7 +515,8 @@ static int protocol_uring_cmd(struct kbdus_session *session,
 	/* Posted before the commit ends the old request, so the next
 	 * request on this tag finds it. */
 	terminated = test_bit(KBDUS_SESSION_TERMINATE, &session->flags);
-	if (!terminated) {
+	stopped = uq->stopped;
+	if (!terminated && !stopped) {
 		cmd_pdu(cmd)->uq = uq;
 		cmd_pdu(cmd)->tag = tag_index;
 		tag->state = URING_TAG_POSTED;
@@ -487,6 +532,8 @@ static int protocol_uring_cmd(struct kbdus_session *session,
 		uring_commit(us, handle, result, buffer);
 	if (terminated)
 		return KBDUS_URING_RES_TERMINATE;
+	if (stopped)
+		return -ECANCELED;
 
 	/* Nothing can complete it before we return: task work runs in this
 	 * thread (never an io-wq worker, see above), and cancellation needs
@@ -508,9 +555,6 @@ static void uring_monitor_fn(struct work_struct *work)
 {
 	struct uring_session *us = container_of(to_delayed_work(work),
 						struct uring_session, monitor);
-	struct io_uring_cmd *cmd;
-	unsigned long flags;
-	struct uring_tag *tag, *next;
 	u16 i;
 
 	for (i = 0; i < us->num_queues; i++) {
@@ -519,21 +563,8 @@ static void uring_monitor_fn(struct work_struct *work)
 		if (!READ_ONCE(uq->task) || !(uq->task->flags & PF_EXITING))
 			continue;
 
-		for (;;) {
-			cmd = NULL;
-			spin_lock_irqsave(&uq->lock, flags);
-			list_for_each_entry_safe(tag, next, &uq->posted, node) {
-				if (tag->cmd != uq->carrier) {
-					cmd = tag_release(uq, tag);
-					break;
-				}
-			}
-			spin_unlock_irqrestore(&uq->lock, flags);
-			if (!cmd)
-				break;
-			kbdus_uring_cmd_done(cmd, -ECANCELED,
-					     IO_URING_F_UNLOCKED);
-		}
+		uring_complete_posted(uq, -ECANCELED, UINT_MAX,
+				      IO_URING_F_UNLOCKED);
 	}
 
 	queue_delayed_work(kbdus_wq, &us->monitor, URING_MONITOR_PERIOD);

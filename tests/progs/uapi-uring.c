@@ -5,6 +5,8 @@
  *   uapi-uring bad            every bad command gets its error CQE
  *   uapi-uring close-ring     close the ring with commands posted, then
  *                             exit; the device must go away
+ *   uapi-uring stop           STOP gives every posted command back, so the
+ *                             session ends while the process lives
  *   uapi-uring fuzz SECONDS   random commands mixed into a working server
  */
 
@@ -324,6 +326,124 @@ static int cmd_close_ring(void)
 	return 0;
 }
 
+static void *other_thread_stop(void *arg)
+{
+	int fd = *(int *)arg;
+	struct io_uring ring;
+	int res;
+
+	io_uring_queue_init(4, &ring, 0);
+	res = run_one(&ring, fd, KBDUS_URING_CMD_STOP, 0, 0, 0, 0);
+	check(res == -EINVAL, "STOP from a second thread", res);
+	io_uring_queue_exit(&ring);
+	return NULL;
+}
+
+static bool device_exists(uint64_t id)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/dev/bdus-%llu", (unsigned long long)id);
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * Serves the device until it is available, STOPs the queue, and checks that
+ * every posted command came back with -ECANCELED, that later FETCHes fail at
+ * once, and that closing the ring and the fd then ends the session while
+ * this process lives.  The ring is set up as libbdus prefers
+ * (SINGLE_ISSUER | DEFER_TASKRUN where the kernel has it), whose teardown
+ * with commands posted makes 6.12's lockdep warn.
+ */
+static int cmd_stop(void)
+{
+	static char buffer[DEPTH][1 << 20];
+	struct io_uring_params params = {
+		.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+	};
+	struct io_uring ring;
+	uint64_t id, buf0 = (uintptr_t)buffer[0];
+	int fd = create(KBDUS_PROTOCOL_URING, &id), res;
+	unsigned int cancelled = 0, other = 0;
+	int stop_res = 1000;
+
+	if (io_uring_queue_init_params(32, &ring, &params) < 0 &&
+	    io_uring_queue_init(32, &ring, 0) < 0)
+		die("io_uring_queue_init");
+
+	BAD(KBDUS_URING_CMD_STOP, 1, 0, 0, 0, -EINVAL); /* queue */
+	BAD(KBDUS_URING_CMD_STOP, 0, 1, 0, 0, -EINVAL); /* tag */
+	BAD(KBDUS_URING_CMD_STOP, 0, 0, 1, 0, -EINVAL); /* result */
+	BAD(KBDUS_URING_CMD_STOP, 0, 0, 0, buf0, -EINVAL); /* buffer */
+
+	for (uint16_t t = 0; t < DEPTH; t++)
+		prep(&ring, fd, KBDUS_URING_CMD_FETCH, 0, t, 0,
+		     (uintptr_t)buffer[t], t);
+	io_uring_submit(&ring);
+
+	/* Serve (zeros) until the device is available: the partition scan
+	 * reads it first. */
+	for (bool available = false; !available;) {
+		int tag, r;
+
+		next_completion(&ring, &tag, &r);
+		if (r == KBDUS_URING_RES_DEVICE_AVAILABLE) {
+			available = true;
+		} else if (r == KBDUS_URING_RES_REQUEST) {
+			memset(buffer[tag], 0, 1 << 20);
+			prep(&ring, fd, KBDUS_URING_CMD_COMMIT_AND_FETCH, 0,
+			     (uint16_t)tag, 0, (uintptr_t)buffer[tag],
+			     (uint64_t)tag);
+		} else {
+			check(false, "unexpected CQE before STOP", r);
+			return 1;
+		}
+		if (available) /* the notification took the slot */
+			prep(&ring, fd, KBDUS_URING_CMD_FETCH, 0, (uint16_t)tag,
+			     0, (uintptr_t)buffer[tag], (uint64_t)tag);
+		io_uring_submit(&ring);
+	}
+
+	pthread_t thread;
+	pthread_create(&thread, NULL, other_thread_stop, &fd);
+	pthread_join(thread, NULL);
+
+	/* Every slot is posted: STOP gives all of them back. */
+	prep(&ring, fd, KBDUS_URING_CMD_STOP, 0, 0, 0, 0, 0x5709);
+	io_uring_submit(&ring);
+	while (cancelled + other < DEPTH || stop_res == 1000) {
+		struct __kernel_timespec ts = { .tv_sec = 5 };
+		struct io_uring_cqe *cqe;
+
+		if (io_uring_wait_cqe_timeout(&ring, &cqe, &ts) < 0)
+			break;
+		if (cqe->user_data == 0x5709)
+			stop_res = cqe->res;
+		else if (cqe->res == -ECANCELED)
+			cancelled++;
+		else
+			other++;
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	check(stop_res == 0, "STOP completes with 0", stop_res);
+	check(cancelled == DEPTH, "STOP gives every posted command back",
+	      (int)cancelled);
+	check(other == 0, "no other completion after STOP", (int)other);
+	BAD(KBDUS_URING_CMD_FETCH, 0, 3, 0, buf0, -ECANCELED);
+	res = run_one(&ring, fd, KBDUS_URING_CMD_STOP, 0, 0, 0, 0);
+	check(res == 0, "a second STOP", res);
+
+	/* Nothing is posted: closing ends the session now, not at exit. */
+	io_uring_queue_exit(&ring);
+	close(fd);
+	for (int i = 0; i < 300 && device_exists(id); i++)
+		usleep(100000);
+	check(!device_exists(id), "the device went while its driver lives", 0);
+
+	printf("%d checks, %d failed\n", checks, failures);
+	return failures ? 1 : 0;
+}
+
 /* ------------------------------------------------------------------------- */
 
 static atomic_bool stop;
@@ -428,9 +548,11 @@ int main(int argc, char **argv)
 		return cmd_bad();
 	if (argc == 2 && !strcmp(argv[1], "close-ring"))
 		return cmd_close_ring();
+	if (argc == 2 && !strcmp(argv[1], "stop"))
+		return cmd_stop();
 	if (argc >= 3 && !strcmp(argv[1], "fuzz"))
 		return cmd_fuzz(atoi(argv[2]),
 				argc > 3 ? (unsigned int)atoi(argv[3]) : (unsigned int)time(NULL));
-	fprintf(stderr, "usage: uapi-uring bad | close-ring | fuzz SECONDS [SEED]\n");
+	fprintf(stderr, "usage: uapi-uring bad | close-ring | stop | fuzz SECONDS [SEED]\n");
 	return 2;
 }

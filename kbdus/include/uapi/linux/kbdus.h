@@ -325,12 +325,24 @@ struct kbdus_mmap_transceive_args {
  *     (and ioctl _IOC_WRITE) data is already in the slot's buffer;
  *   - KBDUS_URING_CMD_COMMIT_AND_FETCH completes that request (result as in
  *     kbdus_reply.error; read data is taken from the buffer) and posts the
- *     slot again.  A request that timed out meanwhile is silently dropped.
+ *     slot again.  A request that timed out meanwhile is silently dropped;
+ *   - KBDUS_URING_CMD_STOP gives a queue up for the rest of the session
+ *     (queue names it; tag, result and buffer must be 0).  Every command of
+ *     the queue that waits for a request completes with -ECANCELED, one
+ *     whose request is already on its way still completes with it (and may
+ *     still be committed), and every later FETCH, or the fetch half of a
+ *     COMMIT_AND_FETCH, completes with -ECANCELED at once.  The STOP itself
+ *     completes with 0.  The queue's requests then wait for the next
+ *     session or fail, by the usual recovery rules, when this one ends.
+ *     A driver that stops serving while its thread lives uses it to get
+ *     its commands back before closing the ring: closing a ring cancels
+ *     posted commands only from Linux 6.7, and before that only once the
+ *     thread exits.
  * Every command of one queue must come from one thread and, while any is
  * posted, one ring: kbdus delivers requests in that thread's context, one
- * task-work run per batch.  When the
- * ring or the thread goes away, posted commands complete with -ECANCELED
- * and the session's requests follow the usual recovery rules.
+ * task-work run per batch.  When the ring or the thread goes away, posted
+ * commands complete with -ECANCELED and the session's requests follow the
+ * usual recovery rules.
  * CQE results, besides the ones below: -EINVAL (bad queue, tag, result,
  * buffer or opcode, a COMMIT for a slot that has no request, a command
  * from a second thread, or from a second ring while commands of the queue
@@ -412,5 +424,6 @@ struct kbdus_uring_cmd {
 #define KBDUS_URING_CMD_FETCH _IOW(KBDUS_IOCTL_TYPE, 32, struct kbdus_uring_cmd)
 #define KBDUS_URING_CMD_COMMIT_AND_FETCH \
 	_IOW(KBDUS_IOCTL_TYPE, 33, struct kbdus_uring_cmd)
+#define KBDUS_URING_CMD_STOP _IOW(KBDUS_IOCTL_TYPE, 34, struct kbdus_uring_cmd)
 
 #endif /* _UAPI_LINUX_KBDUS_H */
