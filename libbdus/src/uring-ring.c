@@ -10,8 +10,8 @@
  *     such as epoll_wait() that is not restarted;
  *   - COOP_TASKRUN (5.19), then nothing: for kernels without the above.
  * The ring is sized so that every command it can have in flight (one per
- * slot, plus the eventfd read) fits in the completion queue: nothing is
- * ever held back in the kernel's overflow list.
+ * slot, a STOP per queue, and the eventfd read) fits in the completion
+ * queue: nothing is ever held back in the kernel's overflow list.
  */
 
 #include "uring.h"
@@ -32,10 +32,10 @@ static const unsigned ring_modes[] = {
 	0,
 };
 
-/* io_uring_queue_init_params() in the best mode the kernel accepts. */
-static int init_ring(struct io_uring *ring, uint32_t num_slots)
+/* io_uring_queue_init_params() in the best mode the kernel accepts, for
+ * this many commands in flight. */
+static int init_ring(struct io_uring *ring, uint32_t completions)
 {
-	uint32_t completions = num_slots + 1; /* and the eventfd read */
 	uint32_t entries = completions < URING_MAX_SQ_ENTRIES ?
 				   completions :
 				   URING_MAX_SQ_ENTRIES;
@@ -66,7 +66,7 @@ static bool fail_init(int err)
 bool bdus_uring_probe(uint32_t num_slots)
 {
 	struct io_uring ring;
-	int err = init_ring(&ring, num_slots ? num_slots : 1);
+	int err = init_ring(&ring, (num_slots ? num_slots : 1) + 2);
 
 	if (err < 0)
 		return fail_init(err);
@@ -74,9 +74,11 @@ bool bdus_uring_probe(uint32_t num_slots)
 	return true;
 }
 
-bool uring_ring_open(struct uring_ring *r, int session_fd, uint32_t num_slots)
+bool uring_ring_open(struct uring_ring *r, int session_fd, uint32_t num_slots,
+		     uint32_t num_queues)
 {
-	int err = init_ring(&r->ring, num_slots);
+	/* The eventfd read too. */
+	int err = init_ring(&r->ring, num_slots + num_queues + 1);
 
 	if (err < 0)
 		return fail_init(err);
@@ -116,16 +118,10 @@ static struct io_uring_sqe *get_sqe(struct uring_ring *r)
 	return sqe;
 }
 
-static bool queue_command(struct uring_ring *r, struct uring_slot *slot,
-			  uint32_t op, int32_t result)
+static bool queue_command(struct uring_ring *r, uint32_t op,
+			  const struct kbdus_uring_cmd *cmd, uint64_t user_data)
 {
 	struct io_uring_sqe *sqe = get_sqe(r);
-	struct kbdus_uring_cmd cmd = {
-		.queue = slot->queue,
-		.tag = slot->tag,
-		.result = result,
-		.buffer = (uintptr_t)slot->buffer,
-	};
 
 	if (!sqe)
 		return false;
@@ -135,11 +131,26 @@ static bool queue_command(struct uring_ring *r, struct uring_slot *slot,
 	if (r->fixed_file)
 		sqe->flags |= IOSQE_FIXED_FILE;
 	sqe->cmd_op = op;
-	sqe->user_data = (uintptr_t)slot;
+	sqe->user_data = user_data;
 	/* The command area of a 64-byte SQE starts at addr3 and holds 16
 	 * bytes: exactly struct kbdus_uring_cmd. */
-	memcpy((char *)sqe + offsetof(struct io_uring_sqe, addr3), &cmd,
-	       sizeof(cmd));
+	memcpy((char *)sqe + offsetof(struct io_uring_sqe, addr3), cmd,
+	       sizeof(*cmd));
+	return true;
+}
+
+static bool queue_slot_command(struct uring_ring *r, struct uring_slot *slot,
+			       uint32_t op, int32_t result)
+{
+	struct kbdus_uring_cmd cmd = {
+		.queue = slot->queue,
+		.tag = slot->tag,
+		.result = result,
+		.buffer = (uintptr_t)slot->buffer,
+	};
+
+	if (!queue_command(r, op, &cmd, (uintptr_t)slot))
+		return false;
 	r->posted++;
 	return true;
 }
@@ -151,13 +162,20 @@ _Static_assert(sizeof(struct kbdus_uring_cmd) ==
 
 bool uring_ring_fetch(struct uring_ring *r, struct uring_slot *slot)
 {
-	return queue_command(r, slot, KBDUS_URING_CMD_FETCH, 0);
+	return queue_slot_command(r, slot, KBDUS_URING_CMD_FETCH, 0);
 }
 
 bool uring_ring_commit(struct uring_ring *r, struct uring_slot *slot)
 {
-	return queue_command(r, slot, KBDUS_URING_CMD_COMMIT_AND_FETCH,
-			     slot->result);
+	return queue_slot_command(r, slot, KBDUS_URING_CMD_COMMIT_AND_FETCH,
+				  slot->result);
+}
+
+bool uring_ring_stop_queue(struct uring_ring *r, uint16_t queue)
+{
+	struct kbdus_uring_cmd cmd = { .queue = queue };
+
+	return queue_command(r, KBDUS_URING_CMD_STOP, &cmd, URING_STOP_DATA);
 }
 
 bool uring_ring_arm_event(struct uring_ring *r)

@@ -28,8 +28,12 @@
  * posted or held.  On a failure (bdus_abort, a broken session) every thread
  * stops after its current callback, answers already given are committed (as
  * the other protocols send their pending replies), rings are woken through
- * their eventfd, and closing them cancels what is still posted: uncompleted
- * requests follow the usual rules (a recoverable device keeps them).
+ * their eventfd, and a STOP of every queue gets back what is still posted
+ * before the rings close: uncompleted requests follow the usual rules (a
+ * recoverable device keeps them).  Leaving commands posted for the ring's
+ * teardown to cancel would keep the session alive until this thread exits
+ * before Linux 6.7 (the device outlives a failed bdus_run()), and on 6.12
+ * makes lockdep kernels warn, falsely, in io_uring's exit work.
  */
 
 #include "uring.h"
@@ -201,10 +205,50 @@ static void reap(struct uring_ring *r)
 		run_inline(r, kept);
 }
 
+/* Gets back every slot command still posted: STOPs the ring's queues and
+ * reaps until kbdus completed them all.  A request delivered meanwhile stays
+ * uncompleted.  Gives up (leaving the rest to the ring's teardown) if a
+ * STOP fails or waiting does. */
+static void reclaim_posted(struct uring_ring *r)
+{
+	struct uring_server *server = r->server;
+	struct io_uring_cqe *cqe;
+	unsigned head, seen, stops = 0;
+	bool failed = false;
+	int err;
+
+	if (r->posted == 0)
+		return;
+	for (uint32_t q = r->index; q < server->num_queues;
+	     q += server->num_rings) {
+		if (!uring_ring_stop_queue(r, (uint16_t)q))
+			return;
+		stops++;
+	}
+	while ((r->posted > 0 || stops > 0) && !failed) {
+		err = uring_ring_submit_and_wait(r);
+		if (err && err != -EINTR)
+			return;
+		seen = 0;
+		io_uring_for_each_cqe(&r->ring, head, cqe) {
+			seen++;
+			if (cqe->user_data == URING_EVENT_DATA) {
+				r->event_armed = false;
+			} else if (cqe->user_data == URING_STOP_DATA) {
+				stops--;
+				failed |= cqe->res < 0;
+			} else {
+				r->posted--;
+			}
+		}
+		io_uring_cq_advance(&r->ring, seen);
+	}
+}
+
 /* After a failure: commits what callbacks already answered (the other
- * protocols send such replies too) and waits for the callbacks still
- * running elsewhere.  Every other request stays uncompleted: closing the
- * ring cancels its commands, and kbdus then fails or keeps them. */
+ * protocols send such replies too), waits for the callbacks still running
+ * elsewhere, and gets the ring's commands back.  Every other request stays
+ * uncompleted, and kbdus fails or keeps it when the session ends. */
 static void stop_ring(struct uring_ring *r)
 {
 	struct io_uring_cqe *cqe;
@@ -228,7 +272,7 @@ static void stop_ring(struct uring_ring *r)
 		}
 		io_uring_cq_advance(&r->ring, seen);
 	}
-	uring_ring_submit(r);
+	reclaim_posted(r);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -281,21 +325,22 @@ static enum bdus_serve_outcome ring_loop(struct uring_ring *r,
 	}
 }
 
-static uint32_t ring_num_slots(const struct uring_server *server,
-			       const struct uring_ring *r)
+/* Queue q is on ring q % num_rings. */
+static uint32_t ring_num_queues(const struct uring_server *server,
+				const struct uring_ring *r)
 {
-	uint32_t queues = (server->num_queues - r->index + server->num_rings - 1) /
-			  server->num_rings;
-
-	return queues * server->depth;
+	return (server->num_queues - r->index + server->num_rings - 1) /
+	       server->num_rings;
 }
 
 /* Creates the ring in the calling thread and posts its slots. */
 static bool start_ring(struct uring_ring *r)
 {
 	struct uring_server *server = r->server;
+	uint32_t queues = ring_num_queues(server, r);
 
-	if (!uring_ring_open(r, server->session->fd, ring_num_slots(server, r)))
+	if (!uring_ring_open(r, server->session->fd, queues * server->depth,
+			     queues))
 		return false;
 	for (uint32_t q = r->index; q < server->num_queues; q += server->num_rings)
 		for (uint32_t t = 0; t < server->depth; t++)
@@ -436,8 +481,8 @@ static enum bdus_serve_outcome serve_here(struct uring_server *server,
 					  ring_loop(r, false) :
 					  BDUS_SERVE_FAILED;
 	}
-	/* Before Linux 6.7, commands still posted (after a failure) are only
-	 * cancelled once this thread exits. */
+	if (outcome == BDUS_SERVE_FAILED)
+		stop_ring(r); /* again after ring_loop's: then a no-op */
 	uring_ring_close(r);
 	if (outcome == BDUS_SERVE_FAILED && server->failed)
 		bdus_restore_error(&server->error);

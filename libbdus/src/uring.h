@@ -61,8 +61,10 @@ struct uring_ring {
 	bool thread_started;
 };
 
-/* user_data of the eventfd read; slot commands carry the slot's address. */
+/* user_data of the eventfd read and of STOPs; slot commands carry the
+ * slot's address. */
 #define URING_EVENT_DATA ((uint64_t)1)
+#define URING_STOP_DATA ((uint64_t)2)
 
 /* uring_slot.result of a request handed back unanswered, after a failure. */
 #define URING_DROPPED INT32_MIN
@@ -133,14 +135,21 @@ void uring_drop_queued(struct uring_server *server);
 /* uring-ring.c */
 
 /* Creates the ring in the calling thread, which must be the only one to use
- * it, for commands on up to num_slots slots.  false with the error set. */
-bool uring_ring_open(struct uring_ring *r, int session_fd, uint32_t num_slots);
-/* Closes it: kbdus cancels the commands still posted. */
+ * it, for commands on up to num_slots slots of num_queues queues.  false
+ * with the error set. */
+bool uring_ring_open(struct uring_ring *r, int session_fd, uint32_t num_slots,
+		     uint32_t num_queues);
+/* Closes it.  Commands still posted are cancelled when io_uring tears the
+ * ring down (before Linux 6.7: when the thread exits): STOP first. */
 void uring_ring_close(struct uring_ring *r);
 /* Queue a FETCH or a COMMIT_AND_FETCH (with slot->result) of the slot, for
  * the next submission.  false (error set) if the ring is broken. */
 bool uring_ring_fetch(struct uring_ring *r, struct uring_slot *slot);
 bool uring_ring_commit(struct uring_ring *r, struct uring_slot *slot);
+/* Queues a STOP of the queue (user_data URING_STOP_DATA): kbdus gives back
+ * every command of it that is posted, and takes no more.  Not counted in
+ * posted. */
+bool uring_ring_stop_queue(struct uring_ring *r, uint16_t queue);
 /* Queues a read of the eventfd, unless one is posted. */
 bool uring_ring_arm_event(struct uring_ring *r);
 /* Submits what was queued and waits for at least one completion.  0, or a

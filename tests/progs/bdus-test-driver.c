@@ -19,6 +19,9 @@
  *   --fail-flush ERR    fail flush with errno ERR
  *   --abort-after N     return bdus_abort from the Nth request on
  *   --delay-ms N        sleep N ms in every request callback
+ *   --linger            once bdus_run() failed and its message is out,
+ *                       stay alive until killed (whatever bdus_run() left
+ *                       behind must not need the process to exit)
  *
  * With --trace, also checks the threading rules: a request callback that
  * runs off the thread that called bdus_run() while it must not (max
@@ -58,6 +61,7 @@ static struct {
 	int flush_error;
 	int initialize_error;
 	long abort_after;
+	bool linger;
 	unsigned delay_ms;
 	atomic_long requests;
 	char ioctl_text[64];
@@ -276,6 +280,7 @@ enum {
 	OPT_FAIL_INITIALIZE,
 	OPT_FAIL_FLUSH,
 	OPT_ABORT_AFTER,
+	OPT_LINGER,
 	OPT_DELAY_MS,
 	OPT_PROTOCOL,
 	OPT_QUEUES,
@@ -297,6 +302,7 @@ static const struct option long_options[] = {
 	{ "fail-initialize", required_argument, NULL, OPT_FAIL_INITIALIZE },
 	{ "fail-flush", required_argument, NULL, OPT_FAIL_FLUSH },
 	{ "abort-after", required_argument, NULL, OPT_ABORT_AFTER },
+	{ "linger", no_argument, NULL, OPT_LINGER },
 	{ "delay-ms", required_argument, NULL, OPT_DELAY_MS },
 	{ "protocol", required_argument, NULL, OPT_PROTOCOL },
 	{ "queues", required_argument, NULL, OPT_QUEUES },
@@ -426,6 +432,9 @@ static int parse_test_option(struct config *c, int opt, const char *arg)
 			return usage("bad --abort-after", arg);
 		test.abort_after = (long)n;
 		return 0;
+	case OPT_LINGER:
+		test.linger = true;
+		return 0;
 	case OPT_DELAY_MS:
 		if (!parse_number(arg, &n))
 			return usage("bad --delay-ms", arg);
@@ -534,8 +543,11 @@ int main(int argc, char **argv)
 	test.main_thread = pthread_self();
 	ok = c.rerun ? bdus_rerun_ext(id, &c.ops, &c.attrs, &c.ext, NULL) :
 		       bdus_run_ext(&c.ops, &c.attrs, &c.ext, NULL);
-	if (!ok)
+	if (!ok) {
 		fprintf(stderr, "bdus-test-driver: %s (errno %d)\n",
 			bdus_get_error_message(), errno);
+		while (test.linger)
+			pause();
+	}
 	return ok ? 0 : 1;
 }
