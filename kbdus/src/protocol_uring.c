@@ -157,7 +157,8 @@ static bool tag_is_posted(struct kbdus_slot *slot, void *arg)
 	struct uring_queue *uq = arg;
 
 	/* A dying queue thread or a stopped queue takes nothing new: its
-	 * requests wait for the next session instead. */
+	 * requests stay pending until the session ends, and then follow the
+	 * recovery rules. */
 	return !uq->dead && !uq->stopped &&
 	       uq->tags[slot->index % uq->us->depth].state == URING_TAG_POSTED;
 }
@@ -283,7 +284,8 @@ static void uring_notify(struct uring_queue *uq, unsigned int issue_flags)
 	if (test_bit(KBDUS_SESSION_TERMINATE, &session->flags)) {
 		uring_complete_posted(uq, KBDUS_URING_RES_TERMINATE, UINT_MAX,
 				      issue_flags);
-	} else if (test_and_clear_bit(KBDUS_SESSION_AVAILABLE,
+	} else if (!READ_ONCE(uq->stopped) && /* leave it to a live queue */
+		   test_and_clear_bit(KBDUS_SESSION_AVAILABLE,
 				      &session->flags)) {
 		/* Nobody to tell yet: the next FETCH will. */
 		if (!uring_complete_posted(uq, KBDUS_URING_RES_DEVICE_AVAILABLE,
@@ -411,11 +413,17 @@ static int uring_stop_queue(struct uring_queue *uq, const void *ring,
 	unsigned long flags;
 
 	spin_lock_irqsave(&uq->lock, flags);
-	/* The same rules as for posting: see "Who may complete a command". */
+	/* The same rules as for posting: see "Who may complete a command".
+	 * A STOP claims an unused queue as a FETCH would, so that no other
+	 * thread can give it up. */
 	if ((uq->task && uq->task != current) ||
 	    (uq->num_cmds && uq->ring != ring)) {
 		spin_unlock_irqrestore(&uq->lock, flags);
 		return -EINVAL;
+	}
+	if (!uq->task) {
+		get_task_struct(current);
+		uq->task = current;
 	}
 	WRITE_ONCE(uq->stopped, true);
 	spin_unlock_irqrestore(&uq->lock, flags);
@@ -535,9 +543,9 @@ static int protocol_uring_cmd(struct kbdus_session *session,
 	if (stopped)
 		return -ECANCELED;
 
-	/* Nothing can complete it before we return: task work runs in this
-	 * thread (never an io-wq worker, see above), and cancellation needs
-	 * this ring's lock. */
+	/* Nothing can complete it before we return: task work and STOPs run
+	 * in this thread (never an io-wq worker, see above), and cancellation
+	 * needs this ring's lock. */
 	kbdus_uring_mark_cancelable(cmd, issue_flags);
 	uring_kick(uq);
 	return -EIOCBQUEUED;

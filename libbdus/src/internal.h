@@ -226,8 +226,9 @@ enum bdus_serve_outcome bdus_serve(struct bdus_ctx *ctx,
 /* uring-serve.c, uring-ring.c: the io_uring protocol */
 
 /* Whether io_uring rings can be created here (false with the error set).
- * num_slots sizes the test ring: 0 for a small one. */
-bool bdus_uring_probe(uint32_t num_slots);
+ * num_commands (slots plus queues, as a ring serving them all needs) sizes
+ * the test ring: 0 for a small one. */
+bool bdus_uring_probe(uint32_t num_commands);
 /* bdus_serve() for a uring session. */
 enum bdus_serve_outcome bdus_uring_serve(struct bdus_ctx *ctx,
 					 struct bdus_session *session,

@@ -186,7 +186,7 @@ static bool setup_uring(struct bdus_session *session)
 	 * that size can be made, while falling back is still possible. */
 	return map_descriptors(session, num_slots) &&
 	       allocate_buffers(session, num_slots) &&
-	       bdus_uring_probe(num_slots);
+	       bdus_uring_probe(num_slots + config->num_queues);
 }
 
 static bool setup_protocol(struct bdus_session *session)

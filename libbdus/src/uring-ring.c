@@ -63,10 +63,10 @@ static bool fail_init(int err)
 	return bdus_fail_errno(-err, "cannot create an io_uring ring");
 }
 
-bool bdus_uring_probe(uint32_t num_slots)
+bool bdus_uring_probe(uint32_t num_commands)
 {
 	struct io_uring ring;
-	int err = init_ring(&ring, (num_slots ? num_slots : 1) + 2);
+	int err = init_ring(&ring, (num_commands ? num_commands : 1) + 1);
 
 	if (err < 0)
 		return fail_init(err);

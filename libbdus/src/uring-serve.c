@@ -356,10 +356,12 @@ static void *ring_main(void *arg)
 
 	bdus_enter_device(server->ctx->id,
 			  server->ctx->attrs->max_concurrent_callbacks == 1);
-	if (start_ring(r))
+	if (start_ring(r)) {
 		ring_loop(r, false); /* a failure is recorded */
-	else
+	} else {
 		uring_fail(server);
+		stop_ring(r);
+	}
 	uring_ring_close(r);
 
 	pthread_mutex_lock(&server->lock);
@@ -474,15 +476,20 @@ static enum bdus_serve_outcome serve_here(struct uring_server *server,
 	struct uring_ring *r = &server->rings[0];
 	enum bdus_serve_outcome outcome = BDUS_SERVE_FAILED;
 
-	if (start_ring(r)) {
+	/* ring_loop() stops the ring itself when it fails. */
+	if (!start_ring(r)) {
+		stop_ring(r);
+	} else {
 		outcome = ring_loop(r, true);
-		if (outcome == BDUS_SERVE_AVAILABLE)
-			outcome = announce(server->ctx, arg) ?
-					  ring_loop(r, false) :
-					  BDUS_SERVE_FAILED;
+		if (outcome == BDUS_SERVE_AVAILABLE) {
+			if (announce(server->ctx, arg)) {
+				outcome = ring_loop(r, false);
+			} else {
+				stop_ring(r);
+				outcome = BDUS_SERVE_FAILED;
+			}
+		}
 	}
-	if (outcome == BDUS_SERVE_FAILED)
-		stop_ring(r); /* again after ring_loop's: then a no-op */
 	uring_ring_close(r);
 	if (outcome == BDUS_SERVE_FAILED && server->failed)
 		bdus_restore_error(&server->error);

@@ -328,12 +328,13 @@ struct kbdus_mmap_transceive_args {
  *     slot again.  A request that timed out meanwhile is silently dropped;
  *   - KBDUS_URING_CMD_STOP gives a queue up for the rest of the session
  *     (queue names it; tag, result and buffer must be 0).  Every command of
- *     the queue that waits for a request completes with -ECANCELED, one
- *     whose request is already on its way still completes with it (and may
- *     still be committed), and every later FETCH, or the fetch half of a
- *     COMMIT_AND_FETCH, completes with -ECANCELED at once.  The STOP itself
- *     completes with 0.  The queue's requests then wait for the next
- *     session or fail, by the usual recovery rules, when this one ends.
+ *     the queue that waits for a request completes with -ECANCELED; one
+ *     whose request or notification is already on its way still completes
+ *     with it (a request may still be committed).  Every later FETCH, or
+ *     fetch half of a COMMIT_AND_FETCH, completes at once: -ECANCELED, or
+ *     TERMINATE once the session is ending.  The STOP itself completes
+ *     with 0.  The queue's requests stay pending until the session ends,
+ *     then wait for the next session or fail, by the usual rules.
  *     A driver that stops serving while its thread lives uses it to get
  *     its commands back before closing the ring: closing a ring cancels
  *     posted commands only from Linux 6.7, and before that only once the
