@@ -205,17 +205,41 @@ static void reap(struct uring_ring *r)
 		run_inline(r, kept);
 }
 
+/* Once stopping: takes every completion there is and only counts it.  The
+ * eventfd read gets re-armed when needed, a slot command leaves posted
+ * (a request it carries stays uncompleted), a STOP leaves *stops and sets
+ * *failed if kbdus refused it.  false if waiting failed. */
+static bool reap_stopping(struct uring_ring *r, unsigned *stops, bool *failed)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0;
+	int err = uring_ring_submit_and_wait(r);
+
+	if (err && err != -EINTR)
+		return false;
+	io_uring_for_each_cqe(&r->ring, head, cqe) {
+		seen++;
+		if (cqe->user_data == URING_EVENT_DATA) {
+			r->event_armed = false;
+		} else if (cqe->user_data == URING_STOP_DATA) {
+			(*stops)--;
+			*failed |= cqe->res < 0;
+		} else {
+			r->posted--;
+		}
+	}
+	io_uring_cq_advance(&r->ring, seen);
+	return true;
+}
+
 /* Gets back every slot command still posted: STOPs the ring's queues and
- * reaps until kbdus completed them all.  A request delivered meanwhile stays
- * uncompleted.  Gives up (leaving the rest to the ring's teardown) if a
- * STOP fails or waiting does. */
+ * reaps until kbdus completed them all.  Gives up (leaving the rest to the
+ * ring's teardown) if a STOP fails or waiting does. */
 static void reclaim_posted(struct uring_ring *r)
 {
 	struct uring_server *server = r->server;
-	struct io_uring_cqe *cqe;
-	unsigned head, seen, stops = 0;
+	unsigned stops = 0;
 	bool failed = false;
-	int err;
 
 	if (r->posted == 0)
 		return;
@@ -225,24 +249,9 @@ static void reclaim_posted(struct uring_ring *r)
 			return;
 		stops++;
 	}
-	while ((r->posted > 0 || stops > 0) && !failed) {
-		err = uring_ring_submit_and_wait(r);
-		if (err && err != -EINTR)
+	while ((r->posted > 0 || stops > 0) && !failed)
+		if (!reap_stopping(r, &stops, &failed))
 			return;
-		seen = 0;
-		io_uring_for_each_cqe(&r->ring, head, cqe) {
-			seen++;
-			if (cqe->user_data == URING_EVENT_DATA) {
-				r->event_armed = false;
-			} else if (cqe->user_data == URING_STOP_DATA) {
-				stops--;
-				failed |= cqe->res < 0;
-			} else {
-				r->posted--;
-			}
-		}
-		io_uring_cq_advance(&r->ring, seen);
-	}
 }
 
 /* After a failure: commits what callbacks already answered (the other
@@ -251,26 +260,15 @@ static void reclaim_posted(struct uring_ring *r)
  * uncompleted, and kbdus fails or keeps it when the session ends. */
 static void stop_ring(struct uring_ring *r)
 {
-	struct io_uring_cqe *cqe;
-	unsigned head, seen;
-	int err;
+	unsigned no_stops = 0;
+	bool failed = false;
 
 	for (;;) {
 		commit_answered(r);
 		if (r->held == 0 || !uring_ring_arm_event(r))
 			break;
-		err = uring_ring_submit_and_wait(r);
-		if (err && err != -EINTR)
+		if (!reap_stopping(r, &no_stops, &failed))
 			break;
-		seen = 0;
-		io_uring_for_each_cqe(&r->ring, head, cqe) {
-			seen++;
-			if (cqe->user_data == URING_EVENT_DATA)
-				r->event_armed = false;
-			else
-				r->posted--;
-		}
-		io_uring_cq_advance(&r->ring, seen);
 	}
 	reclaim_posted(r);
 }
