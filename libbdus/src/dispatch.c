@@ -138,7 +138,13 @@ int bdus_dispatch(struct bdus_ctx *ctx, const struct bdus_message *message,
 			 bdus_request_type_name(message->type),
 			 ret > 0 ? strerror(ret) : "an invalid value", ret);
 
-	return is_ioctl ? ioctl_reply_error(ret) : data_reply_error(ret);
+	return bdus_reply_error(message->type, ret);
+}
+
+int32_t bdus_reply_error(uint32_t type, int ret)
+{
+	return type == KBDUS_REQ_IOCTL ? ioctl_reply_error(ret) :
+					 data_reply_error(ret);
 }
 
 int bdus_call_lifecycle(struct bdus_ctx *ctx,

@@ -216,10 +216,11 @@ BDUS_API bool bdus_run_ext_sized(const struct bdus_ops *ops,
 /* ------------------------------------------------------------------------- */
 /* bdus_rerun() */
 
-static bool validate_against_device(uint64_t id, const struct bdus_ops *ops,
-				    const struct bdus_attrs *attrs,
-				    const struct bdus_ext_attrs *ext,
-				    bool ioctl_v01)
+bool bdus_validate_against_device(uint64_t id, const struct bdus_ops *ops,
+				  const struct bdus_attrs *attrs,
+				  const struct bdus_ext_attrs *ext,
+				  bool ioctl_v01,
+				  struct kbdus_device_config *config)
 {
 	struct kbdus_device_info info;
 	int fd = bdus_control_open(true);
@@ -245,6 +246,8 @@ static bool validate_against_device(uint64_t id, const struct bdus_ops *ops,
 				 device_v01 ? "BDUS 0.1's" : "Linux's",
 				 device_v01 ? "bdus_rerun()" :
 					      "bdus_rerun_ext()");
+	if (config)
+		*config = info.config;
 	return true;
 }
 
@@ -264,7 +267,8 @@ static bool rerun(uint64_t id, const struct bdus_ops *ops,
 		return false;
 
 	/* Check before attaching: attaching stops the running driver. */
-	if (!validate_against_device(id, ops, attrs, &driver.ext, ioctl_v01))
+	if (!bdus_validate_against_device(id, ops, attrs, &driver.ext,
+					  ioctl_v01, NULL))
 		return false;
 
 	driver.ops = *ops;

@@ -96,6 +96,14 @@ bool bdus_validate_for_rerun(const struct bdus_ops *ops,
 			     const struct bdus_ext_attrs *ext,
 			     const struct kbdus_device_config *config);
 
+/* (driver.c) Checks a takeover of device id against the device as kbdus
+ * has it now, filling *config (if not NULL) with its configuration. */
+bool bdus_validate_against_device(uint64_t id, const struct bdus_ops *ops,
+				  const struct bdus_attrs *attrs,
+				  const struct bdus_ext_attrs *ext,
+				  bool ioctl_v01,
+				  struct kbdus_device_config *config);
+
 /* Copies a caller's ext of ext_size bytes (possibly NULL) into *out. */
 bool bdus_copy_ext(struct bdus_ext_attrs *out,
 		   const struct bdus_ext_attrs *ext, size_t ext_size);
@@ -188,6 +196,10 @@ int bdus_channel_flush_reply(struct bdus_channel *channel);
  * bdus_abort. */
 int bdus_dispatch(struct bdus_ctx *ctx, const struct bdus_message *message,
 		  unsigned worker);
+/* The reply's errno for a callback's result ret (0 or an errno value) to a
+ * request of kbdus type: block I/O only has a few errno values of its own,
+ * the others become EIO; an ioctl's caller sees any errno. */
+int32_t bdus_reply_error(uint32_t type, int ret);
 /* Calls initialize, on_device_available or terminate (by name, for the
  * log), returning its result; NULL callbacks succeed. */
 int bdus_call_lifecycle(struct bdus_ctx *ctx,

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bdus-aio.h - libbdus's asynchronous driver API.
+ *
+ * bdus.h's bdus_run() calls one synchronous callback per request, on
+ * threads it starts.  This API starts no thread and installs no signal
+ * handler: the driver runs its own loop, polls one descriptor, takes
+ * requests as events and completes them whenever it likes, from any
+ * thread, in any order.  One thread can serve many devices.
+ *
+ * A loop, in the order the contract below relies on:
+ *
+ *	for (;;) {
+ *		int more = bdus_aio_process(aio);     // never blocks
+ *		n = bdus_aio_get_events(aio, ev, 64); // requests, device news
+ *		...serve or start serving ev[0..n)...
+ *		if (more == 0 && n == 0)
+ *			poll(bdus_aio_get_fd(aio), POLLIN);
+ *	}
+ *
+ * Devices are served over kbdus's io_uring protocol, so this API needs a
+ * kernel with io_uring enabled (Linux 6.1 or later).  Since 0.1.3; see
+ * docs/library.md and the bdus_aio_*(3) man pages.
+ */
+
+#ifndef BDUS_AIO_H_
+#define BDUS_AIO_H_
+
+#include <bdus.h>
+
+#if BDUS_REQUIRE_VERSION_MAJOR == 0 && BDUS_REQUIRE_VERSION_MINOR == 1 && \
+	BDUS_REQUIRE_VERSION_PATCH < 3
+#error "bdus-aio.h is new in BDUS 0.1.3: require 0.1.3 or later"
+#endif
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------- */
+/* Contexts */
+
+/*
+ * A context serves any number of devices.  It belongs to the thread that
+ * created it (its "owner"), which alone may call the functions below that
+ * say "Owner only": kbdus takes a device queue's commands from one thread,
+ * so requests are fetched on one thread and only completion crosses
+ * threads.  Run one context per thread to use several.
+ */
+struct bdus_aio;
+
+/* Options of a context.  Zero-initialize it: zero fields are defaults.
+ * New fields will only be appended. */
+struct bdus_aio_attrs {
+	uint32_t flags; /* none defined yet: 0 */
+	uint32_t reserved[7]; /* zero */
+};
+
+/* The function behind bdus_aio_create(); call the wrapper. */
+struct bdus_aio *bdus_aio_create_sized(const struct bdus_aio_attrs *attrs,
+				       size_t attrs_size);
+
+/*
+ * Makes a context owned by the calling thread; attrs may be NULL.  Returns
+ * NULL on failure, with errno and bdus_get_error_message() set (EPERM: the
+ * sysctl kernel.io_uring_disabled forbids io_uring).  Thread-safe.
+ */
+static inline struct bdus_aio *
+bdus_aio_create(const struct bdus_aio_attrs *attrs)
+{
+	return bdus_aio_create_sized(attrs, sizeof(struct bdus_aio_attrs));
+}
+
+/*
+ * Ends every device of the context as bdus_aio_close_dev() would, waits
+ * until the kernel gave back every command, and frees the context.
+ * Requests still handed out are released (see bdus_aio_release()), so no
+ * other thread may complete one during or after the call.  Owner only;
+ * blocks while the kernel gives the commands back.
+ */
+void bdus_aio_destroy(struct bdus_aio *aio);
+
+/*
+ * The descriptor to wait on for POLLIN (poll, epoll, libev, glib...):
+ * readable means "call bdus_aio_process()".  Wait on it only when the last
+ * bdus_aio_process() returned 0 and bdus_aio_get_events() then returned 0;
+ * completions the owner makes itself are committed by the next process
+ * call and do not make it readable.  Thread-safe; never blocks.
+ */
+int bdus_aio_get_fd(const struct bdus_aio *aio);
+
+/* ------------------------------------------------------------------------- */
+/* Devices */
+
+struct bdus_aio_dev;
+
+/* What a context serves of a device.  Zero-initialize it. */
+struct bdus_aio_dev_attrs {
+	/*
+	 * The request types the driver serves: BDUS_REQ_* bits (bdus.h),
+	 * at least one.  BDUS_REQ_WRITE_SAME cannot be served (Linux has no
+	 * such request), BDUS_REQ_FUA_WRITE needs BDUS_REQ_FLUSH (a write
+	 * cache), and BDUS_REQ_WRITE_ZEROS_MAY_UNMAP needs
+	 * BDUS_REQ_WRITE_ZEROS_NO_UNMAP.  FLUSH also tells the kernel the
+	 * device has a volatile write cache.
+	 */
+	uint32_t requests;
+	uint32_t reserved[7]; /* zero */
+};
+
+/* The functions behind the wrappers below; call the wrappers. */
+struct bdus_aio_dev *
+bdus_aio_create_dev_sized(struct bdus_aio *aio, const struct bdus_attrs *attrs,
+			  const struct bdus_ext_attrs *ext, size_t ext_size,
+			  const struct bdus_aio_dev_attrs *dattrs,
+			  size_t dattrs_size, void *user_data);
+struct bdus_aio_dev *
+bdus_aio_attach_dev_sized(struct bdus_aio *aio, uint64_t dev_id,
+			  const struct bdus_attrs *attrs,
+			  const struct bdus_ext_attrs *ext, size_t ext_size,
+			  const struct bdus_aio_dev_attrs *dattrs,
+			  size_t dattrs_size, void *user_data);
+
+/*
+ * Creates a device served by the context and returns at once; nothing is
+ * served until bdus_aio_process() runs.  attrs and ext are bdus_run_ext()'s
+ * (ext may be NULL; max_concurrent_callbacks, dont_daemonize and log are
+ * ignored; ext->protocol must be DEFAULT or URING).  The kernel's own
+ * requests (the partition scan) come first, then a
+ * BDUS_AIO_DEVICE_AVAILABLE event says that /dev/bdus-<id> is there for
+ * everyone.  user_data comes back with every event and request of the
+ * device.  NULL on failure (errno, bdus_get_error_message()).  Owner only.
+ */
+static inline struct bdus_aio_dev *
+bdus_aio_create_dev(struct bdus_aio *aio, const struct bdus_attrs *attrs,
+		    const struct bdus_ext_attrs *ext,
+		    const struct bdus_aio_dev_attrs *dattrs, void *user_data)
+{
+	return bdus_aio_create_dev_sized(aio, attrs, ext,
+					 sizeof(struct bdus_ext_attrs), dattrs,
+					 sizeof(struct bdus_aio_dev_attrs),
+					 user_data);
+}
+
+/*
+ * Takes over existing device dev_id, as bdus_rerun_ext() does: a driver
+ * still serving it first gets a FLUSH and then terminates, and the
+ * requests that no driver completed are delivered to this context (a
+ * recoverable device keeps them while it has no driver).  Blocks until
+ * the previous driver is gone, so never call it for a device that this
+ * thread serves.  No DEVICE_AVAILABLE event comes: the device already is.
+ * NULL on failure.  Owner only.
+ */
+static inline struct bdus_aio_dev *
+bdus_aio_attach_dev(struct bdus_aio *aio, uint64_t dev_id,
+		    const struct bdus_attrs *attrs,
+		    const struct bdus_ext_attrs *ext,
+		    const struct bdus_aio_dev_attrs *dattrs, void *user_data)
+{
+	return bdus_aio_attach_dev_sized(aio, dev_id, attrs, ext,
+					 sizeof(struct bdus_ext_attrs), dattrs,
+					 sizeof(struct bdus_aio_dev_attrs),
+					 user_data);
+}
+
+/* The device's id, its path ("/dev/bdus-<id>") and its effective
+ * attributes.  Valid until the device's BDUS_AIO_DEVICE_CLOSED event has
+ * been taken.  Thread-safe. */
+uint64_t bdus_aio_get_dev_id(const struct bdus_aio_dev *dev);
+const char *bdus_aio_get_dev_path(const struct bdus_aio_dev *dev);
+const struct bdus_attrs *bdus_aio_get_dev_attrs(const struct bdus_aio_dev *dev);
+const struct bdus_ext_attrs *
+bdus_aio_get_dev_ext_attrs(const struct bdus_aio_dev *dev);
+
+/*
+ * Starts ending the device's service, as if its driver had exited: no
+ * request is delivered any more, a non-recoverable device is destroyed, a
+ * recoverable one waits for a new driver with the requests left
+ * uncompleted.  Returns at once.  The device's last event,
+ * BDUS_AIO_DEVICE_CLOSED, comes once every request handed out was
+ * completed or released and the kernel gave its commands back.  Calling
+ * it again does nothing.  Owner only.
+ */
+void bdus_aio_close_dev(struct bdus_aio_dev *dev);
+
+/* ------------------------------------------------------------------------- */
+/* Requests and events */
+
+/* bdus_aio_request.type */
+enum bdus_aio_request_type {
+	BDUS_AIO_READ = 1,
+	BDUS_AIO_WRITE,
+	BDUS_AIO_WRITE_ZEROS, /* may_unmap: which variant */
+	BDUS_AIO_FUA_WRITE,
+	BDUS_AIO_FLUSH,
+	BDUS_AIO_DISCARD,
+	BDUS_AIO_SECURE_ERASE,
+	BDUS_AIO_IOCTL
+};
+
+/*
+ * A request to serve.  libbdus owns it: it and its buffer stay valid until
+ * the driver completes or releases it, even after the device terminated or
+ * began closing; afterwards the pointer may be reused for another request.
+ * As with struct bdus_ops: offset and size are multiples of the logical
+ * block size and within the device, the buffer is page-aligned, and the
+ * driver never says how many bytes it served: all of them, or an error.
+ */
+struct bdus_aio_request {
+	struct bdus_aio_dev *dev;
+	void *dev_user_data; /* the device's user_data */
+	uint32_t type; /* enum bdus_aio_request_type */
+	uint32_t size; /* bytes; IOCTL: the argument's; FLUSH: 0 */
+	uint64_t offset;
+	/* READ: fill it; WRITE, FUA_WRITE: the data; IOCTL: the argument,
+	 * read and written as its direction says; otherwise NULL. */
+	char *buffer;
+	uint32_t ioctl_command;
+	uint16_t queue; /* the device queue it came through */
+	bool may_unmap; /* WRITE_ZEROS */
+	void *user_data; /* free for the driver */
+};
+
+enum bdus_aio_event_type {
+	/* request: serve it, then complete it. */
+	BDUS_AIO_REQUEST = 1,
+	/* /dev/bdus-<id> now exists for everyone (bdus_aio_create_dev()). */
+	BDUS_AIO_DEVICE_AVAILABLE,
+	/*
+	 * The device is being destroyed, or another driver takes it over
+	 * (after this one served its FLUSH).  No request comes any more;
+	 * requests still outstanding may be completed (it counts) or
+	 * released.  Then call bdus_aio_close_dev().
+	 */
+	BDUS_AIO_DEVICE_TERMINATED,
+	/* Serving the device failed (error, error_message); otherwise as
+	 * TERMINATED. */
+	BDUS_AIO_DEVICE_FAILED,
+	/* The device's last event: dev is freed before the next
+	 * bdus_aio_get_events() returns. */
+	BDUS_AIO_DEVICE_CLOSED
+};
+
+/* New fields will only be appended. */
+struct bdus_aio_event {
+	uint32_t type; /* enum bdus_aio_event_type */
+	int error; /* DEVICE_FAILED: an errno value */
+	struct bdus_aio_dev *dev;
+	void *dev_user_data;
+	struct bdus_aio_request *request; /* REQUEST */
+	/* DEVICE_FAILED; valid until the device's DEVICE_CLOSED is taken */
+	const char *error_message;
+};
+
+/*
+ * Makes progress without blocking: commits completed requests (also those
+ * completed on other threads), posts the commands that fetch requests, and
+ * collects what the kernel delivered as events.  Returns 1 if it should be
+ * called again before waiting, 0 if the owner may wait on
+ * bdus_aio_get_fd() (once bdus_aio_get_events() found nothing), -1 if the
+ * context failed (errno, bdus_get_error_message()); a device that fails
+ * gives BDUS_AIO_DEVICE_FAILED instead.  Owner only.
+ */
+int bdus_aio_process(struct bdus_aio *aio);
+
+/* The function behind bdus_aio_get_events(); call the wrapper. */
+unsigned bdus_aio_get_events_sized(struct bdus_aio *aio,
+				   struct bdus_aio_event *events, unsigned max,
+				   size_t event_size);
+
+/*
+ * Takes up to max of the events that bdus_aio_process() collected, oldest
+ * first, without blocking; returns how many.  Owner only.
+ */
+static inline unsigned bdus_aio_get_events(struct bdus_aio *aio,
+					   struct bdus_aio_event *events,
+					   unsigned max)
+{
+	return bdus_aio_get_events_sized(aio, events, max,
+					 sizeof(struct bdus_aio_event));
+}
+
+/*
+ * Completes a request: error is 0 or a positive errno value, as a
+ * callback of struct bdus_ops returns (there is no bdus_abort here: close
+ * the device instead).  Any thread, any time, any order, once per request.
+ * A completion from another thread wakes the owner; the owner's own are
+ * committed by its next bdus_aio_process().  Never blocks.
+ *
+ * Returns 0, or -1 with errno: EINVAL for an error out of range (the
+ * request stays the driver's), EALREADY for a request that is not the
+ * driver's (completed or released already).  Completing a pointer that
+ * libbdus never handed out is undefined behaviour.
+ */
+int bdus_aio_complete(struct bdus_aio_request *request, int error);
+
+/*
+ * Gives a request back uncompleted, as a driver that dies with it in hand:
+ * a recoverable device delivers it again to its next driver, any other
+ * fails it with EIO when the device closes.  It is for drivers that give
+ * up: releasing a request also closes its device, as bdus_aio_close_dev()
+ * does.  Any thread, instead of bdus_aio_complete(); returns as it does.
+ */
+int bdus_aio_release(struct bdus_aio_request *request);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BDUS_AIO_H_ */

@@ -1,0 +1,508 @@
+// SPDX-License-Identifier: MIT
+/*
+ * context.c - a context of the asynchronous API: its ring, one
+ * bdus_aio_process() step, and the events it collects.
+ *
+ * The ring is made in the owner thread with SINGLE_ISSUER | DEFER_TASKRUN:
+ * kbdus copies requests out in task work, which then runs only inside
+ * bdus_aio_process() and never interrupts the driver's own system calls.
+ * An eventfd registered with the ring becomes readable when the kernel has
+ * something for us (on 6.1 and later this includes deferred task work), and
+ * other threads write it when they complete a request: that is the one
+ * descriptor the driver polls.  process() reads it first, then looks at
+ * everything, so a wake-up that comes later is never lost.
+ *
+ * The CQ has room for every command a context can have in flight (each
+ * device reserves one entry per slot and one per queue for its STOPs), so
+ * nothing ever waits in the kernel's overflow list.
+ */
+
+#include "aio/aio.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define AIO_SQ_ENTRIES 1024u
+#define AIO_CQ_ENTRIES 32768u
+
+bool aio_check_owner(const struct bdus_aio *aio, const char *function)
+{
+	if (!pthread_equal(pthread_self(), aio->owner))
+		return bdus_fail(EPERM,
+				 "%s() must be called by the thread that created "
+				 "the context",
+				 function);
+	return true;
+}
+
+/* ------------------------------------------------------------------------- */
+/* The ring */
+
+static int aio_init_ring(struct io_uring *ring)
+{
+	static const unsigned modes[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		/* Before 6.1: task work interrupts the owner anywhere. */
+		0,
+	};
+	struct io_uring_params params;
+	int ret = -EINVAL;
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(*modes); i++) {
+		memset(&params, 0, sizeof(params));
+		params.flags = modes[i] | IORING_SETUP_CQSIZE |
+			       IORING_SETUP_CLAMP;
+		params.cq_entries = AIO_CQ_ENTRIES;
+		ret = io_uring_queue_init_params(AIO_SQ_ENTRIES, ring, &params);
+		if (ret != -EINVAL)
+			break;
+	}
+	return ret;
+}
+
+static bool aio_fail_ring(struct bdus_aio *aio, int errnum, const char *what)
+{
+	bdus_fail(errnum, "%s failed: %s", what, strerror(errnum));
+	aio->failed = true;
+	bdus_save_error(&aio->error);
+	return false;
+}
+
+static struct io_uring_sqe *aio_get_sqe(struct bdus_aio *aio)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&aio->ring);
+	int ret;
+
+	if (!sqe) {
+		/* Full: make room.  Errors show in the next submission. */
+		ret = io_uring_submit(&aio->ring);
+		if (ret < 0 && ret != -EAGAIN && ret != -EBUSY && ret != -EINTR)
+			aio_fail_ring(aio, -ret, "io_uring submission");
+		sqe = io_uring_get_sqe(&aio->ring);
+	}
+	if (!sqe && !aio->failed) {
+		bdus_fail(EBUSY, "the io_uring submission queue stays full");
+		aio->failed = true;
+		bdus_save_error(&aio->error);
+	}
+	return sqe;
+}
+
+static bool aio_queue_command(struct bdus_aio_dev *dev, uint32_t op,
+			      const struct kbdus_uring_cmd *cmd,
+			      uint64_t user_data)
+{
+	struct io_uring_sqe *sqe = aio_get_sqe(dev->aio);
+
+	if (!sqe)
+		return false;
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = dev->session.fd;
+	sqe->cmd_op = op;
+	sqe->user_data = user_data;
+	/* The 16-byte command area of a 64-byte SQE starts at addr3. */
+	memcpy((char *)sqe + offsetof(struct io_uring_sqe, addr3), cmd,
+	       sizeof(*cmd));
+	return true;
+}
+
+static bool aio_queue_slot(struct bdus_aio_dev *dev, struct aio_request *req,
+			   uint32_t op, int32_t result)
+{
+	struct kbdus_uring_cmd cmd = {
+		.queue = req->public.queue,
+		.tag = req->tag,
+		.result = result,
+		.buffer = (uintptr_t)req->slot_buffer,
+	};
+
+	if (!aio_queue_command(dev, op, &cmd, (uintptr_t)req))
+		return false;
+	atomic_store_explicit(&req->state, AIO_REQ_POSTED,
+			      memory_order_relaxed);
+	dev->posted++;
+	return true;
+}
+
+bool aio_queue_fetch(struct bdus_aio_dev *dev, struct aio_request *req)
+{
+	return aio_queue_slot(dev, req, KBDUS_URING_CMD_FETCH, 0);
+}
+
+bool aio_queue_commit(struct bdus_aio_dev *dev, struct aio_request *req)
+{
+	return aio_queue_slot(dev, req, KBDUS_URING_CMD_COMMIT_AND_FETCH,
+			      req->result);
+}
+
+bool aio_queue_stop(struct bdus_aio_dev *dev, uint16_t queue)
+{
+	struct kbdus_uring_cmd cmd = { .queue = queue };
+
+	if (!aio_queue_command(dev, KBDUS_URING_CMD_STOP, &cmd,
+			       (uintptr_t)dev | AIO_STOP_BIT))
+		return false;
+	dev->stops++;
+	return true;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Creating and destroying */
+
+BDUS_API struct bdus_aio *
+bdus_aio_create_sized(const struct bdus_aio_attrs *attrs, size_t attrs_size)
+{
+	struct bdus_aio_attrs copy;
+	struct bdus_aio *aio;
+	int ret;
+
+	memset(&copy, 0, sizeof(copy));
+	if (attrs) {
+		const unsigned char *extra = (const unsigned char *)attrs;
+
+		/* A newer caller's fields we do not know must be zero. */
+		for (size_t i = sizeof(copy); i < attrs_size; i++)
+			if (extra[i]) {
+				bdus_fail(EINVAL,
+					  "bdus_aio_attrs has a field this "
+					  "libbdus does not know");
+				return NULL;
+			}
+		memcpy(&copy, attrs,
+		       attrs_size < sizeof(copy) ? attrs_size : sizeof(copy));
+	}
+	if (copy.flags) {
+		bdus_fail(EINVAL, "bdus_aio_attrs.flags has unknown flags 0x%x",
+			  copy.flags);
+		return NULL;
+	}
+	for (size_t i = 0; i < sizeof(copy.reserved) / sizeof(*copy.reserved);
+	     i++)
+		if (copy.reserved[i]) {
+			bdus_fail(EINVAL,
+				  "bdus_aio_attrs.reserved must be zero");
+			return NULL;
+		}
+
+	aio = calloc(1, sizeof(*aio));
+	if (!aio) {
+		bdus_fail(ENOMEM, "cannot allocate a context");
+		return NULL;
+	}
+	aio->owner = pthread_self();
+	atomic_init(&aio->completed, NULL);
+	aio->eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (aio->eventfd < 0) {
+		bdus_fail_errno(errno, "cannot create an eventfd");
+		goto err_free;
+	}
+	ret = aio_init_ring(&aio->ring);
+	if (ret < 0) {
+		if (ret == -EPERM)
+			bdus_fail(EPERM, "cannot create an io_uring ring: "
+					 "io_uring is disabled (see sysctl "
+					 "kernel.io_uring_disabled)");
+		else
+			bdus_fail_errno(-ret, "cannot create an io_uring ring");
+		goto err_close;
+	}
+	aio->cq_capacity = aio->ring.cq.ring_entries;
+	ret = io_uring_register_eventfd(&aio->ring, aio->eventfd);
+	if (ret < 0) {
+		bdus_fail_errno(-ret, "cannot register an eventfd with io_uring");
+		goto err_exit;
+	}
+	return aio;
+
+err_exit:
+	io_uring_queue_exit(&aio->ring);
+err_close:
+	bdus_close_quietly(aio->eventfd);
+err_free:
+	free(aio);
+	return NULL;
+}
+
+BDUS_API int bdus_aio_get_fd(const struct bdus_aio *aio)
+{
+	return aio->eventfd;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Events */
+
+bool aio_queue_event(struct bdus_aio *aio, uint32_t type,
+		     struct bdus_aio_dev *dev, struct bdus_aio_request *request)
+{
+	struct bdus_aio_event *e;
+
+	if (aio->events_count == aio->events_capacity) {
+		unsigned capacity = aio->events_capacity ?
+					    2 * aio->events_capacity :
+					    64;
+		struct bdus_aio_event *events =
+			malloc(capacity * sizeof(*events));
+
+		if (!events)
+			return aio_fail_ring(aio, ENOMEM, "queueing an event");
+		/* Unwrap into the new array. */
+		for (unsigned i = 0; i < aio->events_count; i++)
+			events[i] = aio->events[(aio->events_head + i) %
+						aio->events_capacity];
+		free(aio->events);
+		aio->events = events;
+		aio->events_head = 0;
+		aio->events_capacity = capacity;
+	}
+	e = &aio->events[(aio->events_head + aio->events_count) %
+			 aio->events_capacity];
+	memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->dev = dev;
+	e->dev_user_data = dev->user_data;
+	e->request = request;
+	if (type == BDUS_AIO_DEVICE_FAILED) {
+		e->error = dev->error;
+		e->error_message = dev->error_message;
+	}
+	aio->events_count++;
+	return true;
+}
+
+/* Frees the devices whose CLOSED event was handed out. */
+static void aio_free_closed(struct bdus_aio *aio)
+{
+	struct bdus_aio_dev **link = &aio->devices, *dev;
+
+	while ((dev = *link)) {
+		if (dev->closed_taken) {
+			*link = dev->next;
+			aio_dev_free(dev);
+		} else {
+			link = &dev->next;
+		}
+	}
+}
+
+BDUS_API unsigned bdus_aio_get_events_sized(struct bdus_aio *aio,
+					    struct bdus_aio_event *events,
+					    unsigned max, size_t event_size)
+{
+	unsigned taken = 0;
+
+	if (!aio_check_owner(aio, "bdus_aio_get_events"))
+		return 0;
+	aio_free_closed(aio);
+	if (event_size == 0 || event_size > sizeof(struct bdus_aio_event))
+		event_size = sizeof(struct bdus_aio_event);
+	while (taken < max && aio->events_count > 0) {
+		struct bdus_aio_event *e = &aio->events[aio->events_head];
+
+		if (e->type == BDUS_AIO_DEVICE_CLOSED)
+			e->dev->closed_taken = true;
+		memcpy((char *)events + (size_t)taken * event_size, e,
+		       event_size);
+		aio->events_head = (aio->events_head + 1) %
+				   aio->events_capacity;
+		aio->events_count--;
+		taken++;
+	}
+	return taken;
+}
+
+/* ------------------------------------------------------------------------- */
+/* One step */
+
+/* Reverses a completion list, so that requests commit in completion order. */
+static struct aio_request *aio_reverse(struct aio_request *list)
+{
+	struct aio_request *reversed = NULL, *next;
+
+	for (; list; list = next) {
+		next = list->next_completed;
+		list->next_completed = reversed;
+		reversed = list;
+	}
+	return reversed;
+}
+
+static void aio_commit_list(struct bdus_aio *aio, struct aio_request *list)
+{
+	struct aio_request *req, *next;
+
+	for (req = aio_reverse(list); req; req = next) {
+		struct bdus_aio_dev *dev = req->public.dev;
+
+		next = req->next_completed;
+		dev->held--;
+		if (req->result == AIO_RELEASED) {
+			/* Left uncompleted for kbdus: the device closes. */
+			atomic_store_explicit(&req->state, AIO_REQ_IDLE,
+					      memory_order_relaxed);
+			aio_dev_begin_close(dev);
+		} else if (!aio_queue_commit(dev, req)) {
+			atomic_store_explicit(&req->state, AIO_REQ_IDLE,
+					      memory_order_relaxed);
+		}
+	}
+	(void)aio;
+}
+
+/* Commits every completion made since the last step. */
+static void aio_commit_completed(struct bdus_aio *aio)
+{
+	struct aio_request *list = aio->owner_completed;
+
+	aio->owner_completed = NULL;
+	aio_commit_list(aio, list);
+	list = atomic_exchange_explicit(&aio->completed, NULL,
+					memory_order_acquire);
+	aio_commit_list(aio, list);
+}
+
+static void aio_on_cqe(struct bdus_aio *aio, const struct io_uring_cqe *cqe)
+{
+	if (cqe->user_data & AIO_STOP_BIT) {
+		struct bdus_aio_dev *dev =
+			(void *)(uintptr_t)(cqe->user_data & ~AIO_STOP_BIT);
+
+		dev->stops--;
+		if (cqe->res < 0)
+			aio_dev_fail(dev, -cqe->res,
+				     "%s: kbdus refused to stop a queue: %s",
+				     dev->path, strerror(-cqe->res));
+		return;
+	}
+	struct aio_request *req = (void *)(uintptr_t)cqe->user_data;
+
+	(void)aio;
+	req->public.dev->posted--;
+	aio_dev_on_slot(req->public.dev, req, cqe->res);
+}
+
+/* Handles the completions there are; false if there may be more. */
+static bool aio_reap(struct bdus_aio *aio)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0;
+
+	io_uring_for_each_cqe(&aio->ring, head, cqe) {
+		aio_on_cqe(aio, cqe);
+		if (++seen == 256)
+			break;
+	}
+	io_uring_cq_advance(&aio->ring, seen);
+	return seen < 256;
+}
+
+static void aio_finish_closing(struct bdus_aio *aio)
+{
+	for (struct bdus_aio_dev *dev = aio->devices; dev; dev = dev->next)
+		if (dev->closing && !dev->closed)
+			aio_dev_finish_close(dev);
+}
+
+/* Submits what was queued and runs the kernel's deferred work, which
+ * posts its completions.  Waits for one if wait.  false: the ring broke. */
+static bool aio_enter(struct bdus_aio *aio, bool wait)
+{
+	int ret = wait ? io_uring_submit_and_wait(&aio->ring, 1) :
+			 io_uring_submit_and_get_events(&aio->ring);
+
+	/* Short of room for completions, or a signal: the next step retries. */
+	if (ret >= 0 || ret == -EINTR || ret == -EAGAIN || ret == -EBUSY ||
+	    ret == -ETIME)
+		return true;
+	return aio_fail_ring(aio, -ret, "io_uring_enter");
+}
+
+static void aio_drain_eventfd(struct bdus_aio *aio)
+{
+	uint64_t value;
+
+	/* Non-blocking: EAGAIN when nothing was signalled. */
+	(void)!read(aio->eventfd, &value, sizeof(value));
+}
+
+BDUS_API int bdus_aio_process(struct bdus_aio *aio)
+{
+	bool all_reaped;
+
+	if (!aio_check_owner(aio, "bdus_aio_process"))
+		return -1;
+	if (aio->failed)
+		return bdus_restore_error(&aio->error), -1;
+
+	aio_drain_eventfd(aio);
+	aio_commit_completed(aio);
+	if (!aio->failed)
+		aio_enter(aio, false);
+	all_reaped = aio_reap(aio);
+	aio_finish_closing(aio);
+	if (aio->failed)
+		return bdus_restore_error(&aio->error), -1;
+
+	return !all_reaped || io_uring_sq_ready(&aio->ring) > 0 ||
+	       aio->owner_completed ||
+	       atomic_load_explicit(&aio->completed, memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Destroying */
+
+static bool aio_busy(const struct bdus_aio *aio)
+{
+	for (const struct bdus_aio_dev *dev = aio->devices; dev; dev = dev->next)
+		if (!dev->closed)
+			return true;
+	return false;
+}
+
+BDUS_API void bdus_aio_destroy(struct bdus_aio *aio)
+{
+	struct bdus_saved_error error;
+	struct bdus_aio_dev *dev, *next;
+
+	if (!aio)
+		return;
+	bdus_save_error(&error);
+
+	/* What was completed counts; what is still handed out is released,
+	 * and every device closes. */
+	aio_commit_completed(aio);
+	for (dev = aio->devices; dev; dev = dev->next) {
+		for (uint32_t i = 0; i < dev->num_requests; i++) {
+			struct aio_request *req = &dev->requests[i];
+
+			if (atomic_load(&req->state) == AIO_REQ_HELD) {
+				atomic_store(&req->state, AIO_REQ_IDLE);
+				dev->held--;
+			}
+		}
+		aio_dev_begin_close(dev);
+	}
+	aio_finish_closing(aio);
+	while (!aio->failed && aio_busy(aio)) {
+		if (!aio_enter(aio, true))
+			break;
+		aio_reap(aio);
+		aio_finish_closing(aio);
+	}
+
+	/* The ring first: whatever is still posted (only after a failure)
+	 * is cancelled before the sessions close. */
+	io_uring_queue_exit(&aio->ring);
+	for (dev = aio->devices; dev; dev = next) {
+		next = dev->next;
+		aio_dev_free(dev);
+	}
+	bdus_close_quietly(aio->eventfd);
+	free(aio->events);
+	free(aio);
+	bdus_restore_error(&error);
+}

@@ -1,0 +1,536 @@
+// SPDX-License-Identifier: MIT
+/*
+ * device.c - devices of an asynchronous context: creating or attaching one
+ * (a uring session whose commands go on the context's ring), turning its
+ * command completions into events, and closing it.
+ *
+ * Closing STOPs every queue of the device: kbdus gives back the commands
+ * posted and refuses new ones (a commit still counts, its fetch comes back
+ * -ECANCELED), so the device leaves the shared ring without disturbing the
+ * other devices on it.  Once nothing of it is in the kernel or in the
+ * driver's hands, its session closes, which is a driver's exit for kbdus:
+ * a recoverable device keeps what was left uncompleted.
+ */
+
+#include "aio/aio.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+/* ------------------------------------------------------------------------- */
+/* Attributes */
+
+/* The sync API's validation and configuration work on struct bdus_ops; a
+ * device of this API has these placeholders for the request types it
+ * serves.  They are never called. */
+static int aio_shape_data(char *b, uint64_t o, uint32_t s, struct bdus_ctx *c)
+{
+	(void)b, (void)o, (void)s, (void)c;
+	return EIO;
+}
+
+static int aio_shape_write(const char *b, uint64_t o, uint32_t s,
+			   struct bdus_ctx *c)
+{
+	(void)b, (void)o, (void)s, (void)c;
+	return EIO;
+}
+
+static int aio_shape_zeros(uint64_t o, uint32_t s, bool u, struct bdus_ctx *c)
+{
+	(void)o, (void)s, (void)u, (void)c;
+	return EIO;
+}
+
+static int aio_shape_flush(struct bdus_ctx *c)
+{
+	(void)c;
+	return EIO;
+}
+
+static int aio_shape_range(uint64_t o, uint32_t s, struct bdus_ctx *c)
+{
+	(void)o, (void)s, (void)c;
+	return EIO;
+}
+
+static int aio_shape_ioctl(uint32_t cmd, void *arg, struct bdus_ctx *c)
+{
+	(void)cmd, (void)arg, (void)c;
+	return ENOTTY;
+}
+
+#define AIO_KNOWN_REQUESTS                                                   \
+	(BDUS_REQ_READ | BDUS_REQ_WRITE | BDUS_REQ_WRITE_ZEROS_NO_UNMAP |    \
+	 BDUS_REQ_WRITE_ZEROS_MAY_UNMAP | BDUS_REQ_FUA_WRITE |               \
+	 BDUS_REQ_FLUSH | BDUS_REQ_DISCARD | BDUS_REQ_SECURE_ERASE |         \
+	 BDUS_REQ_IOCTL)
+
+static bool aio_copy_dattrs(struct bdus_aio_dev_attrs *out,
+			    const struct bdus_aio_dev_attrs *dattrs,
+			    size_t size)
+{
+	const unsigned char *bytes = (const unsigned char *)dattrs;
+
+	if (!dattrs)
+		return bdus_fail(EINVAL, "dattrs must not be NULL: it says "
+					 "which requests the driver serves");
+	for (size_t i = sizeof(*out); i < size; i++)
+		if (bytes[i])
+			return bdus_fail(EINVAL, "bdus_aio_dev_attrs has a "
+						 "field this libbdus does not "
+						 "know");
+	memset(out, 0, sizeof(*out));
+	memcpy(out, dattrs, size < sizeof(*out) ? size : sizeof(*out));
+	for (size_t i = 0; i < sizeof(out->reserved) / sizeof(*out->reserved);
+	     i++)
+		if (out->reserved[i])
+			return bdus_fail(EINVAL, "bdus_aio_dev_attrs.reserved "
+						 "must be zero");
+	return true;
+}
+
+/* Checks the requests and makes the placeholder ops that stand for them. */
+static bool aio_shape_ops(struct bdus_ops *ops, uint32_t requests)
+{
+	memset(ops, 0, sizeof(*ops));
+	if (requests & BDUS_REQ_WRITE_SAME)
+		return bdus_fail(EINVAL, "BDUS_REQ_WRITE_SAME cannot be served: "
+					 "Linux has no such request");
+	if (requests & ~AIO_KNOWN_REQUESTS)
+		return bdus_fail(EINVAL, "unknown request bits 0x%" PRIx32,
+				 requests & ~AIO_KNOWN_REQUESTS);
+	if (requests == 0)
+		return bdus_fail(EINVAL, "the driver must serve at least one "
+					 "request type");
+	if ((requests & BDUS_REQ_WRITE_ZEROS_MAY_UNMAP) &&
+	    !(requests & BDUS_REQ_WRITE_ZEROS_NO_UNMAP))
+		return bdus_fail(EINVAL,
+				 "BDUS_REQ_WRITE_ZEROS_MAY_UNMAP needs "
+				 "BDUS_REQ_WRITE_ZEROS_NO_UNMAP: Linux cannot "
+				 "send write-zeroes requests of one variant only");
+	if (requests & BDUS_REQ_READ)
+		ops->read = aio_shape_data;
+	if (requests & BDUS_REQ_WRITE)
+		ops->write = aio_shape_write;
+	if (requests & BDUS_REQ_WRITE_ZEROS_NO_UNMAP)
+		ops->write_zeros = aio_shape_zeros;
+	if (requests & BDUS_REQ_FUA_WRITE)
+		ops->fua_write = aio_shape_write;
+	if (requests & BDUS_REQ_FLUSH)
+		ops->flush = aio_shape_flush;
+	if (requests & BDUS_REQ_DISCARD)
+		ops->discard = aio_shape_range;
+	if (requests & BDUS_REQ_SECURE_ERASE)
+		ops->secure_erase = aio_shape_range;
+	if (requests & BDUS_REQ_IOCTL)
+		ops->ioctl = aio_shape_ioctl;
+	return bdus_validate_ops(ops);
+}
+
+static bool aio_check_ext(struct bdus_ext_attrs *ext)
+{
+	if (!bdus_validate_ext(ext))
+		return false;
+	if (ext->protocol != BDUS_PROTOCOL_DEFAULT &&
+	    ext->protocol != BDUS_PROTOCOL_URING)
+		return bdus_fail(EINVAL,
+				 "the asynchronous API serves devices over the "
+				 "uring protocol only, not %s",
+				 bdus_protocol_name(ext->protocol));
+	ext->protocol = BDUS_PROTOCOL_URING;
+	return true;
+}
+
+/* The CQ entries a device needs: one per slot, one per queue's STOP. */
+static uint32_t aio_cq_need(uint32_t num_queues, uint32_t depth)
+{
+	num_queues = num_queues ? num_queues : 1;
+	depth = depth ? depth : KBDUS_DEFAULT_QUEUE_DEPTH;
+	return num_queues * depth + num_queues;
+}
+
+static bool aio_check_room(const struct bdus_aio *aio, uint32_t need)
+{
+	if (need > aio->cq_capacity - aio->cq_reserved)
+		return bdus_fail(ENOSPC,
+				 "the context has room for %u more commands, "
+				 "and the device needs %" PRIu32 " (queues x "
+				 "depth, plus one per queue): use fewer queues or "
+				 "a smaller depth, or another context",
+				 aio->cq_capacity - aio->cq_reserved, need);
+	return true;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Setting up */
+
+static struct bdus_aio_dev *aio_dev_alloc(struct bdus_aio *aio,
+					  const struct bdus_attrs *attrs,
+					  void *user_data)
+{
+	struct bdus_aio_dev *dev = calloc(1, sizeof(*dev));
+
+	if (!dev) {
+		bdus_fail(ENOMEM, "cannot allocate a device");
+		return NULL;
+	}
+	dev->aio = aio;
+	dev->user_data = user_data;
+	dev->attrs = *attrs;
+	dev->session.fd = -1;
+	return dev;
+}
+
+/* Once its session exists: the requests, the effective attributes, the
+ * first FETCH of every slot, and a place among the context's devices. */
+static bool aio_dev_start(struct bdus_aio_dev *dev, const struct bdus_ops *ops,
+			  bool is_rerun)
+{
+	struct bdus_aio *aio = dev->aio;
+	const struct kbdus_device_config *config = &dev->session.config;
+	uint32_t depth = config->queue_depth;
+
+	uint32_t need = aio_cq_need(config->num_queues, depth);
+
+	dev->id = config->id;
+	dev->num_queues = config->num_queues;
+	dev->num_requests = dev->session.num_slots;
+	if (!aio_check_room(aio, need))
+		return false;
+	dev->requests = calloc(dev->num_requests, sizeof(*dev->requests));
+	if (!dev->requests)
+		return bdus_fail(ENOMEM, "cannot allocate %" PRIu32 " requests",
+				 dev->num_requests);
+
+	dev->attrs.max_concurrent_callbacks = 1;
+	bdus_effective_attrs(&dev->attrs, &dev->ext, ops, config,
+			     dev->session.protocol, is_rerun);
+	bdus_device_path(dev->path, sizeof(dev->path), config->id);
+
+	for (uint32_t i = 0; i < dev->num_requests; i++) {
+		struct aio_request *req = &dev->requests[i];
+
+		req->public.dev = dev;
+		req->public.dev_user_data = dev->user_data;
+		req->public.queue = (uint16_t)(i / depth);
+		req->tag = (uint16_t)(i % depth);
+		req->slot_buffer = dev->session.buffers +
+				   (size_t)i * dev->session.buffer_size;
+		atomic_init(&req->state, AIO_REQ_IDLE);
+	}
+	dev->cq_reserved = need;
+	aio->cq_reserved += need;
+	dev->next = aio->devices;
+	aio->devices = dev;
+
+	for (uint32_t i = 0; i < dev->num_requests; i++)
+		if (!aio_queue_fetch(dev, &dev->requests[i]))
+			break; /* the context failed: process() says so */
+	return true;
+}
+
+BDUS_API struct bdus_aio_dev *
+bdus_aio_create_dev_sized(struct bdus_aio *aio, const struct bdus_attrs *attrs,
+			  const struct bdus_ext_attrs *ext, size_t ext_size,
+			  const struct bdus_aio_dev_attrs *dattrs,
+			  size_t dattrs_size, void *user_data)
+{
+	struct kbdus_device_config config;
+	struct bdus_aio_dev_attrs dcopy;
+	struct bdus_ext_attrs ecopy;
+	struct bdus_aio_dev *dev;
+	struct bdus_ops ops;
+
+	if (!aio_check_owner(aio, "bdus_aio_create_dev") ||
+	    !aio_copy_dattrs(&dcopy, dattrs, dattrs_size) ||
+	    !aio_shape_ops(&ops, dcopy.requests) ||
+	    !bdus_validate_attrs_for_run(attrs) ||
+	    !bdus_copy_ext(&ecopy, ext, ext_size) || !aio_check_ext(&ecopy) ||
+	    !aio_check_room(aio, aio_cq_need(ecopy.num_queues,
+					     ecopy.queue_depth)))
+		return NULL;
+
+	dev = aio_dev_alloc(aio, attrs, user_data);
+	if (!dev)
+		return NULL;
+	dev->ext = ecopy;
+	bdus_config_for_run(&config, &ops, attrs, &ecopy, false);
+	/* Exactly the variants asked for (ops only knows "write_zeros"). */
+	config.supported_requests = dcopy.requests;
+	if (!bdus_session_create(&dev->session, &config, BDUS_PROTOCOL_URING))
+		goto err_free;
+	if (!aio_dev_start(dev, &ops, false))
+		goto err_destroy;
+	return dev;
+
+err_destroy: {
+	/* Nobody knows of it yet. */
+	struct kbdus_destroy_args args = {
+		.id = dev->session.config.id,
+		.flags = KBDUS_DESTROY_NO_FLUSH,
+	};
+	struct bdus_saved_error error;
+
+	bdus_save_error(&error);
+	bdus_ioctl_retry(dev->session.fd, KBDUS_IOCTL_DESTROY_DEVICE, &args);
+	bdus_restore_error(&error);
+}
+err_free:
+	aio_dev_free(dev);
+	return NULL;
+}
+
+BDUS_API struct bdus_aio_dev *
+bdus_aio_attach_dev_sized(struct bdus_aio *aio, uint64_t dev_id,
+			  const struct bdus_attrs *attrs,
+			  const struct bdus_ext_attrs *ext, size_t ext_size,
+			  const struct bdus_aio_dev_attrs *dattrs,
+			  size_t dattrs_size, void *user_data)
+{
+	struct kbdus_device_config config;
+	struct bdus_aio_dev_attrs dcopy;
+	struct bdus_ext_attrs ecopy;
+	struct bdus_aio_dev *dev;
+	struct bdus_ops ops;
+
+	if (!aio_check_owner(aio, "bdus_aio_attach_dev") ||
+	    !aio_copy_dattrs(&dcopy, dattrs, dattrs_size) ||
+	    !aio_shape_ops(&ops, dcopy.requests) ||
+	    (!attrs && !bdus_fail(EINVAL, "attrs must not be NULL")) ||
+	    !bdus_copy_ext(&ecopy, ext, ext_size) || !aio_check_ext(&ecopy))
+		return NULL;
+	/* Checked before attaching: attaching ends the current driver. */
+	if (!bdus_validate_against_device(dev_id, &ops, attrs, &ecopy, false,
+					  &config) ||
+	    !aio_check_room(aio, aio_cq_need(config.num_queues,
+					     config.queue_depth)))
+		return NULL;
+	if ((config.supported_requests & ~dcopy.requests) != 0)
+		return bdus_fail(EINVAL,
+				 "bdus-%" PRIu64 " serves request types 0x%" PRIx32
+				 " that dattrs->requests (0x%" PRIx32 ") lacks",
+				 dev_id, config.supported_requests,
+				 dcopy.requests),
+		       NULL;
+
+	dev = aio_dev_alloc(aio, attrs, user_data);
+	if (!dev)
+		return NULL;
+	dev->ext = ecopy;
+	if (!bdus_session_attach(&dev->session, dev_id, BDUS_PROTOCOL_URING))
+		goto err_free;
+	if (!aio_dev_start(dev, &ops, true))
+		goto err_free; /* closing the session gives the device back */
+	return dev;
+
+err_free:
+	aio_dev_free(dev);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Accessors */
+
+BDUS_API uint64_t bdus_aio_get_dev_id(const struct bdus_aio_dev *dev)
+{
+	return dev->id;
+}
+
+BDUS_API const char *bdus_aio_get_dev_path(const struct bdus_aio_dev *dev)
+{
+	return dev->path;
+}
+
+BDUS_API const struct bdus_attrs *
+bdus_aio_get_dev_attrs(const struct bdus_aio_dev *dev)
+{
+	return &dev->attrs;
+}
+
+BDUS_API const struct bdus_ext_attrs *
+bdus_aio_get_dev_ext_attrs(const struct bdus_aio_dev *dev)
+{
+	return &dev->ext;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Commands coming back */
+
+/* The request type the driver sees, or 0 for one it cannot serve. */
+static uint32_t aio_request_type(uint32_t kbdus_type)
+{
+	switch (kbdus_type) {
+	case KBDUS_REQ_READ:
+		return BDUS_AIO_READ;
+	case KBDUS_REQ_WRITE:
+		return BDUS_AIO_WRITE;
+	case KBDUS_REQ_WRITE_ZEROS_NO_UNMAP:
+	case KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP:
+		return BDUS_AIO_WRITE_ZEROS;
+	case KBDUS_REQ_FUA_WRITE:
+		return BDUS_AIO_FUA_WRITE;
+	case KBDUS_REQ_FLUSH:
+		return BDUS_AIO_FLUSH;
+	case KBDUS_REQ_DISCARD:
+		return BDUS_AIO_DISCARD;
+	case KBDUS_REQ_SECURE_ERASE:
+		return BDUS_AIO_SECURE_ERASE;
+	case KBDUS_REQ_IOCTL:
+		return BDUS_AIO_IOCTL;
+	default:
+		return 0;
+	}
+}
+
+static bool aio_has_payload(uint32_t kbdus_type, uint32_t ioctl_command)
+{
+	switch (kbdus_type) {
+	case KBDUS_REQ_READ:
+	case KBDUS_REQ_WRITE:
+	case KBDUS_REQ_FUA_WRITE:
+		return true;
+	case KBDUS_REQ_IOCTL:
+		return _IOC_DIR(ioctl_command) != _IOC_NONE;
+	default:
+		return false;
+	}
+}
+
+static void aio_dev_deliver(struct bdus_aio_dev *dev, struct aio_request *req)
+{
+	const struct kbdus_request *d =
+		&dev->session.descriptors[req - dev->requests];
+	struct bdus_aio_request *r = &req->public;
+	uint32_t kbdus_type = d->type;
+
+	/* Once closing, it stays uncompleted (see bdus_aio_close_dev()). */
+	if (dev->closing)
+		return;
+	r->type = aio_request_type(kbdus_type);
+	if (!r->type) {
+		aio_dev_fail(dev, EPROTO,
+			     "%s: kbdus delivered a request of unknown type "
+			     "%" PRIu32,
+			     dev->path, kbdus_type);
+		return;
+	}
+	r->size = d->size;
+	r->offset = d->offset;
+	r->ioctl_command = d->ioctl_command;
+	r->may_unmap = kbdus_type == KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP;
+	r->buffer = aio_has_payload(kbdus_type, d->ioctl_command) ?
+			    req->slot_buffer :
+			    NULL;
+	r->user_data = NULL;
+	req->kbdus_type = kbdus_type;
+	atomic_store_explicit(&req->state, AIO_REQ_HELD, memory_order_release);
+	dev->held++;
+	aio_queue_event(dev->aio, BDUS_AIO_REQUEST, dev, r);
+}
+
+void aio_dev_on_slot(struct bdus_aio_dev *dev, struct aio_request *req,
+		     int32_t res)
+{
+	atomic_store_explicit(&req->state, AIO_REQ_IDLE, memory_order_relaxed);
+	switch (res) {
+	case KBDUS_URING_RES_REQUEST:
+		aio_dev_deliver(dev, req);
+		return;
+	case KBDUS_URING_RES_DEVICE_AVAILABLE:
+		/* The notification took the slot's command: post it again. */
+		if (!dev->closing &&
+		    aio_queue_event(dev->aio, BDUS_AIO_DEVICE_AVAILABLE, dev,
+				    NULL))
+			aio_queue_fetch(dev, req);
+		return;
+	case KBDUS_URING_RES_TERMINATE:
+		/* Every posted command comes back with it: report it once. */
+		if (!dev->ended && !dev->closing) {
+			dev->ended = true;
+			aio_queue_event(dev->aio, BDUS_AIO_DEVICE_TERMINATED,
+					dev, NULL);
+		}
+		return;
+	case -ECANCELED:
+		if (dev->closing)
+			return; /* our STOP gave it back */
+		break;
+	}
+	if (res < 0)
+		aio_dev_fail(dev, -res,
+			     "%s: kbdus failed the command of queue %u, tag %u: "
+			     "%s",
+			     dev->path, (unsigned)req->public.queue,
+			     (unsigned)req->tag, strerror(-res));
+	else
+		aio_dev_fail(dev, EPROTO,
+			     "%s: kbdus completed a command with unknown result "
+			     "%" PRId32,
+			     dev->path, res);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Closing */
+
+void aio_dev_begin_close(struct bdus_aio_dev *dev)
+{
+	if (dev->closing)
+		return;
+	dev->closing = true;
+	/* Every queue, posted or not: a commit made later must not post a
+	 * fetch that nothing would take back. */
+	for (uint32_t q = 0; q < dev->num_queues; q++)
+		if (!aio_queue_stop(dev, (uint16_t)q))
+			return; /* the context failed */
+}
+
+void aio_dev_fail(struct bdus_aio_dev *dev, int errnum, const char *fmt, ...)
+{
+	va_list args;
+
+	if (!dev->ended && !dev->closing) {
+		va_start(args, fmt);
+		vsnprintf(dev->error_message, sizeof(dev->error_message), fmt,
+			  args);
+		va_end(args);
+		dev->error = errnum;
+		dev->ended = true;
+		aio_queue_event(dev->aio, BDUS_AIO_DEVICE_FAILED, dev, NULL);
+	}
+	aio_dev_begin_close(dev);
+}
+
+BDUS_API void bdus_aio_close_dev(struct bdus_aio_dev *dev)
+{
+	if (aio_check_owner(dev->aio, "bdus_aio_close_dev"))
+		aio_dev_begin_close(dev);
+}
+
+void aio_dev_finish_close(struct bdus_aio_dev *dev)
+{
+	struct bdus_aio *aio = dev->aio;
+
+	if (!dev->closing || dev->closed || dev->posted || dev->stops ||
+	    dev->held)
+		return;
+	bdus_session_close(&dev->session);
+	aio->cq_reserved -= dev->cq_reserved;
+	dev->cq_reserved = 0;
+	dev->closed = true;
+	aio_queue_event(aio, BDUS_AIO_DEVICE_CLOSED, dev, NULL);
+}
+
+void aio_dev_free(struct bdus_aio_dev *dev)
+{
+	if (dev->session.fd >= 0)
+		bdus_session_close(&dev->session);
+	dev->aio->cq_reserved -= dev->cq_reserved;
+	free(dev->requests);
+	free(dev);
+}

@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bdus-test-aio.c - a driver on the asynchronous API (bdus-aio.h) for the
+ * VM tests: several RAM devices served by one thread, optionally with
+ * completions made by another thread in reverse order, data kept in files
+ * so that it survives the driver, and deliberate misuse.
+ *
+ *   bdus-test-aio [options] <size in MiB>
+ *     --devices N        serve N devices (default 1)
+ *     --attach ID        take over device ID instead (repeatable)
+ *     --backing DIR      device i keeps its data in DIR/dev<i>
+ *     --recoverable      devices survive the driver's death
+ *     --queues Q, --queue-depth D
+ *     --worker           a second thread serves and completes every
+ *                        request, each batch in reverse order
+ *     --misuse           check the API's refusals on the first request
+ *     --hold N           leave the first N writes uncompleted until the
+ *                        device terminates, then complete them
+ *
+ * Prints each device's path once it is available, "held <offset>" for
+ * each write it holds, and "closed <id>" when a device closes; exits 0
+ * once every device closed, 1 on a failure.
+ */
+
+#include <bdus-aio.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define MAX_DEVICES 16
+
+struct ram {
+	char *memory;
+	uint64_t size;
+};
+
+static struct ram rams[MAX_DEVICES];
+static unsigned hold_left;
+static struct bdus_aio_request *held[1024];
+static unsigned num_held;
+
+/* ------------------------------------------------------------------------- */
+/* Serving */
+
+static int serve(struct bdus_aio_request *req)
+{
+	struct ram *ram = req->dev_user_data;
+
+	switch (req->type) {
+	case BDUS_AIO_READ:
+		memcpy(req->buffer, ram->memory + req->offset, req->size);
+		return 0;
+	case BDUS_AIO_WRITE:
+	case BDUS_AIO_FUA_WRITE:
+		memcpy(ram->memory + req->offset, req->buffer, req->size);
+		return 0;
+	case BDUS_AIO_WRITE_ZEROS:
+	case BDUS_AIO_DISCARD:
+		memset(ram->memory + req->offset, 0, req->size);
+		return 0;
+	case BDUS_AIO_FLUSH:
+		return 0;
+	default:
+		return EOPNOTSUPP;
+	}
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bdus-test-aio: %s: %s\n", what,
+		bdus_get_error_message());
+	exit(1);
+}
+
+/* The worker: takes every queued request at once and completes the batch
+ * in reverse order, from its own thread. */
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
+static struct bdus_aio_request **queue;
+static unsigned queue_len, queue_cap;
+static int worker_stop;
+
+static void worker_push(struct bdus_aio_request *req)
+{
+	pthread_mutex_lock(&queue_lock);
+	if (queue_len == queue_cap) {
+		queue_cap = queue_cap ? 2 * queue_cap : 256;
+		queue = realloc(queue, queue_cap * sizeof(*queue));
+		if (!queue) {
+			perror("bdus-test-aio: realloc");
+			exit(1);
+		}
+	}
+	queue[queue_len++] = req;
+	pthread_cond_signal(&queue_cond);
+	pthread_mutex_unlock(&queue_lock);
+}
+
+static void *worker_main(void *arg)
+{
+	struct bdus_aio_request **batch = NULL;
+	unsigned cap = 0;
+
+	(void)arg;
+	for (;;) {
+		unsigned n;
+
+		pthread_mutex_lock(&queue_lock);
+		while (queue_len == 0 && !worker_stop)
+			pthread_cond_wait(&queue_cond, &queue_lock);
+		if (queue_len == 0) {
+			pthread_mutex_unlock(&queue_lock);
+			break;
+		}
+		if (cap < queue_len) {
+			cap = queue_cap;
+			batch = realloc(batch, cap * sizeof(*batch));
+			if (!batch) {
+				perror("bdus-test-aio: realloc");
+				exit(1);
+			}
+		}
+		n = queue_len;
+		memcpy(batch, queue, n * sizeof(*batch));
+		queue_len = 0;
+		pthread_mutex_unlock(&queue_lock);
+
+		while (n-- > 0)
+			if (bdus_aio_complete(batch[n], serve(batch[n])) != 0)
+				die("bdus_aio_complete from the worker");
+	}
+	free(batch);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Misuse */
+
+static void expect_refusal(int ret, int err, const char *what)
+{
+	if (ret != -1 || errno != err) {
+		fprintf(stderr, "bdus-test-aio: misuse: %s returned %d (errno %d), "
+				"expected -1 with errno %d\n",
+			what, ret, errno, err);
+		exit(1);
+	}
+}
+
+static void check_misuse(struct bdus_aio *aio, struct bdus_aio_request *req)
+{
+	expect_refusal(bdus_aio_complete(req, -5), EINVAL, "error -5");
+	expect_refusal(bdus_aio_complete(req, bdus_abort), EINVAL,
+		       "error bdus_abort");
+	expect_refusal(bdus_aio_complete(NULL, 0), EINVAL, "NULL request");
+	if (bdus_aio_complete(req, serve(req)) != 0)
+		die("completing the misuse request");
+	expect_refusal(bdus_aio_complete(req, 0), EALREADY,
+		       "second completion");
+	expect_refusal(bdus_aio_release(req), EALREADY,
+		       "release after completion");
+	(void)aio;
+	fprintf(stderr, "bdus-test-aio: misuse checks passed\n");
+}
+
+/* ------------------------------------------------------------------------- */
+/* Devices */
+
+static void setup_memory(struct ram *ram, unsigned index, const char *backing,
+			 uint64_t size)
+{
+	char path[4096];
+	int fd;
+
+	ram->size = size;
+	if (!backing) {
+		ram->memory = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+				   -1, 0);
+	} else {
+		snprintf(path, sizeof(path), "%s/dev%u", backing, index);
+		fd = open(path, O_RDWR | O_CREAT, 0600);
+		if (fd < 0 || ftruncate(fd, (off_t)size) != 0) {
+			perror(path);
+			exit(1);
+		}
+		ram->memory = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, fd, 0);
+		close(fd);
+	}
+	if (ram->memory == MAP_FAILED) {
+		perror("bdus-test-aio: mmap");
+		exit(1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "devices", required_argument, NULL, 'n' },
+		{ "attach", required_argument, NULL, 'a' },
+		{ "backing", required_argument, NULL, 'b' },
+		{ "recoverable", no_argument, NULL, 'r' },
+		{ "queues", required_argument, NULL, 'q' },
+		{ "queue-depth", required_argument, NULL, 'd' },
+		{ "worker", no_argument, NULL, 'w' },
+		{ "misuse", no_argument, NULL, 'm' },
+		{ "hold", required_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct bdus_aio_dev_attrs dattrs = {
+		.requests = BDUS_REQ_READ | BDUS_REQ_WRITE |
+			    BDUS_REQ_WRITE_ZEROS_NO_UNMAP |
+			    BDUS_REQ_WRITE_ZEROS_MAY_UNMAP | BDUS_REQ_FLUSH |
+			    BDUS_REQ_FUA_WRITE | BDUS_REQ_DISCARD,
+	};
+	struct bdus_attrs attrs = { .logical_block_size = 512 };
+	struct bdus_ext_attrs ext = { 0 };
+	uint64_t attach_ids[MAX_DEVICES];
+	unsigned count = 1, num_attach = 0, open_devices = 0;
+	const char *backing = NULL;
+	bool use_worker = false, misuse = false;
+	pthread_t worker;
+	struct bdus_aio *aio;
+	uint64_t size;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			count = (unsigned)atoi(optarg);
+			break;
+		case 'a':
+			if (num_attach == MAX_DEVICES)
+				return 2;
+			attach_ids[num_attach++] = strtoull(optarg, NULL, 10);
+			break;
+		case 'b':
+			backing = optarg;
+			break;
+		case 'r':
+			attrs.recoverable = true;
+			break;
+		case 'q':
+			ext.num_queues = (uint32_t)atoi(optarg);
+			break;
+		case 'd':
+			ext.queue_depth = (uint32_t)atoi(optarg);
+			break;
+		case 'w':
+			use_worker = true;
+			break;
+		case 'm':
+			misuse = true;
+			break;
+		case 'H':
+			hold_left = (unsigned)atoi(optarg);
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (num_attach)
+		count = num_attach;
+	if (optind != argc - 1 || count == 0 || count > MAX_DEVICES ||
+	    hold_left > 1024) {
+		fprintf(stderr, "usage: bdus-test-aio [options] <MiB>\n");
+		return 2;
+	}
+	size = strtoull(argv[optind], NULL, 10) << 20;
+	attrs.size = size;
+
+	aio = bdus_aio_create(NULL);
+	if (!aio)
+		die("bdus_aio_create");
+	if (use_worker && pthread_create(&worker, NULL, worker_main, NULL))
+		return 1;
+
+	for (unsigned i = 0; i < count; i++) {
+		struct bdus_aio_dev *dev;
+
+		setup_memory(&rams[i], i, backing, size);
+		if (num_attach) {
+			dev = bdus_aio_attach_dev(aio, attach_ids[i], &attrs,
+						  &ext, &dattrs, &rams[i]);
+			if (dev) {
+				printf("%s\n", bdus_aio_get_dev_path(dev));
+				fflush(stdout);
+			}
+		} else {
+			dev = bdus_aio_create_dev(aio, &attrs, &ext, &dattrs,
+						  &rams[i]);
+		}
+		if (!dev)
+			die(num_attach ? "bdus_aio_attach_dev" :
+					 "bdus_aio_create_dev");
+		open_devices++;
+	}
+
+	while (open_devices > 0) {
+		struct bdus_aio_event events[64];
+		struct pollfd pfd = { .fd = bdus_aio_get_fd(aio),
+				      .events = POLLIN };
+		int more = bdus_aio_process(aio);
+		unsigned n;
+
+		if (more < 0)
+			die("bdus_aio_process");
+		n = bdus_aio_get_events(aio, events, 64);
+		for (unsigned i = 0; i < n; i++) {
+			struct bdus_aio_event *e = &events[i];
+			struct bdus_aio_request *req = e->request;
+
+			switch (e->type) {
+			case BDUS_AIO_REQUEST:
+				if (misuse) {
+					misuse = false;
+					check_misuse(aio, req);
+				} else if (hold_left > 0 &&
+					   req->type == BDUS_AIO_WRITE) {
+					hold_left--;
+					held[num_held++] = req;
+					printf("held %" PRIu64 "\n",
+					       req->offset);
+					fflush(stdout);
+				} else if (use_worker) {
+					worker_push(req);
+				} else if (bdus_aio_complete(req, serve(req))) {
+					die("bdus_aio_complete");
+				}
+				break;
+			case BDUS_AIO_DEVICE_AVAILABLE:
+				printf("%s\n", bdus_aio_get_dev_path(e->dev));
+				fflush(stdout);
+				break;
+			case BDUS_AIO_DEVICE_FAILED:
+				fprintf(stderr, "bdus-test-aio: %s\n",
+					e->error_message);
+				/* fall through */
+			case BDUS_AIO_DEVICE_TERMINATED:
+				/* Held writes still count, after the fact. */
+				for (unsigned h = 0; h < num_held; h++)
+					if (held[h] && held[h]->dev == e->dev) {
+						serve(held[h]);
+						bdus_aio_complete(held[h], 0);
+						held[h] = NULL;
+					}
+				bdus_aio_close_dev(e->dev);
+				break;
+			case BDUS_AIO_DEVICE_CLOSED:
+				printf("closed %" PRIu64 "\n",
+				       bdus_aio_get_dev_id(e->dev));
+				fflush(stdout);
+				open_devices--;
+				break;
+			}
+		}
+		if (more == 0 && n == 0 && poll(&pfd, 1, -1) < 0 &&
+		    errno != EINTR) {
+			perror("bdus-test-aio: poll");
+			return 1;
+		}
+	}
+
+	if (use_worker) {
+		pthread_mutex_lock(&queue_lock);
+		worker_stop = 1;
+		pthread_cond_signal(&queue_cond);
+		pthread_mutex_unlock(&queue_lock);
+		pthread_join(worker, NULL);
+	}
+	bdus_aio_destroy(aio);
+	return 0;
+}

@@ -1,0 +1,137 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The asynchronous API (bdus-aio.h), through bdus-test-aio: one thread and
+# no thread of libbdus's serves four devices under fio verify at once, and
+# the others go on when one closes; completions from another thread in
+# reverse order; misuse is refused; writes still outstanding when the
+# device terminates count; a recoverable device survives kill -9 of its
+# async driver and another async driver recovers it, then replaces it
+# live, with the data; a non-recoverable device goes with its driver.
+# timeout: 900
+source "$BDUS_ROOT/tests/vm/testlib.sh"
+
+# aio_driver PREFIX COUNT ARGS...: runs bdus-test-aio ARGS in the
+# background and waits for its COUNT device paths.  Sets PREFIX_PID,
+# PREFIX_OUT (its stdout: paths, then "closed <id>" lines), PREFIX_ERR and
+# PREFIX_DEVS (an array).
+aio_driver() {
+	local prefix=$1 count=$2 out pid
+	shift 2
+	out=$(mktemp /tmp/aio.XXXXXX)
+	bdus-test-aio "$@" >"$out" 2>"$out.err" &
+	pid=$!
+	if ! wait_for "[[ \$(grep -c '^/dev/' $out) -ge $count ]] || ! kill -0 $pid 2>/dev/null" 60 ||
+		[[ $(grep -c '^/dev/' "$out") -lt $count ]]; then
+		cat "$out.err" >&2
+		fail "bdus-test-aio $* made no $count devices"
+	fi
+	printf -v "${prefix}_PID" %s "$pid"
+	printf -v "${prefix}_OUT" %s "$out"
+	printf -v "${prefix}_ERR" %s "$out.err"
+	mapfile -t "${prefix}_DEVS" < <(grep '^/dev/' "$out")
+}
+
+threads_of() { awk '/^Threads:/ { print $2 }' "/proc/$1/status"; }
+
+# A verify pass on several devices at once, one fio job each.
+fio_verify_all() {
+	local args=() dev
+	for dev in "$@"; do
+		args+=(--name="${dev#/dev/}" --filename="$dev")
+	done
+	fio --direct=1 --ioengine=libaio --verify=crc32c --verify_fatal=1 \
+		--do_verify=1 --rw=randwrite --bs=4k --iodepth=16 --size=12M \
+		"${args[@]}" >/tmp/fio.out 2>&1 || { tail -n 30 /tmp/fio.out >&2; return 1; }
+	! grep -q 'verify: bad' /tmp/fio.out
+}
+
+load_kbdus
+
+info "one thread, four devices, fio verify on all at once"
+aio_driver F 4 --devices 4 --queues 2 --queue-depth 32 16
+[[ $(threads_of "$F_PID") == 1 ]] || fail "libbdus started threads: $(threads_of "$F_PID")"
+for dev in "${F_DEVS[@]}"; do
+	wait_for "[[ -b $dev ]]" 10 || fail "$dev did not appear"
+done
+fio_verify_all "${F_DEVS[@]}" || fail "fio verify on four devices of one thread"
+[[ $(threads_of "$F_PID") == 1 ]] || fail "libbdus started threads: $(threads_of "$F_PID")"
+[[ $(bdus info --protocol "${F_DEVS[0]#/dev/bdus-}") == uring ]] || fail "not served over uring"
+
+info "closing one device leaves the others served"
+first=${F_DEVS[0]#/dev/bdus-}
+bdus destroy "$first"
+wait_for "grep -qx 'closed $first' $F_OUT" 30 || fail "no DEVICE_CLOSED for bdus-$first"
+kill -0 "$F_PID" || fail "the driver exited with devices left"
+fio_verify_all "${F_DEVS[@]:1}" || fail "fio verify after one device closed"
+for dev in "${F_DEVS[@]:1}"; do bdus destroy "${dev#/dev/bdus-}"; done
+wait_exit "$F_PID" || { cat "$F_ERR" >&2; fail "the driver exited with $?"; }
+[[ $(grep -c '^closed ' "$F_OUT") == 4 ]] || fail "not four DEVICE_CLOSED: $(cat "$F_OUT")"
+
+info "completions from another thread, in reverse order"
+aio_driver W 1 --worker --queues 2 16
+[[ $(threads_of "$W_PID") == 2 ]] || fail "threads: $(threads_of "$W_PID"), expected the driver's 2"
+fio_verify "${W_DEVS[0]}" --rw=randrw --bs=4k --iodepth=32 --size=12M ||
+	fail "fio verify with completions from another thread"
+bdus destroy "${W_DEVS[0]#/dev/bdus-}"
+wait_exit "$W_PID" || { cat "$W_ERR" >&2; fail "the worker driver exited with $?"; }
+
+info "misuse"
+aio_driver M 1 --misuse 4
+grep -q "misuse checks passed" "$M_ERR" || { cat "$M_ERR" >&2; fail "misuse not checked"; }
+bdus destroy "${M_DEVS[0]#/dev/bdus-}"
+wait_exit "$M_PID" || { cat "$M_ERR" >&2; fail "the misuse driver exited with $?"; }
+
+info "writes outstanding at termination still count"
+mkdir -p /dev/shm/held
+aio_driver H 1 --hold 2 --backing /dev/shm/held 4
+dd if=/dev/urandom of=/tmp/block bs=4k count=2 status=none
+dd if=/tmp/block of="${H_DEVS[0]}" bs=4k count=1 seek=3 oflag=direct status=none &
+w1=$!
+dd if=/tmp/block of="${H_DEVS[0]}" bs=4k count=1 skip=1 seek=5 oflag=direct status=none &
+w2=$!
+wait_for "[[ \$(grep -c '^held ' $H_OUT) == 2 ]]" 60 || fail "the driver did not get both writes"
+kill -0 "$w1" && kill -0 "$w2" || fail "a held write completed"
+bdus destroy "${H_DEVS[0]#/dev/bdus-}" &
+destroyer=$!
+wait_exit "$w1" || fail "a held write failed"
+wait_exit "$w2" || fail "a held write failed"
+wait_exit "$destroyer" || fail "bdus destroy failed"
+wait_exit "$H_PID" || { cat "$H_ERR" >&2; fail "the holding driver exited with $?"; }
+cmp -n 4096 -i 0:12288 /tmp/block /dev/shm/held/dev0 || fail "first held write lost"
+cmp -n 4096 -i 4096:20480 /tmp/block /dev/shm/held/dev0 || fail "second held write lost"
+
+info "kill -9 of a recoverable async driver, recovered by another"
+mkdir -p /dev/shm/rec
+aio_driver R 1 --recoverable --backing /dev/shm/rec 8
+id=${R_DEVS[0]#/dev/bdus-}
+dd if=/dev/urandom of=/tmp/block bs=4k count=1 status=none
+dd if=/tmp/block of="${R_DEVS[0]}" bs=4k seek=7 oflag=direct status=none
+kill -9 "$R_PID"
+wait "$R_PID" 2>/dev/null || true
+wait_for "[[ \$(bdus info --state $id) == inactive ]]" 10 ||
+	fail "state $(bdus info --state "$id") after the driver died"
+dd if="${R_DEVS[0]}" of=/tmp/read bs=4k skip=7 count=1 iflag=direct status=none &
+reader=$!
+sleep 1
+kill -0 "$reader" 2>/dev/null || fail "I/O did not wait for a new driver"
+aio_driver N 1 --attach "$id" --backing /dev/shm/rec 8
+wait_exit "$reader" || fail "the waiting read failed"
+cmp /tmp/read /tmp/block || fail "data lost across recovery"
+[[ $(bdus info --state "$id") == active ]] || fail "state $(bdus info --state "$id") after attach"
+
+info "live replacement of an async driver"
+aio_driver P 1 --attach "$id" --backing /dev/shm/rec 8
+wait_exit "$N_PID" || { cat "$N_ERR" >&2; fail "the replaced driver exited with $?"; }
+grep -qx "closed $id" "$N_OUT" || fail "the replaced driver saw no DEVICE_CLOSED"
+cmp <(dd if="${R_DEVS[0]}" bs=4k skip=7 count=1 iflag=direct status=none) /tmp/block ||
+	fail "data lost across replacement"
+bdus destroy "$id"
+wait_exit "$P_PID" || { cat "$P_ERR" >&2; fail "the last driver exited with $?"; }
+
+info "a non-recoverable device goes with its driver"
+aio_driver K 1 4
+kill -9 "$K_PID"
+wait "$K_PID" 2>/dev/null || true
+wait_for "[[ ! -e ${K_DEVS[0]} ]]" 10 || fail "the device outlived its killed driver"
+
+unload_kbdus
