@@ -125,6 +125,9 @@ check_installed_bdus() {
 			{ echo \"kbdus is not DKMS's: \$(modinfo -n kbdus)\"; exit 1; }
 		[[ \$(command -v bdus) == $prefix/bin/bdus ]] || { echo 'bdus is not on PATH'; exit 1; }
 		man -w bdus_run >/dev/null && man -w 8 bdus >/dev/null
+		man -w bdus_aio_process >/dev/null && man -w 8 bdus-aio-ram >/dev/null
+		printf '#include <bdus-aio.h>\nint f(void) { return bdus_aio_get_fd(0); }\n' |
+			cc -x c -std=c99 -Wall -Werror -c \$(pkg-config --cflags bdus) -o /dev/null -
 		cc -std=c11 -Wall -Werror \"\$BDUS_ROOT/docs/examples/first-driver.c\" \
 			\$(pkg-config --cflags --libs bdus) -o /tmp/first-driver
 		printf '#include <kbdus.h>\nint v = KBDUS_VERSION_MAJOR;\n' |

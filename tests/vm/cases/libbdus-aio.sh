@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# The asynchronous API (bdus-aio.h), through bdus-test-aio: one thread and
+# The asynchronous API (bdus-aio.h): the bdus-aio-ram example serves two
+# devices; then, through bdus-test-aio: one thread and
 # no thread of libbdus's serves four devices under fio verify at once, and
 # the others go on when one closes; completions from another thread in
 # reverse order; misuse is refused; writes still outstanding when the
@@ -46,6 +47,24 @@ fio_verify_all() {
 }
 
 load_kbdus
+
+info "bdus-aio-ram: two devices from one thread"
+bdus-aio-ram --devices 2 8M >/tmp/aio-ram.out 2>/tmp/aio-ram.err &
+ram_pid=$!
+wait_for "[[ \$(wc -l </tmp/aio-ram.out) -ge 2 ]] || ! kill -0 $ram_pid 2>/dev/null" 60 ||
+	fail "bdus-aio-ram made no devices"
+mapfile -t ram_devs </tmp/aio-ram.out
+[[ ${#ram_devs[@]} == 2 ]] || { cat /tmp/aio-ram.err >&2; fail "bdus-aio-ram printed: ${ram_devs[*]}"; }
+for dev in "${ram_devs[@]}"; do
+	wait_for "[[ -b $dev ]]" 10 || fail "$dev did not appear"
+	fio_verify "$dev" --rw=randwrite --bs=4k --iodepth=16 --size=6M || fail "fio verify on $dev"
+	blkdiscard -z "$dev" || fail "write-zeros on $dev"
+	cmp -n 8M "$dev" /dev/zero || fail "$dev is not zero after write-zeros"
+done
+[[ $(threads_of "$ram_pid") == 1 ]] || fail "bdus-aio-ram has $(threads_of "$ram_pid") threads"
+expect_error "Try 'bdus-aio-ram --help'" bdus-aio-ram --devices 0 8M
+for dev in "${ram_devs[@]}"; do bdus destroy "$dev"; done
+wait_exit "$ram_pid" || { cat /tmp/aio-ram.err >&2; fail "bdus-aio-ram exited with $?"; }
 
 info "one thread, four devices, fio verify on all at once"
 aio_driver F 4 --devices 4 --queues 2 --queue-depth 32 16
