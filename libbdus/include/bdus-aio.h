@@ -79,8 +79,9 @@ bdus_aio_create(const struct bdus_aio_attrs *attrs)
  * Ends every device of the context as bdus_aio_close_dev() would, waits
  * until the kernel gave back every command, and frees the context.
  * Requests still handed out are released (see bdus_aio_release()), so no
- * other thread may complete one during or after the call.  Owner only;
- * blocks while the kernel gives the commands back.
+ * other thread may start completing one once the call began (a completion
+ * already running is waited for).  Owner only (from another thread it
+ * does nothing); blocks while the kernel gives the commands back.
  */
 void bdus_aio_destroy(struct bdus_aio *aio);
 
@@ -293,8 +294,11 @@ static inline unsigned bdus_aio_get_events(struct bdus_aio *aio,
  *
  * Returns 0, or -1 with errno: EINVAL for an error out of range (the
  * request stays the driver's), EALREADY for a request that is not the
- * driver's (completed or released already).  Completing a pointer that
- * libbdus never handed out is undefined behaviour.
+ * driver's (completed or released already).  That check is a safety net,
+ * not a guarantee: once the owner committed a request, its struct may
+ * carry the next request of the same slot, which a stale second
+ * completion would then complete.  Completing a pointer that libbdus never
+ * handed out is undefined behaviour.
  */
 int bdus_aio_complete(struct bdus_aio_request *request, int error);
 

@@ -72,6 +72,9 @@ struct bdus_aio_dev {
 	bool closing; /* bdus_aio_close_dev() or a failure: STOPs sent */
 	bool closed; /* its session is closed and CLOSED queued */
 	bool closed_taken; /* CLOSED was handed out: free it */
+	/* kbdus refused a STOP (it never should): what is still posted is
+	 * left to the ring's teardown, so that the device can close. */
+	bool stop_refused;
 	int error; /* FAILED: an errno value */
 	char error_message[512]; /* FAILED */
 };
@@ -102,8 +105,13 @@ struct bdus_aio {
 	unsigned events_count;
 	unsigned events_capacity;
 
-	bool failed; /* the ring broke: process() fails from then on */
+	bool failed; /* process() fails from then on */
+	bool ring_broken; /* the ring itself failed: nothing more is sent */
 	struct bdus_saved_error error;
+
+	/* Completions from other threads between their push and their
+	 * eventfd write: destroy waits for them before freeing. */
+	atomic_uint completing;
 };
 
 /* context.c */
@@ -113,6 +121,8 @@ bool aio_check_owner(const struct bdus_aio *aio, const char *function);
 /* Queues an event; false (context failed) if out of memory. */
 bool aio_queue_event(struct bdus_aio *aio, uint32_t type,
 		     struct bdus_aio_dev *dev, struct bdus_aio_request *request);
+/* Submits what was queued (errors show in the next process()). */
+void aio_submit(struct bdus_aio *aio);
 /* Queues a slot's FETCH or COMMIT_AND_FETCH (with req->result), or a STOP
  * of one of dev's queues.  false if the ring is broken (context failed). */
 bool aio_queue_fetch(struct bdus_aio_dev *dev, struct aio_request *req);

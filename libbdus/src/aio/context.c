@@ -20,6 +20,7 @@
 #include "aio/aio.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,19 +65,38 @@ static int aio_init_ring(struct io_uring *ring)
 	return ret;
 }
 
+/* The context fails (process() says so); if the ring itself broke, it
+ * also sends nothing more, even to close devices. */
+static bool aio_fail(struct bdus_aio *aio, bool ring_broken)
+{
+	if (!aio->failed) {
+		aio->failed = true;
+		bdus_save_error(&aio->error);
+	}
+	aio->ring_broken |= ring_broken;
+	return false;
+}
+
 static bool aio_fail_ring(struct bdus_aio *aio, int errnum, const char *what)
 {
 	bdus_fail(errnum, "%s failed: %s", what, strerror(errnum));
-	aio->failed = true;
-	bdus_save_error(&aio->error);
-	return false;
+	return aio_fail(aio, true);
+}
+
+void aio_submit(struct bdus_aio *aio)
+{
+	if (!aio->ring_broken)
+		io_uring_submit(&aio->ring);
 }
 
 static struct io_uring_sqe *aio_get_sqe(struct bdus_aio *aio)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&aio->ring);
+	struct io_uring_sqe *sqe;
 	int ret;
 
+	if (aio->ring_broken)
+		return NULL;
+	sqe = io_uring_get_sqe(&aio->ring);
 	if (!sqe) {
 		/* Full: make room.  Errors show in the next submission. */
 		ret = io_uring_submit(&aio->ring);
@@ -84,10 +104,9 @@ static struct io_uring_sqe *aio_get_sqe(struct bdus_aio *aio)
 			aio_fail_ring(aio, -ret, "io_uring submission");
 		sqe = io_uring_get_sqe(&aio->ring);
 	}
-	if (!sqe && !aio->failed) {
+	if (!sqe && !aio->ring_broken) {
 		bdus_fail(EBUSY, "the io_uring submission queue stays full");
-		aio->failed = true;
-		bdus_save_error(&aio->error);
+		aio_fail(aio, true);
 	}
 	return sqe;
 }
@@ -196,6 +215,7 @@ bdus_aio_create_sized(const struct bdus_aio_attrs *attrs, size_t attrs_size)
 	}
 	aio->owner = pthread_self();
 	atomic_init(&aio->completed, NULL);
+	atomic_init(&aio->completing, 0);
 	aio->eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (aio->eventfd < 0) {
 		bdus_fail_errno(errno, "cannot create an eventfd");
@@ -248,8 +268,10 @@ bool aio_queue_event(struct bdus_aio *aio, uint32_t type,
 		struct bdus_aio_event *events =
 			malloc(capacity * sizeof(*events));
 
-		if (!events)
-			return aio_fail_ring(aio, ENOMEM, "queueing an event");
+		if (!events) {
+			bdus_fail(ENOMEM, "cannot queue an event");
+			return aio_fail(aio, false);
+		}
 		/* Unwrap into the new array. */
 		for (unsigned i = 0; i < aio->events_count; i++)
 			events[i] = aio->events[(aio->events_head + i) %
@@ -293,20 +315,24 @@ BDUS_API unsigned bdus_aio_get_events_sized(struct bdus_aio *aio,
 					    struct bdus_aio_event *events,
 					    unsigned max, size_t event_size)
 {
+	size_t known = event_size < sizeof(struct bdus_aio_event) ?
+			       event_size :
+			       sizeof(struct bdus_aio_event);
 	unsigned taken = 0;
 
 	if (!aio_check_owner(aio, "bdus_aio_get_events"))
 		return 0;
 	aio_free_closed(aio);
-	if (event_size == 0 || event_size > sizeof(struct bdus_aio_event))
-		event_size = sizeof(struct bdus_aio_event);
 	while (taken < max && aio->events_count > 0) {
 		struct bdus_aio_event *e = &aio->events[aio->events_head];
+		/* The caller's struct may be newer and larger: fields we do
+		 * not know are zero. */
+		char *out = (char *)events + (size_t)taken * event_size;
 
 		if (e->type == BDUS_AIO_DEVICE_CLOSED)
 			e->dev->closed_taken = true;
-		memcpy((char *)events + (size_t)taken * event_size, e,
-		       event_size);
+		memcpy(out, e, known);
+		memset(out + known, 0, event_size - known);
 		aio->events_head = (aio->events_head + 1) %
 				   aio->events_capacity;
 		aio->events_count--;
@@ -372,10 +398,12 @@ static void aio_on_cqe(struct bdus_aio *aio, const struct io_uring_cqe *cqe)
 			(void *)(uintptr_t)(cqe->user_data & ~AIO_STOP_BIT);
 
 		dev->stops--;
-		if (cqe->res < 0)
+		if (cqe->res < 0) {
+			dev->stop_refused = true;
 			aio_dev_fail(dev, -cqe->res,
 				     "%s: kbdus refused to stop a queue: %s",
 				     dev->path, strerror(-cqe->res));
+		}
 		return;
 	}
 	struct aio_request *req = (void *)(uintptr_t)cqe->user_data;
@@ -440,7 +468,7 @@ BDUS_API int bdus_aio_process(struct bdus_aio *aio)
 
 	aio_drain_eventfd(aio);
 	aio_commit_completed(aio);
-	if (!aio->failed)
+	if (!aio->ring_broken)
 		aio_enter(aio, false);
 	all_reaped = aio_reap(aio);
 	aio_finish_closing(aio);
@@ -468,7 +496,7 @@ BDUS_API void bdus_aio_destroy(struct bdus_aio *aio)
 	struct bdus_saved_error error;
 	struct bdus_aio_dev *dev, *next;
 
-	if (!aio)
+	if (!aio || !aio_check_owner(aio, "bdus_aio_destroy"))
 		return;
 	bdus_save_error(&error);
 
@@ -487,7 +515,7 @@ BDUS_API void bdus_aio_destroy(struct bdus_aio *aio)
 		aio_dev_begin_close(dev);
 	}
 	aio_finish_closing(aio);
-	while (!aio->failed && aio_busy(aio)) {
+	while (!aio->ring_broken && aio_busy(aio)) {
 		if (!aio_enter(aio, true))
 			break;
 		aio_reap(aio);
@@ -497,6 +525,10 @@ BDUS_API void bdus_aio_destroy(struct bdus_aio *aio)
 	/* The ring first: whatever is still posted (only after a failure)
 	 * is cancelled before the sessions close. */
 	io_uring_queue_exit(&aio->ring);
+	/* A completer on another thread may still be about to write the
+	 * eventfd (see request.c). */
+	while (atomic_load(&aio->completing) > 0)
+		sched_yield();
 	for (dev = aio->devices; dev; dev = next) {
 		next = dev->next;
 		aio_dev_free(dev);

@@ -232,6 +232,7 @@ static bool aio_dev_start(struct bdus_aio_dev *dev, const struct bdus_ops *ops,
 	for (uint32_t i = 0; i < dev->num_requests; i++)
 		if (!aio_queue_fetch(dev, &dev->requests[i]))
 			break; /* the context failed: process() says so */
+	aio_submit(aio);
 	return true;
 }
 
@@ -508,16 +509,18 @@ void aio_dev_fail(struct bdus_aio_dev *dev, int errnum, const char *fmt, ...)
 
 BDUS_API void bdus_aio_close_dev(struct bdus_aio_dev *dev)
 {
-	if (aio_check_owner(dev->aio, "bdus_aio_close_dev"))
+	if (aio_check_owner(dev->aio, "bdus_aio_close_dev")) {
 		aio_dev_begin_close(dev);
+		aio_submit(dev->aio);
+	}
 }
 
 void aio_dev_finish_close(struct bdus_aio_dev *dev)
 {
 	struct bdus_aio *aio = dev->aio;
 
-	if (!dev->closing || dev->closed || dev->posted || dev->stops ||
-	    dev->held)
+	if (!dev->closing || dev->closed || (dev->posted && !dev->stop_refused) ||
+	    dev->stops || dev->held)
 		return;
 	bdus_session_close(&dev->session);
 	aio->cq_reserved -= dev->cq_reserved;

@@ -17,13 +17,15 @@
 #include <errno.h>
 #include <unistd.h>
 
-static int aio_finish(struct bdus_aio_request *request, int32_t result,
-		      const char *function)
+/* Completes (error) or releases the request; see bdus_aio_complete(). */
+static int aio_finish(struct bdus_aio_request *request, int error,
+		      bool release, const char *function)
 {
 	struct aio_request *req = (struct aio_request *)request;
 	struct bdus_aio *aio;
 	uint32_t expected = AIO_REQ_HELD;
 	struct aio_request *head;
+	int eventfd;
 
 	if (!request) {
 		bdus_fail(EINVAL, "%s(): request must not be NULL", function);
@@ -38,7 +40,9 @@ static int aio_finish(struct bdus_aio_request *request, int32_t result,
 			  function);
 		return -1;
 	}
-	req->result = result;
+	/* Ours now: the owner does not touch it until it is pushed. */
+	req->result = release ? AIO_RELEASED :
+				bdus_reply_error(req->kbdus_type, error);
 	aio = request->dev->aio;
 
 	if (pthread_equal(pthread_self(), aio->owner)) {
@@ -46,6 +50,11 @@ static int aio_finish(struct bdus_aio_request *request, int32_t result,
 		aio->owner_completed = req;
 		return 0;
 	}
+	/* Once pushed, the request may be committed, its device closed and
+	 * the context destroyed: read what the wake-up needs first, and
+	 * make destroy wait until it is done. */
+	eventfd = aio->eventfd;
+	atomic_fetch_add_explicit(&aio->completing, 1, memory_order_relaxed);
 	head = atomic_load_explicit(&aio->completed, memory_order_relaxed);
 	do {
 		req->next_completed = head;
@@ -56,15 +65,14 @@ static int aio_finish(struct bdus_aio_request *request, int32_t result,
 		uint64_t one = 1;
 
 		/* Fails only if the counter would overflow: awake anyway. */
-		(void)!write(aio->eventfd, &one, sizeof(one));
+		(void)!write(eventfd, &one, sizeof(one));
 	}
+	atomic_fetch_sub_explicit(&aio->completing, 1, memory_order_release);
 	return 0;
 }
 
 BDUS_API int bdus_aio_complete(struct bdus_aio_request *request, int error)
 {
-	struct aio_request *req = (struct aio_request *)request;
-
 	if (error < 0 || error > 4095) {
 		bdus_fail(EINVAL,
 			  "bdus_aio_complete(): error must be 0 or an errno "
@@ -72,13 +80,10 @@ BDUS_API int bdus_aio_complete(struct bdus_aio_request *request, int error)
 			  error);
 		return -1;
 	}
-	return aio_finish(request, request ?
-				   bdus_reply_error(req->kbdus_type, error) :
-				   0,
-			  "bdus_aio_complete");
+	return aio_finish(request, error, false, "bdus_aio_complete");
 }
 
 BDUS_API int bdus_aio_release(struct bdus_aio_request *request)
 {
-	return aio_finish(request, AIO_RELEASED, "bdus_aio_release");
+	return aio_finish(request, 0, true, "bdus_aio_release");
 }
