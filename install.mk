@@ -30,7 +30,7 @@ INSTALL ?= install
 LDCONFIG ?= ldconfig
 
 LIB_REAL := libbdus.so.$(BDUS_VERSION)
-DRIVERS := bdus-ram bdus-loop bdus-zero bdus-aio-ram
+DRIVERS := bdus-ram bdus-loop bdus-zero bdus-aio-ram bdus-aloop
 PROGRAMS := bdus $(DRIVERS)
 # One page per public function, as liburing does: links to bdus(3).
 MAN3_LINKS := bdus_run bdus_rerun bdus_run_ext bdus_rerun_ext \
@@ -43,7 +43,7 @@ MAN3_AIO_LINKS := bdus_aio_create bdus_aio_destroy bdus_aio_get_fd \
 	bdus_aio_create_dev bdus_aio_attach_dev bdus_aio_get_dev_id \
 	bdus_aio_get_dev_path bdus_aio_get_dev_attrs bdus_aio_get_dev_ext_attrs \
 	bdus_aio_close_dev bdus_aio_process bdus_aio_get_events \
-	bdus_aio_complete bdus_aio_release
+	bdus_aio_complete bdus_aio_release bdus_aio_handle_cqe
 
 .PHONY: install install-lib install-cmd install-docs install-module
 .PHONY: uninstall uninstall-module

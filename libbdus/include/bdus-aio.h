@@ -53,12 +53,39 @@ extern "C" {
  */
 struct bdus_aio;
 
+struct io_uring; /* liburing's */
+struct io_uring_cqe;
+
 /* Options of a context.  Zero-initialize it: zero fields are defaults.
  * New fields will only be appended. */
 struct bdus_aio_attrs {
+	/*
+	 * Bring your own ring: NULL, or a liburing ring of the owner thread
+	 * that libbdus puts its commands on, so that one io_uring_enter()
+	 * serves the driver's own I/O and BDUS's requests (as ublksrv's
+	 * targets do).  libbdus then waits on it only in bdus_aio_destroy()
+	 * and submits it only to make room in a full SQ: the driver submits
+	 * and reaps it, and gives
+	 * every CQE whose user_data BDUS_AIO_IS_LIBBDUS_CQE() to
+	 * bdus_aio_handle_cqe().  The ring must not be SQPOLL (kbdus refuses
+	 * commands from io_uring's threads), its CQ needs room for libbdus's
+	 * commands (per device: queues x depth, plus one per queue, plus one)
+	 * besides the driver's, and the driver must not use IOSQE_IO_DRAIN
+	 * (it would wait behind libbdus's posted commands).  With it,
+	 * bdus_aio_get_fd() is -1: the ring's CQEs are the wake-ups.
+	 */
+	struct io_uring *ring;
 	uint32_t flags; /* none defined yet: 0 */
-	uint32_t reserved[7]; /* zero */
+	uint32_t reserved[5]; /* zero */
 };
+
+/* libbdus's SQEs on a ring of the driver's own have this top byte in their
+ * user_data; the driver keeps its own user_data outside it (user space
+ * pointers are). */
+#define BDUS_AIO_USER_DATA_TAG ((uint64_t)0xbd << 56)
+#define BDUS_AIO_USER_DATA_MASK ((uint64_t)0xff << 56)
+#define BDUS_AIO_IS_LIBBDUS_CQE(user_data)                                    \
+	(((user_data) & BDUS_AIO_USER_DATA_MASK) == BDUS_AIO_USER_DATA_TAG)
 
 /* The function behind bdus_aio_create(); call the wrapper. */
 struct bdus_aio *bdus_aio_create_sized(const struct bdus_aio_attrs *attrs,
@@ -81,7 +108,9 @@ bdus_aio_create(const struct bdus_aio_attrs *attrs)
  * Requests still handed out are released (see bdus_aio_release()), so no
  * other thread may start completing one once the call began (a completion
  * already running is waited for).  Owner only (from another thread it
- * does nothing); blocks while the kernel gives the commands back.
+ * does nothing); blocks while the kernel gives the commands back.  With a
+ * ring of the driver's own it waits on that ring, consuming CQEs that are
+ * not libbdus's unseen: have no I/O of the driver's in flight then.
  */
 void bdus_aio_destroy(struct bdus_aio *aio);
 
@@ -310,6 +339,16 @@ int bdus_aio_complete(struct bdus_aio_request *request, int error);
  * does.  Any thread, instead of bdus_aio_complete(); returns as it does.
  */
 int bdus_aio_release(struct bdus_aio_request *request);
+
+/*
+ * With a ring of the driver's own (bdus_aio_attrs.ring): handles one CQE
+ * of that ring.  Returns false, leaving it alone, if it is not libbdus's
+ * (see BDUS_AIO_IS_LIBBDUS_CQE()); the driver marks it seen either way.
+ * Its events can be taken at once; call bdus_aio_process() before the
+ * ring is submitted again, to commit completions and post fetches.
+ * Owner only.
+ */
+bool bdus_aio_handle_cqe(struct bdus_aio *aio, const struct io_uring_cqe *cqe);
 
 #ifdef __cplusplus
 }

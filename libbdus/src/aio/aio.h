@@ -79,18 +79,29 @@ struct bdus_aio_dev {
 	char error_message[512]; /* FAILED */
 };
 
-/* user_data of a STOP: the device's address with this bit set; slot
- * commands carry the request's address (both are aligned). */
+/*
+ * user_data of libbdus's SQEs: BDUS_AIO_USER_DATA_TAG in the top byte (user
+ * space addresses leave it free), then a slot command's request address,
+ * a STOP's device address with AIO_STOP_BIT, or AIO_EVENT_DATA for the
+ * eventfd read posted on a ring of the driver's own.
+ */
 #define AIO_STOP_BIT ((uint64_t)1)
+#define AIO_EVENT_DATA ((uint64_t)2)
+#define AIO_ADDRESS_MASK (~BDUS_AIO_USER_DATA_MASK & ~(uint64_t)7)
 
 struct bdus_aio {
 	pthread_t owner;
-	struct io_uring ring;
+	struct io_uring *ring; /* &own_ring, or the driver's */
+	bool own_ring;
+	struct io_uring own_ring_storage;
 	unsigned cq_capacity; /* every command in flight fits in the CQ */
 	unsigned cq_reserved;
-	/* Registered with the ring, so that the kernel's completions make it
-	 * readable, and written by other threads' completions. */
+	/* Written by other threads' completions.  With our own ring it is
+	 * also registered with it, so that the kernel's completions make it
+	 * readable; on the driver's ring a read of it is kept posted. */
 	int eventfd;
+	bool event_armed; /* the driver's ring: the read is posted */
+	uint64_t event_value;
 
 	/* Completions from other threads, newest first. */
 	_Atomic(struct aio_request *) completed;

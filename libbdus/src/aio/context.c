@@ -86,7 +86,7 @@ static bool aio_fail_ring(struct bdus_aio *aio, int errnum, const char *what)
 void aio_submit(struct bdus_aio *aio)
 {
 	if (!aio->ring_broken)
-		io_uring_submit(&aio->ring);
+		io_uring_submit(aio->ring);
 }
 
 static struct io_uring_sqe *aio_get_sqe(struct bdus_aio *aio)
@@ -96,13 +96,13 @@ static struct io_uring_sqe *aio_get_sqe(struct bdus_aio *aio)
 
 	if (aio->ring_broken)
 		return NULL;
-	sqe = io_uring_get_sqe(&aio->ring);
+	sqe = io_uring_get_sqe(aio->ring);
 	if (!sqe) {
 		/* Full: make room.  Errors show in the next submission. */
-		ret = io_uring_submit(&aio->ring);
+		ret = io_uring_submit(aio->ring);
 		if (ret < 0 && ret != -EAGAIN && ret != -EBUSY && ret != -EINTR)
 			aio_fail_ring(aio, -ret, "io_uring submission");
-		sqe = io_uring_get_sqe(&aio->ring);
+		sqe = io_uring_get_sqe(aio->ring);
 	}
 	if (!sqe && !aio->ring_broken) {
 		bdus_fail(EBUSY, "the io_uring submission queue stays full");
@@ -123,7 +123,7 @@ static bool aio_queue_command(struct bdus_aio_dev *dev, uint32_t op,
 	sqe->opcode = IORING_OP_URING_CMD;
 	sqe->fd = dev->session.fd;
 	sqe->cmd_op = op;
-	sqe->user_data = user_data;
+	sqe->user_data = BDUS_AIO_USER_DATA_TAG | user_data;
 	/* The 16-byte command area of a 64-byte SQE starts at addr3. */
 	memcpy((char *)sqe + offsetof(struct io_uring_sqe, addr3), cmd,
 	       sizeof(*cmd));
@@ -195,6 +195,12 @@ bdus_aio_create_sized(const struct bdus_aio_attrs *attrs, size_t attrs_size)
 		memcpy(&copy, attrs,
 		       attrs_size < sizeof(copy) ? attrs_size : sizeof(copy));
 	}
+	if (copy.ring && (copy.ring->flags & IORING_SETUP_SQPOLL)) {
+		bdus_fail(EINVAL, "bdus_aio_attrs.ring must not be an SQPOLL "
+				  "ring: kbdus refuses commands from io_uring's "
+				  "threads");
+		return NULL;
+	}
 	if (copy.flags) {
 		bdus_fail(EINVAL, "bdus_aio_attrs.flags has unknown flags 0x%x",
 			  copy.flags);
@@ -221,7 +227,15 @@ bdus_aio_create_sized(const struct bdus_aio_attrs *attrs, size_t attrs_size)
 		bdus_fail_errno(errno, "cannot create an eventfd");
 		goto err_free;
 	}
-	ret = aio_init_ring(&aio->ring);
+	if (copy.ring) {
+		aio->ring = copy.ring;
+		aio->cq_capacity = aio->ring->cq.ring_entries;
+		aio->cq_reserved = 1; /* the eventfd read */
+		return aio;
+	}
+	aio->ring = &aio->own_ring_storage;
+	aio->own_ring = true;
+	ret = aio_init_ring(aio->ring);
 	if (ret < 0) {
 		if (ret == -EPERM)
 			bdus_fail(EPERM, "cannot create an io_uring ring: "
@@ -231,8 +245,8 @@ bdus_aio_create_sized(const struct bdus_aio_attrs *attrs, size_t attrs_size)
 			bdus_fail_errno(-ret, "cannot create an io_uring ring");
 		goto err_close;
 	}
-	aio->cq_capacity = aio->ring.cq.ring_entries;
-	ret = io_uring_register_eventfd(&aio->ring, aio->eventfd);
+	aio->cq_capacity = aio->ring->cq.ring_entries;
+	ret = io_uring_register_eventfd(aio->ring, aio->eventfd);
 	if (ret < 0) {
 		bdus_fail_errno(-ret, "cannot register an eventfd with io_uring");
 		goto err_exit;
@@ -240,7 +254,7 @@ bdus_aio_create_sized(const struct bdus_aio_attrs *attrs, size_t attrs_size)
 	return aio;
 
 err_exit:
-	io_uring_queue_exit(&aio->ring);
+	io_uring_queue_exit(aio->ring);
 err_close:
 	bdus_close_quietly(aio->eventfd);
 err_free:
@@ -250,7 +264,7 @@ err_free:
 
 BDUS_API int bdus_aio_get_fd(const struct bdus_aio *aio)
 {
-	return aio->eventfd;
+	return aio->own_ring ? aio->eventfd : -1;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -393,9 +407,14 @@ static void aio_commit_completed(struct bdus_aio *aio)
 
 static void aio_on_cqe(struct bdus_aio *aio, const struct io_uring_cqe *cqe)
 {
+	void *address = (void *)(uintptr_t)(cqe->user_data & AIO_ADDRESS_MASK);
+
+	if (cqe->user_data == (BDUS_AIO_USER_DATA_TAG | AIO_EVENT_DATA)) {
+		aio->event_armed = false; /* re-armed by the next process() */
+		return;
+	}
 	if (cqe->user_data & AIO_STOP_BIT) {
-		struct bdus_aio_dev *dev =
-			(void *)(uintptr_t)(cqe->user_data & ~AIO_STOP_BIT);
+		struct bdus_aio_dev *dev = address;
 
 		dev->stops--;
 		if (cqe->res < 0) {
@@ -406,9 +425,8 @@ static void aio_on_cqe(struct bdus_aio *aio, const struct io_uring_cqe *cqe)
 		}
 		return;
 	}
-	struct aio_request *req = (void *)(uintptr_t)cqe->user_data;
+	struct aio_request *req = address;
 
-	(void)aio;
 	req->public.dev->posted--;
 	aio_dev_on_slot(req->public.dev, req, cqe->res);
 }
@@ -419,13 +437,39 @@ static bool aio_reap(struct bdus_aio *aio)
 	struct io_uring_cqe *cqe;
 	unsigned head, seen = 0;
 
-	io_uring_for_each_cqe(&aio->ring, head, cqe) {
+	io_uring_for_each_cqe(aio->ring, head, cqe) {
 		aio_on_cqe(aio, cqe);
 		if (++seen == 256)
 			break;
 	}
-	io_uring_cq_advance(&aio->ring, seen);
+	io_uring_cq_advance(aio->ring, seen);
 	return seen < 256;
+}
+
+BDUS_API bool bdus_aio_handle_cqe(struct bdus_aio *aio,
+				  const struct io_uring_cqe *cqe)
+{
+	if (!BDUS_AIO_IS_LIBBDUS_CQE(cqe->user_data))
+		return false;
+	aio_on_cqe(aio, cqe);
+	return true;
+}
+
+/* On the driver's ring: keeps a read of the eventfd posted, so that a
+ * completion from another thread gives the owner a CQE. */
+static void aio_arm_event(struct bdus_aio *aio)
+{
+	struct io_uring_sqe *sqe;
+
+	if (aio->own_ring || aio->event_armed)
+		return;
+	sqe = aio_get_sqe(aio);
+	if (!sqe)
+		return;
+	io_uring_prep_read(sqe, aio->eventfd, &aio->event_value,
+			   sizeof(aio->event_value), 0);
+	sqe->user_data = BDUS_AIO_USER_DATA_TAG | AIO_EVENT_DATA;
+	aio->event_armed = true;
 }
 
 static void aio_finish_closing(struct bdus_aio *aio)
@@ -439,8 +483,8 @@ static void aio_finish_closing(struct bdus_aio *aio)
  * posts its completions.  Waits for one if wait.  false: the ring broke. */
 static bool aio_enter(struct bdus_aio *aio, bool wait)
 {
-	int ret = wait ? io_uring_submit_and_wait(&aio->ring, 1) :
-			 io_uring_submit_and_get_events(&aio->ring);
+	int ret = wait ? io_uring_submit_and_wait(aio->ring, 1) :
+			 io_uring_submit_and_get_events(aio->ring);
 
 	/* Short of room for completions, or a signal: the next step retries. */
 	if (ret >= 0 || ret == -EINTR || ret == -EAGAIN || ret == -EBUSY ||
@@ -466,6 +510,17 @@ BDUS_API int bdus_aio_process(struct bdus_aio *aio)
 	if (aio->failed)
 		return bdus_restore_error(&aio->error), -1;
 
+	if (!aio->own_ring) {
+		/* The driver submits and reaps its ring, and hands our CQEs
+		 * to bdus_aio_handle_cqe(). */
+		aio_commit_completed(aio);
+		aio_arm_event(aio);
+		aio_finish_closing(aio);
+		if (aio->failed)
+			return bdus_restore_error(&aio->error), -1;
+		return 0;
+	}
+
 	aio_drain_eventfd(aio);
 	aio_commit_completed(aio);
 	if (!aio->ring_broken)
@@ -475,7 +530,7 @@ BDUS_API int bdus_aio_process(struct bdus_aio *aio)
 	if (aio->failed)
 		return bdus_restore_error(&aio->error), -1;
 
-	return !all_reaped || io_uring_sq_ready(&aio->ring) > 0 ||
+	return !all_reaped || io_uring_sq_ready(aio->ring) > 0 ||
 	       aio->owner_completed ||
 	       atomic_load_explicit(&aio->completed, memory_order_relaxed);
 }
@@ -485,10 +540,29 @@ BDUS_API int bdus_aio_process(struct bdus_aio *aio)
 
 static bool aio_busy(const struct bdus_aio *aio)
 {
+	if (aio->event_armed)
+		return true;
 	for (const struct bdus_aio_dev *dev = aio->devices; dev; dev = dev->next)
 		if (!dev->closed)
 			return true;
 	return false;
+}
+
+/* Waits for one CQE and handles every CQE there is; on the driver's ring,
+ * those that are not ours are consumed unseen (see bdus_aio_destroy()). */
+static void aio_wait_and_reap(struct bdus_aio *aio)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0;
+
+	if (!aio_enter(aio, true))
+		return;
+	io_uring_for_each_cqe(aio->ring, head, cqe) {
+		if (BDUS_AIO_IS_LIBBDUS_CQE(cqe->user_data))
+			aio_on_cqe(aio, cqe);
+		seen++;
+	}
+	io_uring_cq_advance(aio->ring, seen);
 }
 
 BDUS_API void bdus_aio_destroy(struct bdus_aio *aio)
@@ -515,16 +589,22 @@ BDUS_API void bdus_aio_destroy(struct bdus_aio *aio)
 		aio_dev_begin_close(dev);
 	}
 	aio_finish_closing(aio);
+	/* The eventfd read posted on the driver's ring must come back before
+	 * the memory it reads into is freed. */
+	if (aio->event_armed) {
+		uint64_t one = 1;
+
+		(void)!write(aio->eventfd, &one, sizeof(one));
+	}
 	while (!aio->ring_broken && aio_busy(aio)) {
-		if (!aio_enter(aio, true))
-			break;
-		aio_reap(aio);
+		aio_wait_and_reap(aio);
 		aio_finish_closing(aio);
 	}
 
-	/* The ring first: whatever is still posted (only after a failure)
+	/* Our ring first: whatever is still posted (only after a failure)
 	 * is cancelled before the sessions close. */
-	io_uring_queue_exit(&aio->ring);
+	if (aio->own_ring)
+		io_uring_queue_exit(aio->ring);
 	/* A completer on another thread may still be about to write the
 	 * eventfd (see request.c). */
 	while (atomic_load(&aio->completing) > 0)

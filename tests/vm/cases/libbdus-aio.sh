@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # The asynchronous API (bdus-aio.h): the bdus-aio-ram example serves two
-# devices; then, through bdus-test-aio: one thread and
+# devices; bdus-aloop, its file I/O on the same ring as BDUS's commands,
+# passes fio verify and holds an ext4 file system (checksums, fsck); then,
+# through bdus-test-aio: one thread and
 # no thread of libbdus's serves four devices under fio verify at once, and
 # the others go on when one closes; completions from another thread in
 # reverse order; misuse is refused; writes still outstanding when the
@@ -32,7 +34,9 @@ aio_driver() {
 	mapfile -t "${prefix}_DEVS" < <(grep '^/dev/' "$out")
 }
 
-threads_of() { awk '/^Threads:/ { print $2 }' "/proc/$1/status"; }
+# The process's threads, but io_uring's own workers (iou-wrk-*, which run
+# blocking file I/O of a ring) and poller threads (iou-sqp-*).
+threads_of() { cat /proc/"$1"/task/*/comm | grep -vc '^iou-'; }
 
 # A verify pass on several devices at once, one fio job each.
 fio_verify_all() {
@@ -65,6 +69,37 @@ done
 expect_error "Try 'bdus-aio-ram --help'" bdus-aio-ram --devices 0 8M
 for dev in "${ram_devs[@]}"; do bdus destroy "$dev"; done
 wait_exit "$ram_pid" || { cat /tmp/aio-ram.err >&2; fail "bdus-aio-ram exited with $?"; }
+
+info "bdus-aloop: the file's I/O and BDUS's commands on one ring"
+truncate -s 64M /tmp/aloop.img
+bdus-aloop --queue-depth 32 /tmp/aloop.img >/tmp/aloop.out 2>/tmp/aloop.err &
+aloop_pid=$!
+wait_for "[[ -s /tmp/aloop.out ]] || ! kill -0 $aloop_pid 2>/dev/null" 60 &&
+	[[ -s /tmp/aloop.out ]] || { cat /tmp/aloop.err >&2; fail "bdus-aloop made no device"; }
+aloop=$(head -n 1 /tmp/aloop.out)
+wait_for "[[ -b $aloop ]]" 10 || fail "$aloop did not appear"
+[[ $(threads_of "$aloop_pid") == 1 ]] || fail "bdus-aloop has $(threads_of "$aloop_pid") threads"
+fio_verify "$aloop" --rw=randrw --bs=4k --iodepth=32 --size=16M || fail "fio verify on bdus-aloop"
+dd if=/dev/urandom of=/tmp/block bs=64k count=1 status=none
+dd if=/tmp/block of="$aloop" bs=64k seek=5 oflag=direct,dsync status=none
+cmp -n 65536 -i 0:327680 /tmp/block /tmp/aloop.img || fail "FUA write not in the file"
+blkdiscard -o 327680 -l 65536 "$aloop"
+cmp -n 65536 -i 327680:0 /tmp/aloop.img /dev/zero || fail "discard left data"
+dd if=/tmp/block of="$aloop" bs=64k seek=5 oflag=direct status=none
+blkdiscard -z -o 327680 -l 65536 "$aloop"
+cmp -n 65536 -i 327680:0 /tmp/aloop.img /dev/zero || fail "write-zeros left data"
+mkfs.ext4 -q -F "$aloop" || fail "mkfs.ext4 on bdus-aloop"
+mkdir -p /tmp/mnt
+mount "$aloop" /tmp/mnt || fail "mount"
+for i in 1 2 3; do head -c 3M /dev/urandom >"/tmp/mnt/file$i"; done
+(cd /tmp/mnt && sha256sum file*) >/tmp/sums
+umount /tmp/mnt
+fsck.ext4 -fn "$aloop" >/tmp/fsck.out 2>&1 || { cat /tmp/fsck.out >&2; fail "fsck found errors"; }
+mount "$aloop" /tmp/mnt || fail "mount again"
+(cd /tmp/mnt && sha256sum -c --quiet /tmp/sums) || fail "checksums differ after remount"
+umount /tmp/mnt
+bdus destroy "$aloop"
+wait_exit "$aloop_pid" || { cat /tmp/aloop.err >&2; fail "bdus-aloop exited with $?"; }
 
 info "one thread, four devices, fio verify on all at once"
 aio_driver F 4 --devices 4 --queues 2 --queue-depth 32 16
