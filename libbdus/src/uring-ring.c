@@ -118,17 +118,14 @@ static struct io_uring_sqe *get_sqe(struct uring_ring *r)
 	return sqe;
 }
 
-static bool queue_command(struct uring_ring *r, uint32_t op,
-			  const struct kbdus_uring_cmd *cmd, uint64_t user_data)
+void bdus_uring_prep_cmd(struct io_uring_sqe *sqe, int fd, bool fixed_file,
+			 uint32_t op, const struct kbdus_uring_cmd *cmd,
+			 uint64_t user_data)
 {
-	struct io_uring_sqe *sqe = get_sqe(r);
-
-	if (!sqe)
-		return false;
 	memset(sqe, 0, sizeof(*sqe));
 	sqe->opcode = IORING_OP_URING_CMD;
-	sqe->fd = r->fd;
-	if (r->fixed_file)
+	sqe->fd = fd;
+	if (fixed_file)
 		sqe->flags |= IOSQE_FIXED_FILE;
 	sqe->cmd_op = op;
 	sqe->user_data = user_data;
@@ -136,6 +133,16 @@ static bool queue_command(struct uring_ring *r, uint32_t op,
 	 * bytes: exactly struct kbdus_uring_cmd. */
 	memcpy((char *)sqe + offsetof(struct io_uring_sqe, addr3), cmd,
 	       sizeof(*cmd));
+}
+
+static bool queue_command(struct uring_ring *r, uint32_t op,
+			  const struct kbdus_uring_cmd *cmd, uint64_t user_data)
+{
+	struct io_uring_sqe *sqe = get_sqe(r);
+
+	if (!sqe)
+		return false;
+	bdus_uring_prep_cmd(sqe, r->fd, r->fixed_file, op, cmd, user_data);
 	return true;
 }
 

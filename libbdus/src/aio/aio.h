@@ -24,11 +24,9 @@
 #ifndef LIBBDUS_AIO_H_
 #define LIBBDUS_AIO_H_
 
-#include "internal.h"
+#include "uring.h"
 
 #include <bdus-aio.h>
-#include <liburing.h>
-#include <stdatomic.h>
 
 enum aio_request_state {
 	AIO_REQ_IDLE,

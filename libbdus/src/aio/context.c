@@ -119,14 +119,8 @@ static bool aio_queue_command(struct bdus_aio_dev *dev, uint32_t op,
 
 	if (!sqe)
 		return false;
-	memset(sqe, 0, sizeof(*sqe));
-	sqe->opcode = IORING_OP_URING_CMD;
-	sqe->fd = dev->session.fd;
-	sqe->cmd_op = op;
-	sqe->user_data = BDUS_AIO_USER_DATA_TAG | user_data;
-	/* The 16-byte command area of a 64-byte SQE starts at addr3. */
-	memcpy((char *)sqe + offsetof(struct io_uring_sqe, addr3), cmd,
-	       sizeof(*cmd));
+	bdus_uring_prep_cmd(sqe, dev->session.fd, false, op, cmd,
+			    BDUS_AIO_USER_DATA_TAG | user_data);
 	return true;
 }
 

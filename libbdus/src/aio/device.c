@@ -236,6 +236,28 @@ static bool aio_dev_start(struct bdus_aio_dev *dev, const struct bdus_ops *ops,
 	return true;
 }
 
+/* What creating and attaching check and copy first. */
+struct aio_dev_args {
+	struct bdus_aio_dev_attrs dattrs;
+	struct bdus_ext_attrs ext;
+	struct bdus_ops ops; /* placeholders for the requests served */
+};
+
+static bool aio_dev_args_init(struct aio_dev_args *args, struct bdus_aio *aio,
+			      const char *function,
+			      const struct bdus_attrs *attrs,
+			      const struct bdus_ext_attrs *ext, size_t ext_size,
+			      const struct bdus_aio_dev_attrs *dattrs,
+			      size_t dattrs_size)
+{
+	return aio_check_owner(aio, function) &&
+	       aio_copy_dattrs(&args->dattrs, dattrs, dattrs_size) &&
+	       aio_shape_ops(&args->ops, args->dattrs.requests) &&
+	       (attrs || bdus_fail(EINVAL, "attrs must not be NULL")) &&
+	       bdus_copy_ext(&args->ext, ext, ext_size) &&
+	       aio_check_ext(&args->ext);
+}
+
 BDUS_API struct bdus_aio_dev *
 bdus_aio_create_dev_sized(struct bdus_aio *aio, const struct bdus_attrs *attrs,
 			  const struct bdus_ext_attrs *ext, size_t ext_size,
@@ -243,30 +265,26 @@ bdus_aio_create_dev_sized(struct bdus_aio *aio, const struct bdus_attrs *attrs,
 			  size_t dattrs_size, void *user_data)
 {
 	struct kbdus_device_config config;
-	struct bdus_aio_dev_attrs dcopy;
-	struct bdus_ext_attrs ecopy;
+	struct aio_dev_args args;
 	struct bdus_aio_dev *dev;
-	struct bdus_ops ops;
 
-	if (!aio_check_owner(aio, "bdus_aio_create_dev") ||
-	    !aio_copy_dattrs(&dcopy, dattrs, dattrs_size) ||
-	    !aio_shape_ops(&ops, dcopy.requests) ||
+	if (!aio_dev_args_init(&args, aio, "bdus_aio_create_dev", attrs, ext,
+			       ext_size, dattrs, dattrs_size) ||
 	    !bdus_validate_attrs_for_run(attrs) ||
-	    !bdus_copy_ext(&ecopy, ext, ext_size) || !aio_check_ext(&ecopy) ||
-	    !aio_check_room(aio, aio_cq_need(ecopy.num_queues,
-					     ecopy.queue_depth)))
+	    !aio_check_room(aio, aio_cq_need(args.ext.num_queues,
+					     args.ext.queue_depth)))
 		return NULL;
 
 	dev = aio_dev_alloc(aio, attrs, user_data);
 	if (!dev)
 		return NULL;
-	dev->ext = ecopy;
-	bdus_config_for_run(&config, &ops, attrs, &ecopy, false);
+	dev->ext = args.ext;
+	bdus_config_for_run(&config, &args.ops, attrs, &args.ext, false);
 	/* Exactly the variants asked for (ops only knows "write_zeros"). */
-	config.supported_requests = dcopy.requests;
+	config.supported_requests = args.dattrs.requests;
 	if (!bdus_session_create(&dev->session, &config, BDUS_PROTOCOL_URING))
 		goto err_free;
-	if (!aio_dev_start(dev, &ops, false))
+	if (!aio_dev_start(dev, &args.ops, false))
 		goto err_destroy;
 	return dev;
 
@@ -295,38 +313,34 @@ bdus_aio_attach_dev_sized(struct bdus_aio *aio, uint64_t dev_id,
 			  size_t dattrs_size, void *user_data)
 {
 	struct kbdus_device_config config;
-	struct bdus_aio_dev_attrs dcopy;
-	struct bdus_ext_attrs ecopy;
+	struct aio_dev_args args;
 	struct bdus_aio_dev *dev;
-	struct bdus_ops ops;
 
-	if (!aio_check_owner(aio, "bdus_aio_attach_dev") ||
-	    !aio_copy_dattrs(&dcopy, dattrs, dattrs_size) ||
-	    !aio_shape_ops(&ops, dcopy.requests) ||
-	    (!attrs && !bdus_fail(EINVAL, "attrs must not be NULL")) ||
-	    !bdus_copy_ext(&ecopy, ext, ext_size) || !aio_check_ext(&ecopy))
+	if (!aio_dev_args_init(&args, aio, "bdus_aio_attach_dev", attrs, ext,
+			       ext_size, dattrs, dattrs_size))
 		return NULL;
 	/* Checked before attaching: attaching ends the current driver. */
-	if (!bdus_validate_against_device(dev_id, &ops, attrs, &ecopy, false,
-					  &config) ||
+	if (!bdus_validate_against_device(dev_id, &args.ops, attrs, &args.ext,
+					  false, &config) ||
 	    !aio_check_room(aio, aio_cq_need(config.num_queues,
 					     config.queue_depth)))
 		return NULL;
-	if ((config.supported_requests & ~dcopy.requests) != 0)
-		return bdus_fail(EINVAL,
-				 "bdus-%" PRIu64 " serves request types 0x%" PRIx32
-				 " that dattrs->requests (0x%" PRIx32 ") lacks",
-				 dev_id, config.supported_requests,
-				 dcopy.requests),
-		       NULL;
+	if ((config.supported_requests & ~args.dattrs.requests) != 0) {
+		bdus_fail(EINVAL,
+			  "bdus-%" PRIu64 " serves request types 0x%" PRIx32
+			  " that dattrs->requests (0x%" PRIx32 ") lacks",
+			  dev_id, config.supported_requests,
+			  args.dattrs.requests);
+		return NULL;
+	}
 
 	dev = aio_dev_alloc(aio, attrs, user_data);
 	if (!dev)
 		return NULL;
-	dev->ext = ecopy;
+	dev->ext = args.ext;
 	if (!bdus_session_attach(&dev->session, dev_id, BDUS_PROTOCOL_URING))
 		goto err_free;
-	if (!aio_dev_start(dev, &ops, true))
+	if (!aio_dev_start(dev, &args.ops, true))
 		goto err_free; /* closing the session gives the device back */
 	return dev;
 
