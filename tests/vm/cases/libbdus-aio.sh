@@ -3,15 +3,18 @@
 # The asynchronous API (bdus-aio.h): the bdus-aio-ram example serves two
 # devices; bdus-aloop, its file I/O on the same ring as BDUS's commands,
 # passes fio verify and holds an ext4 file system (checksums, fsck); then,
-# through bdus-test-aio: one thread and
-# no thread of libbdus's serves four devices under fio verify at once, and
-# the others go on when one closes; completions from another thread in
+# through bdus-test-aio: one thread (and no thread of libbdus's) serves
+# four devices under fio verify at once, and the others go on when one
+# closes; completions from another thread in
 # reverse order; misuse is refused; writes still outstanding when the
 # device terminates count; a recoverable device survives kill -9 of its
 # async driver and another async driver recovers it, then replaces it
-# live, with the data; a non-recoverable device goes with its driver.
+# live, with the data; fio verify survives async and sync drivers replacing
+# each other, killed and live; a non-recoverable device goes with its
+# driver.
 # timeout: 900
 source "$BDUS_ROOT/tests/vm/testlib.sh"
+source "$BDUS_ROOT/tests/vm/testlib-libbdus.sh"
 
 # aio_driver PREFIX COUNT ARGS...: runs bdus-test-aio ARGS in the
 # background and waits for its COUNT device paths.  Sets PREFIX_PID,
@@ -181,6 +184,48 @@ cmp <(dd if="${R_DEVS[0]}" bs=4k skip=7 count=1 iflag=direct status=none) /tmp/b
 	fail "data lost across replacement"
 bdus destroy "$id"
 wait_exit "$P_PID" || { cat "$P_ERR" >&2; fail "the last driver exited with $?"; }
+
+info "replacements under fio verify: async and sync drivers, killed and live"
+mkdir -p /dev/shm/rep
+rm -f /dev/shm/rep/dev0
+aio_driver A 1 --recoverable --backing /dev/shm/rep 32
+dev=${A_DEVS[0]}
+id=${dev#/dev/bdus-}
+wait_for "[[ -b $dev ]]" 10 || fail "$dev did not appear"
+# Passes until told to stop, each with its own seed, so that every
+# replacement happens under I/O however fast the guest is.
+rm -f /tmp/stop
+(
+	pass=0
+	while [[ ! -e /tmp/stop ]]; do
+		pass=$((pass + 1))
+		fio --name=rep --filename="$dev" --direct=1 --ioengine=libaio \
+			--rw=randwrite --bs=4k --iodepth=16 --size=16M \
+			--randseed=$((pass * 7919)) --verify=crc32c \
+			--verify_backlog=256 --verify_fatal=1 --do_verify=1 \
+			>/tmp/fio.out 2>&1 || exit 1
+		! grep -q 'verify: bad\|err= *[1-9]' /tmp/fio.out || exit 1
+	done
+) &
+fio_pid=$!
+wait_io "$dev" 200
+kill -9 "$A_PID"
+wait "$A_PID" 2>/dev/null || true
+wait_for "[[ \$(bdus info --state $id) == inactive ]]" 10 || fail "not inactive after kill -9"
+aio_driver B 1 --attach "$id" --backing /dev/shm/rep 32
+wait_io "$dev" 200
+test_driver S --rerun "$id" --store /dev/shm/rep/dev0
+wait_exit "$B_PID" || { cat "$B_ERR" >&2; fail "the async driver replaced live exited with $?"; }
+wait_io "$dev" 200
+kill -9 "$S_PID"
+wait "$S_PID" 2>/dev/null || true
+wait_for "[[ \$(bdus info --state $id) == inactive ]]" 10 || fail "not inactive after kill -9"
+aio_driver C 1 --attach "$id" --backing /dev/shm/rep 32
+wait_io "$dev" 200
+touch /tmp/stop
+wait_exit "$fio_pid" || { tail -n 20 /tmp/fio.out >&2; fail "fio failed across the replacements"; }
+bdus destroy "$id"
+wait_exit "$C_PID" || { cat "$C_ERR" >&2; fail "the last async driver exited with $?"; }
 
 info "a non-recoverable device goes with its driver"
 aio_driver K 1 4
