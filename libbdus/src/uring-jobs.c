@@ -16,6 +16,9 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 /* ------------------------------------------------------------------------- */
 /* Failures */
@@ -58,12 +61,129 @@ bool uring_report_abort(struct uring_server *server,
 }
 
 /* ------------------------------------------------------------------------- */
+/* Measuring callbacks */
+
+uint64_t uring_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int uring_dispatch(struct uring_server *server, struct uring_slot *slot,
+		   unsigned worker)
+{
+	uint64_t start = uring_now_ns(), end;
+	int ret = bdus_dispatch(server->ctx, &slot->message, worker);
+
+	end = uring_now_ns();
+	if (end - start > URING_SLOW_CALLBACK_NS)
+		atomic_store_explicit(&server->last_slow_ns, end,
+				      memory_order_relaxed);
+	return ret;
+}
+
+bool uring_callbacks_block(struct uring_server *server)
+{
+	uint64_t last = atomic_load_explicit(&server->last_slow_ns,
+					     memory_order_relaxed);
+
+	return last != 0 && uring_now_ns() - last < URING_SLOW_MEMORY_NS;
+}
+
+/* ------------------------------------------------------------------------- */
+/* The pool */
+
+struct uring_worker {
+	struct uring_server *server;
+	unsigned index;
+};
+
+static void *worker_main(void *arg)
+{
+	struct uring_worker worker = *(struct uring_worker *)arg;
+
+	free(arg);
+	bdus_enter_device(worker.server->ctx->id, false);
+	/* Leaves the pool (num_workers) as it returns: the server may be
+	 * gone right after. */
+	uring_run_jobs(worker.server, worker.index, false);
+	return NULL;
+}
+
+/* With the lock held: starts a pool thread if a job waits with no idle
+ * worker to take it and the pool is below its cap.  The thread counts from
+ * now on, so concurrent calls never exceed the cap.  Returns an errno value
+ * if no thread could start while none runs: the job would wait forever. */
+static int maybe_grow(struct uring_server *server)
+{
+	struct uring_worker *worker;
+	pthread_attr_t attr;
+	pthread_t thread;
+	int err;
+
+	if (!atomic_load(&server->pool_running) || server->idle_workers > 0 ||
+	    server->num_workers >= server->max_workers)
+		return 0;
+	worker = malloc(sizeof(*worker));
+	if (!worker) {
+		err = ENOMEM;
+		goto out_fail;
+	}
+	worker->server = server;
+	worker->index = server->num_rings + server->next_worker_index++;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&thread, &attr, worker_main, worker);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		free(worker);
+		goto out_fail;
+	}
+	server->num_workers++;
+	return 0;
+
+out_fail:
+	/* A running worker will take the job in time. */
+	return server->num_workers > 0 ? 0 : err;
+}
+
+void uring_grow_for_queued(struct uring_server *server)
+{
+	int err = 0;
+
+	/* A thread just started is not idle yet: each call can add one. */
+	for (struct uring_slot *slot = server->jobs; slot && !err;
+	     slot = slot->next)
+		err = maybe_grow(server);
+	if (err) {
+		/* uring_fail() takes the lock. */
+		pthread_mutex_unlock(&server->lock);
+		uring_report(server, err,
+			     "cannot start a thread to run callbacks: %s",
+			     strerror(err));
+		pthread_mutex_lock(&server->lock);
+	}
+}
+
+void uring_wait_workers(struct uring_server *server)
+{
+	pthread_mutex_lock(&server->lock);
+	uring_notify_all(server);
+	while (server->num_workers > 0)
+		pthread_cond_wait(&server->changed, &server->lock);
+	pthread_mutex_unlock(&server->lock);
+}
+
+/* ------------------------------------------------------------------------- */
 /* Handing off and back */
 
 bool uring_hand_off(struct uring_ring *r, struct uring_slot *slot)
 {
 	struct uring_server *server = r->server;
 	bool queued = false;
+	int err = 0;
 
 	slot->next = NULL;
 	pthread_mutex_lock(&server->lock);
@@ -73,11 +193,17 @@ bool uring_hand_off(struct uring_ring *r, struct uring_slot *slot)
 		*server->jobs_tail = slot;
 		server->jobs_tail = &slot->next;
 		pthread_cond_signal(&server->work);
+		err = maybe_grow(server);
 		queued = true;
 	}
 	pthread_mutex_unlock(&server->lock);
 	if (queued)
 		r->held++;
+	/* Stopping gives the queued job back to its ring, unanswered. */
+	if (err)
+		uring_report(server, err, "cannot start a thread to run "
+					  "callbacks: %s",
+			     strerror(err));
 	return queued;
 }
 
@@ -152,7 +278,7 @@ struct uring_slot *uring_take_queued(struct uring_ring *r)
 static void run_job(struct uring_server *server, struct uring_slot *slot,
 		    unsigned worker)
 {
-	int ret = bdus_dispatch(server->ctx, &slot->message, worker);
+	int ret = uring_dispatch(server, slot, worker);
 
 	if (ret == bdus_abort) {
 		uring_report_abort(server, slot);
@@ -162,11 +288,14 @@ static void run_job(struct uring_server *server, struct uring_slot *slot,
 	give_back(slot, ret);
 }
 
-/* With the lock held: the next job, or NULL when it is time to stop. */
+/* With the lock held: the next job, or NULL when it is time to stop (a
+ * pool thread also stops after URING_WORKER_IDLE_NS without work). */
 static struct uring_slot *next_job(struct uring_server *server,
-				   bool until_available)
+				   bool until_available, bool pool_thread)
 {
 	struct uring_slot *slot;
+	struct timespec deadline;
+	int err;
 
 	for (;;) {
 		if (atomic_load(&server->stopping) ||
@@ -181,20 +310,44 @@ static struct uring_slot *next_job(struct uring_server *server,
 		}
 		if (server->rings_running == 0)
 			return NULL;
-		pthread_cond_wait(&server->work, &server->lock);
+		if (!pool_thread) {
+			pthread_cond_wait(&server->work, &server->lock);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_nsec += (long)(URING_WORKER_IDLE_NS % 1000000000ull);
+		deadline.tv_sec += (time_t)(URING_WORKER_IDLE_NS / 1000000000ull) +
+				   deadline.tv_nsec / 1000000000;
+		deadline.tv_nsec %= 1000000000;
+		server->idle_workers++;
+		err = pthread_cond_timedwait(&server->work, &server->lock,
+					     &deadline);
+		server->idle_workers--;
+		if (err == ETIMEDOUT && !server->jobs)
+			return NULL;
 	}
 }
 
 void uring_run_jobs(struct uring_server *server, unsigned worker,
 		    bool until_available)
 {
+	/* worker 0 is the thread that called bdus_run(); pool threads have
+	 * higher numbers. */
+	bool pool_thread = worker >= server->num_rings;
 	struct uring_slot *slot;
 
 	pthread_mutex_lock(&server->lock);
-	while ((slot = next_job(server, until_available))) {
+	while ((slot = next_job(server, until_available, pool_thread))) {
 		pthread_mutex_unlock(&server->lock);
 		run_job(server, slot, worker);
 		pthread_mutex_lock(&server->lock);
+	}
+	/* A pool thread leaves the count in the same hold of the lock as it
+	 * decided to end, so that a hand-off never counts on a thread that
+	 * is ending: it starts another one instead. */
+	if (pool_thread) {
+		server->num_workers--;
+		uring_notify_all(server);
 	}
 	pthread_mutex_unlock(&server->lock);
 }

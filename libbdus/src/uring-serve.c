@@ -14,9 +14,14 @@
  *       - C <= Q: each ring thread runs its own callbacks (no hand-off, the
  *         fastest for callbacks that do not block; a queue's requests are
  *         served one at a time);
- *       - C > Q: each ring thread runs the last request of every batch it
- *         reaps and hands the others to a pool of C - R threads, so that
- *         callbacks that block overlap even within a queue, while a lone
+ *       - C > Q: as long as callbacks do not block, the same: a
+ *         hand-off costs more than such a callback (one queue at QD32 ran
+ *         at 0.6x with C = 4 than with C = 1 when every batch was handed
+ *         off).  Once a callback blocks (see URING_SLOW_CALLBACK_NS in
+ *         uring.h), each ring thread runs the last request of every batch
+ *         it reaps and hands the others to a pool of up to C - R threads,
+ *         which grows while requests wait and shrinks when idle, so that
+ *         blocking callbacks overlap even within a queue, while a lone
  *         request (QD1) costs no hand-off: waking a pool thread and being
  *         woken back doubled the latency (measured, 2 vCPUs).
  *   Either way at most C callbacks run at once.
@@ -51,7 +56,7 @@
 static bool run_inline(struct uring_ring *r, struct uring_slot *slot)
 {
 	struct uring_server *server = r->server;
-	int ret = bdus_dispatch(server->ctx, &slot->message, r->index);
+	int ret = uring_dispatch(server, slot, r->index);
 
 	if (ret == bdus_abort)
 		return uring_report_abort(server, slot);
@@ -120,6 +125,10 @@ static bool on_request(struct uring_ring *r, struct uring_slot *slot)
 		return run_inline(r, slot);
 	/* Not queued once stopping: the request stays uncompleted. */
 	if (atomic_load(&server->pool_running)) {
+		/* Callbacks that do not block run here: a hand-off would
+		 * cost more than they do. */
+		if (!uring_callbacks_block(server))
+			return run_inline(r, slot);
 		if (r->kept)
 			uring_hand_off(r, r->kept);
 		r->kept = slot;
@@ -369,17 +378,6 @@ static void *ring_main(void *arg)
 	return NULL;
 }
 
-static void *worker_main(void *arg)
-{
-	struct uring_worker *worker = arg;
-
-	bdus_enter_device(worker->server->ctx->id,
-			  worker->server->ctx->attrs->max_concurrent_callbacks ==
-				  1);
-	uring_run_jobs(worker->server, worker->index, false);
-	return NULL;
-}
-
 /* ------------------------------------------------------------------------- */
 /* Setting up and tearing down */
 
@@ -391,7 +389,6 @@ static void server_destroy(struct uring_server *server)
 	}
 	free(server->rings);
 	free(server->slots);
-	free(server->workers);
 	pthread_cond_destroy(&server->changed);
 	pthread_cond_destroy(&server->work);
 	pthread_mutex_destroy(&server->lock);
@@ -444,6 +441,7 @@ static bool server_init(struct uring_server *server, struct bdus_ctx *ctx,
 	atomic_init(&server->stopping, false);
 	atomic_init(&server->run_inline, server->concurrency == 1);
 	atomic_init(&server->pool_running, false);
+	atomic_init(&server->last_slow_ns, 0);
 	pthread_mutex_init(&server->lock, NULL);
 	pthread_cond_init(&server->work, NULL);
 	pthread_cond_init(&server->changed, NULL);
@@ -522,40 +520,18 @@ static void start_rings(struct uring_server *server)
 	}
 }
 
-/* The ring threads count among the C: they run requests too. */
-static void start_workers(struct uring_server *server)
-{
-	unsigned count = server->concurrency - server->num_rings;
-	int err;
-
-	server->workers = calloc(count, sizeof(*server->workers));
-	if (!server->workers) {
-		uring_report(server, ENOMEM, "cannot allocate %u worker threads",
-			     count);
-		return;
-	}
-	for (unsigned i = 0; i < count; i++) {
-		struct uring_worker *worker = &server->workers[i];
-
-		worker->server = server;
-		worker->index = server->num_rings + i;
-		err = pthread_create(&worker->thread, NULL, worker_main, worker);
-		if (err) {
-			uring_report(server, err,
-				     "cannot create worker thread %u: %s", i,
-				     strerror(err));
-			return;
-		}
-		server->num_workers++;
-	}
-}
-
 /* Once the device is available: up to C callbacks at once. */
 static void start_concurrency(struct uring_server *server)
 {
 	if (server->concurrency > server->num_queues) {
-		start_workers(server);
+		/* The pool starts empty and grows when callbacks block, and
+		 * now for the requests that bdus_run()'s thread left queued
+		 * (a rerun's first requests): no hand-off will come for them. */
+		pthread_mutex_lock(&server->lock);
+		server->max_workers = server->concurrency - server->num_rings;
 		atomic_store(&server->pool_running, true);
+		uring_grow_for_queued(server);
+		pthread_mutex_unlock(&server->lock);
 		return;
 	}
 	atomic_store(&server->run_inline, true);
@@ -583,8 +559,7 @@ static void supervise(struct uring_server *server)
 	for (unsigned i = 0; i < server->num_rings; i++)
 		if (server->rings[i].thread_started)
 			pthread_join(server->rings[i].thread, NULL);
-	for (unsigned i = 0; i < server->num_workers; i++)
-		pthread_join(server->workers[i].thread, NULL);
+	uring_wait_workers(server);
 }
 
 static enum bdus_serve_outcome serve_on_threads(struct uring_server *server,

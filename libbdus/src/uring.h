@@ -69,12 +69,21 @@ struct uring_ring {
 /* uring_slot.result of a request handed back unanswered, after a failure. */
 #define URING_DROPPED INT32_MIN
 
-/* A thread of the pool. */
-struct uring_worker {
-	struct uring_server *server;
-	unsigned index;
-	pthread_t thread;
-};
+/*
+ * The pool (C > Q) grows and shrinks with the load.  A callback that runs
+ * longer than URING_SLOW_CALLBACK_NS marks the callbacks as blocking for
+ * URING_SLOW_MEMORY_NS: meanwhile ring threads hand requests to the pool,
+ * which starts a thread whenever a request waits and no worker is idle, up
+ * to C - R.  Otherwise ring threads run every callback themselves, with no
+ * hand-off, as C = 1 does.  A worker ends after URING_WORKER_IDLE_NS
+ * without work.
+ */
+#define URING_SLOW_CALLBACK_NS (200 * 1000ull)
+#define URING_SLOW_MEMORY_NS (100 * 1000 * 1000ull)
+#define URING_WORKER_IDLE_NS (100 * 1000 * 1000ull)
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t uring_now_ns(void);
 
 /* Everything serving a uring session; see uring-serve.c. */
 struct uring_server {
@@ -86,8 +95,7 @@ struct uring_server {
 	struct uring_slot *slots; /* num_queues * depth */
 	struct uring_ring *rings;
 	unsigned num_rings; /* R */
-	struct uring_worker *workers; /* the pool of C - R, when C > Q */
-	unsigned num_workers;
+	unsigned max_workers; /* C - R, when C > Q */
 
 	atomic_bool stopping;
 	/* Ring threads run callbacks themselves (C = 1 always; C <= Q once
@@ -100,6 +108,11 @@ struct uring_server {
 	pthread_cond_t changed; /* for the supervising thread */
 	struct uring_slot *jobs; /* requests handed off, oldest first */
 	struct uring_slot **jobs_tail;
+	unsigned num_workers; /* pool threads running */
+	unsigned idle_workers; /* ... of which waiting for a job */
+	unsigned next_worker_index; /* for the log: R, R + 1, ... */
+	/* When a callback last ran longer than URING_SLOW_CALLBACK_NS. */
+	_Atomic uint64_t last_slow_ns;
 	bool available; /* kbdus sent DEVICE_AVAILABLE */
 	unsigned rings_running;
 	bool failed;
@@ -125,6 +138,17 @@ bool uring_hand_off(struct uring_ring *r, struct uring_slot *slot);
  * until every ring is done, or until stopping. */
 void uring_run_jobs(struct uring_server *server, unsigned worker,
 		    bool until_available);
+/* Runs a request's callback, noting whether it blocked; returns its reply
+ * or bdus_abort. */
+int uring_dispatch(struct uring_server *server, struct uring_slot *slot,
+		   unsigned worker);
+/* Whether callbacks have been blocking lately (see URING_SLOW_*). */
+bool uring_callbacks_block(struct uring_server *server);
+/* With server->lock held, once the pool runs: starts a pool thread for each
+ * queued request, up to the cap; reports a failure if none could start. */
+void uring_grow_for_queued(struct uring_server *server);
+/* Once stopping: waits until every pool thread ended. */
+void uring_wait_workers(struct uring_server *server);
 /* Takes the ring's requests that are still queued (to run them inline), or
  * the ones other threads answered (to commit them).  Ring thread. */
 struct uring_slot *uring_take_queued(struct uring_ring *r);
