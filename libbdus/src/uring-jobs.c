@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 /* ------------------------------------------------------------------------- */
@@ -74,11 +75,19 @@ uint64_t uring_now_ns(void)
 int uring_dispatch(struct uring_server *server, struct uring_slot *slot,
 		   unsigned worker)
 {
-	uint64_t start = uring_now_ns(), end;
-	int ret = bdus_dispatch(server->ctx, &slot->message, worker);
+	struct rusage before, after;
+	uint64_t start, end;
+	int ret;
 
+	/* Blocked, not merely preempted: it slept (a voluntary context
+	 * switch), and long enough to matter. */
+	getrusage(RUSAGE_THREAD, &before);
+	start = uring_now_ns();
+	ret = bdus_dispatch(server->ctx, &slot->message, worker);
 	end = uring_now_ns();
-	if (end - start > URING_SLOW_CALLBACK_NS)
+	getrusage(RUSAGE_THREAD, &after);
+	if (end - start > URING_SLOW_CALLBACK_NS &&
+	    after.ru_nvcsw != before.ru_nvcsw)
 		atomic_store_explicit(&server->last_slow_ns, end,
 				      memory_order_relaxed);
 	return ret;

@@ -70,8 +70,8 @@ struct uring_ring {
 #define URING_DROPPED INT32_MIN
 
 /*
- * The pool (C > Q) grows and shrinks with the load.  A callback that runs
- * longer than URING_SLOW_CALLBACK_NS marks the callbacks as blocking for
+ * The pool (C > Q) grows and shrinks with the load.  A callback that sleeps
+ * and runs longer than URING_SLOW_CALLBACK_NS marks the callbacks as blocking for
  * URING_SLOW_MEMORY_NS: meanwhile ring threads hand requests to the pool,
  * which starts a thread whenever a request waits and no worker is idle, up
  * to C - R.  Otherwise ring threads run every callback themselves, with no
