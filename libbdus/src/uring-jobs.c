@@ -79,6 +79,11 @@ int uring_dispatch(struct uring_server *server, struct uring_slot *slot,
 	uint64_t start, end;
 	int ret;
 
+	/* Without a pool (C <= Q) nothing reads the measure: skip its four
+	 * calls on the request path. */
+	if (server->concurrency <= server->num_queues)
+		return bdus_dispatch(server->ctx, &slot->message, worker);
+
 	/* Blocked, not merely preempted: it slept (a voluntary context
 	 * switch), and long enough to matter. */
 	getrusage(RUSAGE_THREAD, &before);
@@ -158,6 +163,13 @@ out_fail:
 	return server->num_workers > 0 ? 0 : err;
 }
 
+/* Without the lock: no pool thread runs and none could start. */
+static void report_no_thread(struct uring_server *server, int err)
+{
+	uring_report(server, err, "cannot start a thread to run callbacks: %s",
+		     strerror(err));
+}
+
 void uring_grow_for_queued(struct uring_server *server)
 {
 	int err = 0;
@@ -169,9 +181,7 @@ void uring_grow_for_queued(struct uring_server *server)
 	if (err) {
 		/* uring_fail() takes the lock. */
 		pthread_mutex_unlock(&server->lock);
-		uring_report(server, err,
-			     "cannot start a thread to run callbacks: %s",
-			     strerror(err));
+		report_no_thread(server, err);
 		pthread_mutex_lock(&server->lock);
 	}
 }
@@ -210,9 +220,7 @@ bool uring_hand_off(struct uring_ring *r, struct uring_slot *slot)
 		r->held++;
 	/* Stopping gives the queued job back to its ring, unanswered. */
 	if (err)
-		uring_report(server, err, "cannot start a thread to run "
-					  "callbacks: %s",
-			     strerror(err));
+		report_no_thread(server, err);
 	return queued;
 }
 

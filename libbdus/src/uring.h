@@ -71,8 +71,8 @@ struct uring_ring {
 
 /*
  * The pool (C > Q) grows and shrinks with the load.  A callback that sleeps
- * and runs longer than URING_SLOW_CALLBACK_NS marks the callbacks as blocking for
- * URING_SLOW_MEMORY_NS: meanwhile ring threads hand requests to the pool,
+ * and runs longer than URING_SLOW_CALLBACK_NS marks the callbacks as
+ * blocking for URING_SLOW_MEMORY_NS: meanwhile ring threads hand requests to the pool,
  * which starts a thread whenever a request waits and no worker is idle, up
  * to C - R.  Otherwise ring threads run every callback themselves, with no
  * hand-off, as C = 1 does.  A worker ends after URING_WORKER_IDLE_NS
@@ -111,7 +111,7 @@ struct uring_server {
 	unsigned num_workers; /* pool threads running */
 	unsigned idle_workers; /* ... of which waiting for a job */
 	unsigned next_worker_index; /* for the log: R, R + 1, ... */
-	/* When a callback last ran longer than URING_SLOW_CALLBACK_NS. */
+	/* When a callback last slept and ran over URING_SLOW_CALLBACK_NS. */
 	_Atomic uint64_t last_slow_ns;
 	bool available; /* kbdus sent DEVICE_AVAILABLE */
 	unsigned rings_running;
