@@ -106,6 +106,30 @@ bool uring_callbacks_block(struct uring_server *server)
 	return last != 0 && uring_now_ns() - last < URING_SLOW_MEMORY_NS;
 }
 
+bool uring_take_callback_slot(struct uring_server *server)
+{
+	unsigned running = atomic_load(&server->callbacks_running);
+
+	do {
+		if (running >= server->concurrency)
+			return false;
+	} while (!atomic_compare_exchange_weak(&server->callbacks_running,
+					       &running, running + 1));
+	return true;
+}
+
+void uring_put_callback_slot(struct uring_server *server)
+{
+	atomic_fetch_sub(&server->callbacks_running, 1);
+	/* Pairs with next_job(): it counts itself a waiter before it looks
+	 * at the slots again, so one of the two sees the other. */
+	if (atomic_load(&server->slot_waiters) > 0) {
+		pthread_mutex_lock(&server->lock);
+		pthread_cond_broadcast(&server->work);
+		pthread_mutex_unlock(&server->lock);
+	}
+}
+
 /* ------------------------------------------------------------------------- */
 /* The pool */
 
@@ -291,11 +315,14 @@ struct uring_slot *uring_take_queued(struct uring_ring *r)
 /* ------------------------------------------------------------------------- */
 /* Running them */
 
-/* Runs a handed-off request and gives it back to its ring. */
+/* Runs a handed-off request, with a callback slot taken for it, and gives
+ * it back to its ring. */
 static void run_job(struct uring_server *server, struct uring_slot *slot,
 		    unsigned worker)
 {
 	int ret = uring_dispatch(server, slot, worker);
+
+	uring_put_callback_slot(server);
 
 	if (ret == bdus_abort) {
 		uring_report_abort(server, slot);
@@ -305,8 +332,9 @@ static void run_job(struct uring_server *server, struct uring_slot *slot,
 	give_back(slot, ret);
 }
 
-/* With the lock held: the next job, or NULL when it is time to stop (a
- * pool thread also stops after URING_WORKER_IDLE_NS without work). */
+/* With the lock held: the next job, with a callback slot taken for it, or
+ * NULL when it is time to stop (a pool thread also stops after
+ * URING_WORKER_IDLE_NS without work). */
 static struct uring_slot *next_job(struct uring_server *server,
 				   bool until_available, bool pool_thread)
 {
@@ -320,6 +348,19 @@ static struct uring_slot *next_job(struct uring_server *server,
 			return NULL;
 		slot = server->jobs;
 		if (slot) {
+			if (!uring_take_callback_slot(server)) {
+				/* C callbacks run: the job waits for one of
+				 * them to end (uring_put_callback_slot()). */
+				atomic_fetch_add(&server->slot_waiters, 1);
+				if (!uring_take_callback_slot(server)) {
+					pthread_cond_wait(&server->work,
+							  &server->lock);
+					atomic_fetch_sub(&server->slot_waiters,
+							 1);
+					continue;
+				}
+				atomic_fetch_sub(&server->slot_waiters, 1);
+			}
 			server->jobs = slot->next;
 			if (!server->jobs)
 				server->jobs_tail = &server->jobs;

@@ -50,9 +50,6 @@ struct uring_ring {
 	unsigned posted; /* slot commands not yet completed */
 	unsigned held; /* requests handed to other threads */
 	bool terminated; /* kbdus sent TERMINATE */
-	/* With a pool: the latest request of the batch being reaped, which
-	 * this thread runs itself once the batch is handed out. */
-	struct uring_slot *kept;
 
 	pthread_mutex_t lock; /* protects done */
 	struct uring_slot *done; /* answered by other threads, to commit */
@@ -72,11 +69,18 @@ struct uring_ring {
 /*
  * The pool (C > Q) grows and shrinks with the load.  A callback that sleeps
  * and runs longer than URING_SLOW_CALLBACK_NS marks the callbacks as
- * blocking for URING_SLOW_MEMORY_NS: meanwhile ring threads hand requests to the pool,
- * which starts a thread whenever a request waits and no worker is idle, up
- * to C - R.  Otherwise ring threads run every callback themselves, with no
- * hand-off, as C = 1 does.  A worker ends after URING_WORKER_IDLE_NS
+ * blocking for URING_SLOW_MEMORY_NS: meanwhile ring threads hand requests to
+ * the pool, which starts a thread whenever a request waits and no worker is
+ * idle, up to C.  Otherwise ring threads run every callback themselves, with
+ * no hand-off, as C = 1 does.  A worker ends after URING_WORKER_IDLE_NS
  * without work.
+ *
+ * Who may run a callback, while the pool runs: whoever holds one of the C
+ * callback slots (uring_server.callbacks_running < C).  A ring thread takes
+ * one for a callback it runs itself, or hands the request off if none is
+ * free; a pool thread takes one with each job, and waits for one with the
+ * job left queued.  So at most C callbacks run at once, however the ring
+ * threads and the pool share them.
  */
 #define URING_SLOW_CALLBACK_NS (200 * 1000ull)
 #define URING_SLOW_MEMORY_NS (100 * 1000 * 1000ull)
@@ -95,7 +99,7 @@ struct uring_server {
 	struct uring_slot *slots; /* num_queues * depth */
 	struct uring_ring *rings;
 	unsigned num_rings; /* R */
-	unsigned max_workers; /* C - R, when C > Q */
+	unsigned max_workers; /* C, when C > Q */
 
 	atomic_bool stopping;
 	/* Ring threads run callbacks themselves (C = 1 always; C <= Q once
@@ -113,6 +117,10 @@ struct uring_server {
 	unsigned next_worker_index; /* for the log: R, R + 1, ... */
 	/* When a callback last slept and ran over URING_SLOW_CALLBACK_NS. */
 	_Atomic uint64_t last_slow_ns;
+	/* Callbacks running while the pool runs, at most C; and pool threads
+	 * waiting for one of them to end (see above). */
+	atomic_uint callbacks_running;
+	atomic_uint slot_waiters;
 	bool available; /* kbdus sent DEVICE_AVAILABLE */
 	unsigned rings_running;
 	bool failed;
@@ -144,6 +152,10 @@ int uring_dispatch(struct uring_server *server, struct uring_slot *slot,
 		   unsigned worker);
 /* Whether callbacks have been blocking lately (see URING_SLOW_*). */
 bool uring_callbacks_block(struct uring_server *server);
+/* Takes one of the C callback slots, if one is free; gives it back, waking
+ * a pool thread that waits for one. */
+bool uring_take_callback_slot(struct uring_server *server);
+void uring_put_callback_slot(struct uring_server *server);
 /* With server->lock held, once the pool runs: starts a pool thread for each
  * queued request, up to the cap; reports a failure if none could start. */
 void uring_grow_for_queued(struct uring_server *server);
