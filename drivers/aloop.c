@@ -13,7 +13,7 @@
  *
  * It stays in the foreground and exits once the device is destroyed.
  *
- * Usage: bdus-aloop [--queues Q] [--queue-depth D] FILE
+ * Usage: bdus-aloop [--direct] [--queues Q] [--queue-depth D] FILE
  */
 
 #include "common.h"
@@ -24,9 +24,11 @@
 #include <getopt.h>
 #include <liburing.h>
 #include <linux/falloc.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -34,12 +36,14 @@
 static const char help_text[] =
 	"Usage: bdus-aloop [<options>] <file>\n"
 	"\n"
-	"Create a block device whose data is <file> (its size rounded down to\n"
-	"512 bytes), served by one thread that does the file's I/O through\n"
-	"io_uring on the same ring as BDUS's commands, and print its path once\n"
-	"it is available.  Runs in the foreground until the device is\n"
-	"destroyed.\n"
+	"Create a block device whose data is <file>, a regular file (its size\n"
+	"rounded down to 512 bytes) or a block device, served by one thread\n"
+	"that does the file's I/O through io_uring on the same ring as BDUS's\n"
+	"commands, and print its path once it is available.  Runs in the\n"
+	"foreground until the device is destroyed.\n"
 	"\n"
+	"  --direct               Open <file> with O_DIRECT, bypassing the\n"
+	"                         page cache.\n"
 	"  --queues <n>           Hardware queues (default 1).\n"
 	"  --queue-depth <n>      Requests in flight per queue (default 64).\n"
 	"  -h, --help             Print this help.\n";
@@ -172,6 +176,7 @@ static int init_ring(struct io_uring *ring, unsigned cq_entries)
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
+		{ "direct", no_argument, NULL, 'D' },
 		{ "queues", required_argument, NULL, 'q' },
 		{ "queue-depth", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
@@ -189,11 +194,14 @@ int main(int argc, char **argv)
 	struct bdus_aio *aio;
 	struct stat st;
 	uint32_t queues = 1, depth = 64;
-	bool open_device = true;
+	bool open_device = true, direct = false;
 	int opt, ret;
 
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (opt) {
+		case 'D':
+			direct = true;
+			break;
 		case 'q':
 			if (!parse_u32(optarg, 1, 64, &queues))
 				goto usage;
@@ -212,16 +220,30 @@ int main(int argc, char **argv)
 	if (optind != argc - 1)
 		goto usage;
 
-	file_fd = open(argv[optind], O_RDWR | O_CLOEXEC);
+	file_fd = open(argv[optind],
+		       O_RDWR | O_CLOEXEC | (direct ? O_DIRECT : 0));
 	if (file_fd < 0 || fstat(file_fd, &st) != 0) {
 		fprintf(stderr, "bdus-aloop: %s: %s\n", argv[optind],
 			strerror(errno));
 		return 1;
 	}
-	attrs.size = (uint64_t)st.st_size / 512 * 512;
-	if (!S_ISREG(st.st_mode) || attrs.size == 0) {
+	if (S_ISBLK(st.st_mode)) {
+		/* Its own geometry, so that O_DIRECT I/O stays aligned. */
+		int lbs;
+
+		if (ioctl(file_fd, BLKGETSIZE64, &attrs.size) != 0 ||
+		    ioctl(file_fd, BLKSSZGET, &lbs) != 0) {
+			fprintf(stderr, "bdus-aloop: %s: no geometry: %s\n",
+				argv[optind], strerror(errno));
+			return 1;
+		}
+		attrs.logical_block_size = (uint32_t)lbs;
+	} else if (S_ISREG(st.st_mode)) {
+		attrs.size = (uint64_t)st.st_size / 512 * 512;
+	}
+	if (!(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) || attrs.size == 0) {
 		fprintf(stderr, "bdus-aloop: %s: not a regular file of at least "
-				"512 bytes\n",
+				"512 bytes, nor a block device\n",
 			argv[optind]);
 		return 1;
 	}
