@@ -104,6 +104,28 @@ umount /tmp/mnt
 bdus destroy "$aloop"
 wait_exit "$aloop_pid" || { cat /tmp/aloop.err >&2; fail "bdus-aloop exited with $?"; }
 
+info "bdus-aloop --direct over a block device, its geometry taken"
+modprobe brd rd_nr=1 rd_size=16384 max_part=0 || fail "cannot load brd"
+wait_for "[[ -b /dev/ram0 ]]" 10 || fail "no /dev/ram0"
+# The shell empties the output only once the child runs.
+rm -f /tmp/aloop.out /tmp/aloop.err
+bdus-aloop --direct /dev/ram0 >/tmp/aloop.out 2>/tmp/aloop.err &
+aloop_pid=$!
+wait_for "[[ -s /tmp/aloop.out ]] || ! kill -0 $aloop_pid 2>/dev/null" 60 &&
+	[[ -s /tmp/aloop.out ]] || { cat /tmp/aloop.err >&2; fail "bdus-aloop --direct made no device"; }
+aloop=$(head -n 1 /tmp/aloop.out)
+wait_for "[[ -b $aloop ]]" 10 || fail "$aloop did not appear"
+[[ $(blockdev --getsize64 "$aloop") == $(blockdev --getsize64 /dev/ram0) ]] ||
+	fail "size $(blockdev --getsize64 "$aloop"), not /dev/ram0's"
+[[ $(blockdev --getss "$aloop") == $(blockdev --getss /dev/ram0) ]] ||
+	fail "logical block size $(blockdev --getss "$aloop"), not /dev/ram0's"
+fio_verify "$aloop" --rw=randrw --bs=4k --iodepth=32 --size=8M || fail "fio verify on bdus-aloop --direct"
+dd if=/tmp/block of="$aloop" bs=64k seek=3 oflag=direct status=none
+cmp -n 65536 -i 0:196608 /tmp/block /dev/ram0 || fail "a write is not on /dev/ram0"
+bdus destroy "$aloop"
+wait_exit "$aloop_pid" || { cat /tmp/aloop.err >&2; fail "bdus-aloop --direct exited with $?"; }
+rmmod brd || fail "/dev/ram0 still held after bdus-aloop exited"
+
 info "one thread, four devices, fio verify on all at once"
 aio_driver F 4 --devices 4 --queues 2 --queue-depth 32 16
 [[ $(threads_of "$F_PID") == 1 ]] || fail "libbdus started threads: $(threads_of "$F_PID")"
