@@ -25,6 +25,9 @@ const char driver_common_help[] =
 	"                            (default 1)\n"
 	"  --request-timeout MS      Fail requests the driver has not answered\n"
 	"                            in MS milliseconds (default 30000)\n"
+	"  --poll-us US              uring: look for the next request for US\n"
+	"                            microseconds before sleeping, 0 to 100000\n"
+	"                            (default 0): lower latency, busier CPU\n"
 	"  --logical-block-size N    512, 1024, 2048 or 4096 (default 512)\n"
 	"  --recoverable             Keep the device if the driver dies, for\n"
 	"                            --rerun to take over\n"
@@ -155,6 +158,10 @@ int driver_parse_common(struct driver_options *options, int opt,
 				 &ext->request_timeout_ms) ?
 			       1 : bad_value(options, "--request-timeout", arg,
 					     "100 to 86400000 (ms)");
+	case OPT_POLL_US:
+		return parse_u32(arg, 0, BDUS_MAX_POLL_US, &ext->poll_us) ?
+			       1 : bad_value(options, "--poll-us", arg,
+					     "0 to 100000 (microseconds)");
 	case OPT_LOGICAL_BLOCK_SIZE:
 		/* libbdus checks the value and says what is wrong with it. */
 		return parse_u32(arg, 0, UINT32_MAX,

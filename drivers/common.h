@@ -36,6 +36,7 @@ enum {
 	OPT_FOREGROUND,
 	OPT_RERUN,
 	OPT_LOG,
+	OPT_POLL_US,
 	OPT_FIRST_DRIVER_SPECIFIC, /* drivers number their own from here */
 };
 
@@ -52,6 +53,7 @@ enum {
 	{ "foreground", no_argument, NULL, OPT_FOREGROUND },                   \
 	{ "rerun", required_argument, NULL, OPT_RERUN },                       \
 	{ "log", no_argument, NULL, OPT_LOG },                                  \
+	{ "poll-us", required_argument, NULL, OPT_POLL_US },                   \
 	{ "help", no_argument, NULL, 'h' }
 
 /* The help text of the common options. */

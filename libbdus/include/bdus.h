@@ -502,7 +502,19 @@ struct bdus_ext_attrs {
 	/* BDUS_EXT_* flags.  Ignored by bdus_rerun_ext(), which keeps the
 	 * device's. */
 	uint32_t flags;
+
+	/* How long a thread that serves requests keeps looking for the next
+	 * one before it sleeps, in microseconds: 0 (never: the default) up
+	 * to BDUS_MAX_POLL_US.  A request that arrives meanwhile is taken
+	 * without waking a sleeping thread, which lowers latency at low queue
+	 * depths, at the cost of a CPU busy for that long after each request.
+	 * URING protocol only: an error with IOCTL or MMAP, and ignored when
+	 * DEFAULT falls back to them.  bdus_rerun_ext() uses the new value. */
+	uint32_t poll_us;
 };
+
+/* The largest bdus_ext_attrs.poll_us: 100 ms. */
+#define BDUS_MAX_POLL_US 100000u
 
 /* The functions behind the wrappers below, taking sizeof(*ext) as this
  * header sees it.  Call the wrappers instead. */

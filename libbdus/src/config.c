@@ -168,4 +168,7 @@ void bdus_effective_attrs(struct bdus_attrs *attrs,
 					  KBDUS_DEFAULT_REQUEST_TIMEOUT_MS;
 	ext->flags = (config->flags & KBDUS_CONFIG_ROTATIONAL) ?
 			     BDUS_EXT_ROTATIONAL : 0;
+	/* Only uring threads poll (DEFAULT may have fallen back). */
+	if (protocol != BDUS_PROTOCOL_URING)
+		ext->poll_us = 0;
 }

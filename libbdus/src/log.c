@@ -105,4 +105,5 @@ void bdus_log_effective_attrs(const struct bdus_ctx *ctx,
 		 ext->request_timeout_ms);
 	bdus_log(ctx, "  %-26s %s", "rotational",
 		 ext->flags & BDUS_EXT_ROTATIONAL ? "true" : "false");
+	bdus_log(ctx, "  %-26s %" PRIu32, "poll_us", ext->poll_us);
 }

@@ -9,6 +9,10 @@
  *     it is, so a callback running on it could see EINTR from a system call
  *     such as epoll_wait() that is not restarted;
  *   - COOP_TASKRUN (5.19), then nothing: for kernels without the above.
+ * A ring that polls (bdus_ext_attrs.poll_us) asks for TASKRUN_FLAG too,
+ * where the kernel takes it with the mode: the kernel then flags in shared
+ * memory that it has work for the ring, so that polling needs no system
+ * call until there is something to take.
  * The ring is sized so that every command it can have in flight (one per
  * slot, a STOP per queue, and the eventfd read) fits in the completion
  * queue: nothing is ever held back in the kernel's overflow list.
@@ -26,25 +30,38 @@
  * hold every command at once. */
 #define URING_MAX_SQ_ENTRIES 4096u
 
+#define RING_DEFER (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN)
+
 static const unsigned ring_modes[] = {
-	IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+	RING_DEFER,
+	IORING_SETUP_COOP_TASKRUN,
+	0,
+};
+
+static const unsigned polling_ring_modes[] = {
+	RING_DEFER | IORING_SETUP_TASKRUN_FLAG,
+	RING_DEFER,
+	IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
 	IORING_SETUP_COOP_TASKRUN,
 	0,
 };
 
 /* io_uring_queue_init_params() in the best mode the kernel accepts, for
  * this many commands in flight. */
-static int init_ring(struct io_uring *ring, uint32_t completions)
+static int init_ring(struct io_uring *ring, uint32_t completions, bool polls)
 {
 	uint32_t entries = completions < URING_MAX_SQ_ENTRIES ?
 				   completions :
 				   URING_MAX_SQ_ENTRIES;
+	const unsigned *modes = polls ? polling_ring_modes : ring_modes;
+	size_t num_modes = polls ? sizeof(polling_ring_modes) / sizeof(unsigned) :
+				   sizeof(ring_modes) / sizeof(unsigned);
 	struct io_uring_params params;
 	int ret = -EINVAL;
 
-	for (size_t i = 0; i < sizeof(ring_modes) / sizeof(*ring_modes); i++) {
+	for (size_t i = 0; i < num_modes; i++) {
 		memset(&params, 0, sizeof(params));
-		params.flags = ring_modes[i] | IORING_SETUP_CQSIZE |
+		params.flags = modes[i] | IORING_SETUP_CQSIZE |
 			       IORING_SETUP_CLAMP;
 		params.cq_entries = completions;
 		ret = io_uring_queue_init_params(entries, ring, &params);
@@ -66,7 +83,7 @@ static bool fail_init(int err)
 bool bdus_uring_probe(uint32_t num_commands)
 {
 	struct io_uring ring;
-	int err = init_ring(&ring, (num_commands ? num_commands : 1) + 1);
+	int err = init_ring(&ring, (num_commands ? num_commands : 1) + 1, false);
 
 	if (err < 0)
 		return fail_init(err);
@@ -75,14 +92,15 @@ bool bdus_uring_probe(uint32_t num_commands)
 }
 
 bool uring_ring_open(struct uring_ring *r, int session_fd, uint32_t num_slots,
-		     uint32_t num_queues)
+		     uint32_t num_queues, uint32_t poll_us)
 {
 	/* The eventfd read too. */
-	int err = init_ring(&r->ring, num_slots + num_queues + 1);
+	int err = init_ring(&r->ring, num_slots + num_queues + 1, poll_us > 0);
 
 	if (err < 0)
 		return fail_init(err);
 	r->open = true;
+	r->poll_ns = (uint64_t)poll_us * 1000;
 
 	/* A fixed file saves a file lookup per command; optional. */
 	r->fd = session_fd;
@@ -201,9 +219,51 @@ bool uring_ring_arm_event(struct uring_ring *r)
 	return true;
 }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/* Submits what was queued, then looks for completions for up to poll_ns;
+ * true if there are some.  The kernel's work for the ring (a request
+ * delivered in task work) is run when TASKRUN_FLAG shows it, or on every
+ * round where the ring has no such flag. */
+static bool poll_completions(struct uring_ring *r)
+{
+	bool flagged = r->ring.flags & IORING_SETUP_TASKRUN_FLAG;
+	uint64_t deadline;
+	unsigned rounds = 0;
+
+	if (io_uring_submit(&r->ring) < 0)
+		return false; /* the wait that follows reports it */
+	deadline = uring_now_ns() + r->poll_ns;
+	for (;;) {
+		if (io_uring_cq_ready(&r->ring))
+			return true;
+		if (!flagged || (IO_URING_READ_ONCE(*r->ring.sq.kflags) &
+				 IORING_SQ_TASKRUN)) {
+			io_uring_get_events(&r->ring);
+			if (io_uring_cq_ready(&r->ring))
+				return true;
+		}
+		/* The clock is cheap (vDSO), but not free. */
+		if (++rounds % 16 == 0 && uring_now_ns() >= deadline)
+			return false;
+		cpu_relax();
+	}
+}
+
 int uring_ring_submit_and_wait(struct uring_ring *r)
 {
-	int ret = io_uring_submit_and_wait(&r->ring, 1);
+	int ret;
+
+	if (r->poll_ns && poll_completions(r))
+		return 0;
+	ret = io_uring_submit_and_wait(&r->ring, 1);
 
 	/* EBUSY and EAGAIN: the kernel is short of room for completions
 	 * right now; reaping some makes room. */

@@ -362,7 +362,7 @@ static bool start_ring(struct uring_ring *r)
 	uint32_t queues = ring_num_queues(server, r);
 
 	if (!uring_ring_open(r, server->session->fd, queues * server->depth,
-			     queues))
+			     queues, server->ctx->ext->poll_us))
 		return false;
 	for (uint32_t q = r->index; q < server->num_queues; q += server->num_rings)
 		for (uint32_t t = 0; t < server->depth; t++)

@@ -47,6 +47,11 @@ struct uring_ring {
 	uint64_t event_value;
 	bool event_armed;
 
+	/* How long uring_ring_wait() looks for completions before it
+	 * sleeps (bdus_ext_attrs.poll_us); 0 with a ring that cannot say
+	 * that the kernel has work for it (see uring-ring.c). */
+	uint64_t poll_ns;
+
 	unsigned posted; /* slot commands not yet completed */
 	unsigned held; /* requests handed to other threads */
 	bool terminated; /* kbdus sent TERMINATE */
@@ -177,10 +182,10 @@ void bdus_uring_prep_cmd(struct io_uring_sqe *sqe, int fd, bool fixed_file,
 			 uint64_t user_data);
 
 /* Creates the ring in the calling thread, which must be the only one to use
- * it, for commands on up to num_slots slots of num_queues queues.  false
- * with the error set. */
+ * it, for commands on up to num_slots slots of num_queues queues, polling
+ * for poll_us before each wait (0: never).  false with the error set. */
 bool uring_ring_open(struct uring_ring *r, int session_fd, uint32_t num_slots,
-		     uint32_t num_queues);
+		     uint32_t num_queues, uint32_t poll_us);
 /* Closes it.  Commands still posted are cancelled when io_uring tears the
  * ring down (before Linux 6.7: when the thread exits): STOP first. */
 void uring_ring_close(struct uring_ring *r);
@@ -194,8 +199,8 @@ bool uring_ring_commit(struct uring_ring *r, struct uring_slot *slot);
 bool uring_ring_stop_queue(struct uring_ring *r, uint16_t queue);
 /* Queues a read of the eventfd, unless one is posted. */
 bool uring_ring_arm_event(struct uring_ring *r);
-/* Submits what was queued and waits for at least one completion.  0, or a
- * negative errno (EINTR: just try again). */
+/* Submits what was queued and waits for at least one completion, polling
+ * first for poll_ns.  0, or a negative errno (EINTR: just try again). */
 int uring_ring_submit_and_wait(struct uring_ring *r);
 /* Submits what was queued without waiting; errors are left for the next
  * uring_ring_submit_and_wait(). */

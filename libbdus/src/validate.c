@@ -127,6 +127,17 @@ bool bdus_validate_ext(const struct bdus_ext_attrs *ext)
 		return bdus_fail(EINVAL,
 				 "ext flags has unknown bits 0x%" PRIx32,
 				 ext->flags & ~BDUS_EXT_ROTATIONAL);
+	if (ext->poll_us > BDUS_MAX_POLL_US)
+		return bdus_fail(EINVAL,
+				 "ext poll_us must be between 0 (no polling) "
+				 "and %u, got %" PRIu32,
+				 BDUS_MAX_POLL_US, ext->poll_us);
+	if (ext->poll_us != 0 && (ext->protocol == BDUS_PROTOCOL_IOCTL ||
+				  ext->protocol == BDUS_PROTOCOL_MMAP))
+		return bdus_fail(EINVAL,
+				 "ext poll_us needs the uring protocol (or the "
+				 "default), not %s",
+				 bdus_protocol_name(ext->protocol));
 	return true;
 }
 

@@ -209,6 +209,20 @@ static void test_ext(void)
 	ext = (struct bdus_ext_attrs){ .flags = 1u << 7 };
 	ext_case("unknown ext flags are refused", ext,
 		 "ext flags has unknown bits 0x80");
+	ext = (struct bdus_ext_attrs){ .poll_us = 100001 };
+	ext_case("ext poll_us 100001 is refused", ext,
+		 "ext poll_us must be between 0 (no polling) and 100000, "
+		 "got 100001");
+	ext = (struct bdus_ext_attrs){ .protocol = BDUS_PROTOCOL_IOCTL,
+				       .poll_us = 10 };
+	ext_case("ext poll_us with the ioctl protocol is refused", ext,
+		 "ext poll_us needs the uring protocol (or the default), "
+		 "not ioctl");
+	ext = (struct bdus_ext_attrs){ .protocol = BDUS_PROTOCOL_MMAP,
+				       .poll_us = 10 };
+	ext_case("ext poll_us with the mmap protocol is refused", ext,
+		 "ext poll_us needs the uring protocol (or the default), "
+		 "not mmap");
 
 	errno = 0;
 	result("ext fields from a newer bdus.h are refused when set",
