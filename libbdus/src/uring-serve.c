@@ -72,19 +72,15 @@ static bool run_inline(struct uring_ring *r, struct uring_slot *slot)
  * slots is free, else hands it to the pool. */
 static bool run_here_or_hand_off(struct uring_ring *r, struct uring_slot *slot)
 {
-	struct uring_server *server = r->server;
-	int ret;
+	bool ok;
 
-	if (!uring_take_callback_slot(server)) {
+	if (!uring_take_callback_slot(r->server)) {
 		uring_hand_off(r, slot);
 		return true;
 	}
-	ret = uring_dispatch(server, slot, r->index);
-	uring_put_callback_slot(server);
-	if (ret == bdus_abort)
-		return uring_report_abort(server, slot);
-	slot->result = ret;
-	return uring_ring_commit(r, slot) || uring_fail(server);
+	ok = run_inline(r, slot);
+	uring_put_callback_slot(r->server);
+	return ok;
 }
 
 /* Once ring threads run callbacks themselves, the requests they handed off

@@ -47,9 +47,8 @@ struct uring_ring {
 	uint64_t event_value;
 	bool event_armed;
 
-	/* How long uring_ring_wait() looks for completions before it
-	 * sleeps (bdus_ext_attrs.poll_us); 0 with a ring that cannot say
-	 * that the kernel has work for it (see uring-ring.c). */
+	/* How long uring_ring_submit_and_wait() looks for completions
+	 * before it sleeps (bdus_ext_attrs.poll_us; 0: it never looks). */
 	uint64_t poll_ns;
 
 	unsigned posted; /* slot commands not yet completed */
