@@ -24,11 +24,9 @@
 #include <getopt.h>
 #include <liburing.h>
 #include <linux/falloc.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -229,15 +227,10 @@ int main(int argc, char **argv)
 	}
 	if (S_ISBLK(st.st_mode)) {
 		/* Its own geometry, so that O_DIRECT I/O stays aligned. */
-		int lbs;
-
-		if (ioctl(file_fd, BLKGETSIZE64, &attrs.size) != 0 ||
-		    ioctl(file_fd, BLKSSZGET, &lbs) != 0) {
-			fprintf(stderr, "bdus-aloop: %s: no geometry: %s\n",
-				argv[optind], strerror(errno));
+		attrs.logical_block_size = 0;
+		if (!block_device_geometry("bdus-aloop", argv[optind], file_fd,
+					   &attrs))
 			return 1;
-		}
-		attrs.logical_block_size = (uint32_t)lbs;
 	} else if (S_ISREG(st.st_mode)) {
 		attrs.size = (uint64_t)st.st_size / 512 * 512;
 	}

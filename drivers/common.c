@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <linux/fs.h>
 
 const char driver_common_help[] =
 	"Common options:\n"
@@ -237,4 +239,22 @@ int driver_run(struct driver_options *options, const struct bdus_ops *ops,
 		fprintf(stderr, "%s: %s\n", options->program,
 			bdus_get_error_message());
 	return ok ? 0 : 1;
+}
+
+bool block_device_geometry(const char *program, const char *path, int fd,
+			   struct bdus_attrs *attrs)
+{
+	int lbs, pbs;
+
+	if (ioctl(fd, BLKGETSIZE64, &attrs->size) != 0 ||
+	    ioctl(fd, BLKSSZGET, &lbs) != 0 || ioctl(fd, BLKPBSZGET, &pbs) != 0) {
+		fprintf(stderr, "%s: %s: cannot get its geometry: %s\n",
+			program, path, strerror(errno));
+		return false;
+	}
+	if (attrs->logical_block_size == 0)
+		attrs->logical_block_size = (uint32_t)lbs;
+	if (attrs->physical_block_size == 0)
+		attrs->physical_block_size = (uint32_t)pbs;
+	return true;
 }

@@ -79,6 +79,11 @@ int driver_bad_option(const struct driver_options *options, char **argv,
 bool parse_size(const char *text, uint64_t *out);
 bool parse_u32(const char *text, uint32_t min, uint32_t max, uint32_t *out);
 
+/* A block device's size into attrs, and its logical and physical block
+ * sizes where attrs has 0; false with a message if it cannot tell. */
+bool block_device_geometry(const char *program, const char *path, int fd,
+			   struct bdus_attrs *attrs);
+
 /* Runs the driver (bdus_run_ext, or bdus_rerun_ext with --rerun) and
  * returns the exit status, printing libbdus's message on failure.  A new
  * device without --logical-block-size gets 512. */

@@ -216,25 +216,6 @@ static const struct bdus_ops loop_ops = {
 /* ------------------------------------------------------------------------- */
 /* Setup */
 
-static bool block_device_geometry(struct driver_options *options,
-				  const char *path, int fd)
-{
-	struct bdus_attrs *attrs = &options->attrs;
-	int lbs, pbs;
-
-	if (ioctl(fd, BLKGETSIZE64, &attrs->size) != 0 ||
-	    ioctl(fd, BLKSSZGET, &lbs) != 0 || ioctl(fd, BLKPBSZGET, &pbs) != 0) {
-		fprintf(stderr, "%s: %s: cannot get its geometry: %s\n",
-			options->program, path, strerror(errno));
-		return false;
-	}
-	if (attrs->logical_block_size == 0)
-		attrs->logical_block_size = (uint32_t)lbs;
-	if (attrs->physical_block_size == 0)
-		attrs->physical_block_size = (uint32_t)pbs;
-	return true;
-}
-
 static bool file_geometry(struct driver_options *options, const char *path,
 			  const struct stat *st)
 {
@@ -286,7 +267,8 @@ static bool open_backing(struct driver_options *options, const char *path,
 	if (options->rerun)
 		return true;
 	if (backing->is_block_device)
-		return block_device_geometry(options, path, backing->fd);
+		return block_device_geometry(options->program, path,
+					     backing->fd, &options->attrs);
 	return file_geometry(options, path, &st);
 }
 
