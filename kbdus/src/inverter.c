@@ -611,6 +611,38 @@ void kbdus_inverter_reply_end(struct kbdus_slot *slot, int error)
 	slot_end(slot, error);
 }
 
+/*
+ * A delivered request's data is copied to the driver after delivery (the
+ * uring protocol's GET_DATA).  The slot goes back to DELIVERING for the
+ * copy, so that a timeout waits for it as it waits for a receiver; the
+ * session cannot end meanwhile, because the caller is one of its file's
+ * calls.  _data_end() hands it back to the driver under the same handle.
+ */
+struct kbdus_slot *kbdus_inverter_data_begin(struct kbdus_session *session,
+					     u64 handle)
+{
+	struct kbdus_device *kdev = session->kdev;
+	u32 index = lower_32_bits(handle);
+	u32 generation = upper_32_bits(handle);
+	struct kbdus_slot *slot;
+
+	if (index >= kdev->num_slots || generation == 0)
+		return ERR_PTR(-EINVAL);
+
+	slot = &kdev->slots[array_index_nospec(index, kdev->num_slots)];
+	if (READ_ONCE(slot->owner) != session ||
+	    !slot_claim(slot, slot_word(generation, KBDUS_SLOT_DELIVERED),
+			KBDUS_SLOT_DELIVERING))
+		return ERR_PTR(-ESTALE);
+
+	return slot;
+}
+
+void kbdus_inverter_data_end(struct kbdus_slot *slot)
+{
+	kbdus_inverter_receive_commit(slot);
+}
+
 void kbdus_inverter_fill_request(struct kbdus_slot *slot,
 				 struct kbdus_request *request)
 {

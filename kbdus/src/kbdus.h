@@ -64,7 +64,9 @@ enum kbdus_slot_state {
 	KBDUS_SLOT_FREE = 0,
 	KBDUS_SLOT_QUEUED, /* on its queue's pending list */
 	KBDUS_SLOT_ASSIGNED, /* pulled for a later delivery; claimable */
-	KBDUS_SLOT_DELIVERING, /* a receiver is copying it out; untouchable */
+	/* a receiver is copying it out, or a late copy of its data runs
+	 * (kbdus_inverter_data_begin); untouchable */
+	KBDUS_SLOT_DELIVERING,
 	KBDUS_SLOT_DELIVERED, /* the owner session may reply */
 	KBDUS_SLOT_COMPLETING, /* someone is ending the request */
 };
@@ -75,7 +77,8 @@ struct kbdus_slot {
 	/* (generation << 8) | state.  Claims (leaving QUEUED, ASSIGNED or
 	 * DELIVERED) use cmpxchg; plain stores are made only by the one
 	 * party that owns the state: queue_rq for a free tag, the puller
-	 * under the queue lock, the receiver for DELIVERING. */
+	 * under the queue lock, the receiver (or late copier) for
+	 * DELIVERING. */
 	atomic64_t word;
 	/* Set in queue_rq before the slot becomes QUEUED. */
 	struct request *rq;
@@ -280,6 +283,10 @@ static inline struct kbdus_device *kbdus_session_device(struct kbdus_session *s)
  *
  * Replying: kbdus_inverter_reply_begin() validates a handle and claims the
  * request; the protocol copies read data in, then calls _reply_end.
+ *
+ * Late data: kbdus_inverter_data_begin() validates a handle and holds a
+ * delivered request while the protocol copies its data out (the request
+ * was delivered without it), then _data_end gives it back to the driver.
  */
 int kbdus_inverter_receive(struct kbdus_session *session, bool nonblock,
 			   struct kbdus_slot **slot, u16 *type);
@@ -298,6 +305,9 @@ void kbdus_inverter_receive_abort(struct kbdus_device *kdev,
 struct kbdus_slot *kbdus_inverter_reply_begin(struct kbdus_session *session,
 					      u64 handle);
 void kbdus_inverter_reply_end(struct kbdus_slot *slot, int error);
+struct kbdus_slot *kbdus_inverter_data_begin(struct kbdus_session *session,
+					     u64 handle);
+void kbdus_inverter_data_end(struct kbdus_slot *slot);
 
 void kbdus_inverter_fill_request(struct kbdus_slot *slot,
 				 struct kbdus_request *request);

@@ -20,6 +20,7 @@
  *   - protocol_uring_cmd, for the command it is issuing only by its return
  *     value: an error before the command is POSTED, RES_TERMINATE or
  *     -ECANCELED (stopped queue) instead of posting it, else -EIOCBQUEUED.
+ *     COMMIT and GET_DATA are never posted and always complete this way.
  *     Commands issued from io-wq are refused, so the return always happens
  *     in the queue thread, under the ring lock;
  *   - a STOP (uring_stop_queue), for the queue's POSTED commands but a
@@ -68,7 +69,7 @@ struct uring_tag {
 	struct io_uring_cmd *cmd; /* POSTED or ASSIGNED */
 	struct kbdus_slot *slot; /* ASSIGNED */
 	u32 generation; /* ASSIGNED: of the request in slot */
-	u64 buffer; /* the driver's payload buffer for this slot */
+	u64 buffer; /* the driver's payload buffer for this slot; 0: none */
 	u64 handle; /* delivered and not yet committed; else 0 */
 	struct list_head node; /* on posted or assigned */
 };
@@ -227,7 +228,8 @@ static int uring_deliver(struct uring_session *us, struct uring_tag *tag,
 
 	kbdus_inverter_fill_request(slot, &request);
 
-	size = kbdus_inverter_payload_in(slot);
+	/* No buffer: the data stays in the kernel until a GET_DATA. */
+	size = tag->buffer ? kbdus_inverter_payload_in(slot) : 0;
 	if (size) {
 		iov_iter_ubuf(&iter, ITER_DEST, u64_to_user_ptr(tag->buffer),
 			      size);
@@ -362,26 +364,82 @@ static void uring_task_work(struct io_uring_cmd *carrier,
 /* Commands */
 
 /* Answers the request delivered on a slot.  A stale handle means it timed
- * out or was requeued meanwhile: nothing to do. */
-static void uring_commit(struct uring_session *us, u64 handle, int result,
-			 u64 buffer)
+ * out or was requeued meanwhile: nothing to do.  -EFAULT if the reply's
+ * data could not be read (the request then fails with EIO). */
+static int uring_commit(struct uring_session *us, u64 handle, int result,
+			u64 buffer)
 {
 	struct kbdus_slot *slot;
 	struct iov_iter iter;
+	int ret = 0;
 	u32 size;
 
 	slot = kbdus_inverter_reply_begin(us->session, handle);
 	if (IS_ERR(slot))
-		return;
+		return 0;
 
 	size = result ? 0 : kbdus_inverter_payload_out(slot);
 	if (size) {
 		iov_iter_ubuf(&iter, ITER_SOURCE, u64_to_user_ptr(buffer),
 			      size);
-		if (kbdus_inverter_copy_from_driver(slot, &iter))
+		if (kbdus_inverter_copy_from_driver(slot, &iter)) {
 			result = EIO;
+			ret = -EFAULT;
+		}
 	}
 	kbdus_inverter_reply_end(slot, result);
+	return ret;
+}
+
+/* KBDUS_URING_CMD_GET_DATA: copies the data of a request delivered without
+ * a buffer.  -ESTALE if it timed out meanwhile (a COMMIT is still owed, and
+ * ignored); -EFAULT if the buffer faulted (the request stays delivered). */
+static int uring_get_data(struct uring_session *us, u64 handle, u64 buffer)
+{
+	struct kbdus_slot *slot;
+	struct iov_iter iter;
+	int ret = 0;
+	u32 size;
+
+	slot = kbdus_inverter_data_begin(us->session, handle);
+	if (IS_ERR(slot))
+		return PTR_ERR(slot);
+
+	size = kbdus_inverter_payload_in(slot);
+	if (size) {
+		iov_iter_ubuf(&iter, ITER_DEST, u64_to_user_ptr(buffer), size);
+		ret = kbdus_inverter_copy_to_driver(slot, &iter);
+	}
+	kbdus_inverter_data_end(slot);
+	return ret;
+}
+
+/* COMMIT and GET_DATA act on the request the driver holds on a tag and
+ * complete by their return value: they need the queue's thread, not its
+ * ring. */
+static int uring_held_request_cmd(struct uring_session *us,
+				  struct uring_queue *uq,
+				  struct uring_tag *tag, u32 op, s32 result,
+				  u64 buffer)
+{
+	unsigned long flags;
+	u64 handle;
+
+	spin_lock_irqsave(&uq->lock, flags);
+	if (uq->task != current) {
+		spin_unlock_irqrestore(&uq->lock, flags);
+		return -EINVAL;
+	}
+	handle = tag->handle;
+	if (op == KBDUS_URING_CMD_COMMIT)
+		tag->handle = 0;
+	spin_unlock_irqrestore(&uq->lock, flags);
+
+	if (!handle)
+		return -EINVAL; /* no request on that tag */
+	if (op == KBDUS_URING_CMD_COMMIT)
+		return uring_commit(us, handle, result, buffer);
+	return uring_get_data(us, handle, buffer);
 }
 
 /* io_uring is cancelling a posted command (its ring or task is going). */
@@ -475,7 +533,12 @@ static int protocol_uring_cmd(struct kbdus_session *session,
 			return -EINVAL;
 		break;
 	case KBDUS_URING_CMD_COMMIT_AND_FETCH:
+	case KBDUS_URING_CMD_COMMIT:
 		if (result < 0 || result > MAX_ERRNO)
+			return -EINVAL;
+		break;
+	case KBDUS_URING_CMD_GET_DATA:
+		if (result || !buffer)
 			return -EINVAL;
 		break;
 	case KBDUS_URING_CMD_STOP:
@@ -485,9 +548,14 @@ static int protocol_uring_cmd(struct kbdus_session *session,
 	default:
 		return -EINVAL;
 	}
-	if (tag_index >= us->depth || !buffer)
+	if (tag_index >= us->depth)
 		return -EINVAL;
 	tag = &uq->tags[array_index_nospec(tag_index, us->depth)];
+
+	if (cmd->cmd_op == KBDUS_URING_CMD_COMMIT ||
+	    cmd->cmd_op == KBDUS_URING_CMD_GET_DATA)
+		return uring_held_request_cmd(us, uq, tag, cmd->cmd_op, result,
+					      buffer);
 
 	spin_lock_irqsave(&uq->lock, flags);
 	if (!uq->task) {
@@ -537,7 +605,7 @@ static int protocol_uring_cmd(struct kbdus_session *session,
 	spin_unlock_irqrestore(&uq->lock, flags);
 
 	if (handle)
-		uring_commit(us, handle, result, buffer);
+		uring_commit(us, handle, result, buffer); /* a fault fails it */
 	if (terminated)
 		return KBDUS_URING_RES_TERMINATE;
 	if (stopped)

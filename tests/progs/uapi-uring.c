@@ -7,6 +7,9 @@
  *                             exit; the device must go away
  *   uapi-uring stop           STOP gives every posted command back, so the
  *                             session ends while the process lives
+ *   uapi-uring late           slots posted without a buffer: GET_DATA takes
+ *                             a write's data later, COMMIT answers from any
+ *                             memory without posting the slot again
  *   uapi-uring fuzz SECONDS   random commands mixed into a working server
  */
 
@@ -49,7 +52,8 @@ static void check(bool ok, const char *what, int got)
 	}
 }
 
-static int create(uint32_t protocol, uint64_t *id)
+static int create_with_timeout(uint32_t protocol, uint32_t timeout_ms,
+			       uint64_t *id)
 {
 	struct kbdus_device_config c = {
 		.size = SIZE,
@@ -58,6 +62,7 @@ static int create(uint32_t protocol, uint64_t *id)
 				      KBDUS_REQ_BIT(KBDUS_REQ_WRITE),
 		.queue_depth = DEPTH,
 		.protocol = protocol,
+		.request_timeout_ms = timeout_ms,
 	};
 	int fd = open(KBDUS_CONTROL_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 
@@ -65,6 +70,11 @@ static int create(uint32_t protocol, uint64_t *id)
 		die("create");
 	*id = c.id;
 	return fd;
+}
+
+static int create(uint32_t protocol, uint64_t *id)
+{
+	return create_with_timeout(protocol, 0, id);
 }
 
 /* IOSQE_* flags for the next prep(). */
@@ -204,7 +214,13 @@ static int cmd_bad(void)
 	BAD(KBDUS_URING_CMD_FETCH, 1, 0, 0, buf0, -EINVAL);      /* queue */
 	BAD(KBDUS_URING_CMD_FETCH, 0xffff, 0, 0, buf0, -EINVAL);
 	BAD(KBDUS_URING_CMD_FETCH, 0, DEPTH, 0, buf0, -EINVAL);  /* tag */
-	BAD(KBDUS_URING_CMD_FETCH, 0, 0, 0, 0, -EINVAL);         /* buffer */
+	BAD(KBDUS_URING_CMD_GET_DATA, 0, 0, 0, 0, -EINVAL);      /* buffer */
+	BAD(KBDUS_URING_CMD_GET_DATA, 0, 0, 1, buf0, -EINVAL);   /* result */
+	BAD(KBDUS_URING_CMD_GET_DATA, 0, DEPTH, 0, buf0, -EINVAL); /* tag */
+	BAD(KBDUS_URING_CMD_COMMIT, 0, 0, -1, buf0, -EINVAL);    /* result */
+	BAD(KBDUS_URING_CMD_COMMIT, 1, 0, 0, buf0, -EINVAL);     /* queue */
+	BAD(KBDUS_URING_CMD_COMMIT, 0, 0, 0, buf0, -EINVAL);     /* no request */
+	BAD(KBDUS_URING_CMD_GET_DATA, 0, 0, 0, buf0, -EINVAL);
 	BAD(KBDUS_URING_CMD_FETCH, 0, 0, 5, buf0, -EINVAL);      /* result */
 	BAD(KBDUS_URING_CMD_COMMIT_AND_FETCH, 0, 0, -1, buf0, -EINVAL);
 	BAD(KBDUS_URING_CMD_COMMIT_AND_FETCH, 0, 0, 5000, buf0, -EINVAL);
@@ -505,8 +521,10 @@ static int cmd_fuzz(int seconds, unsigned int seed)
 			uint64_t buffers[] = { 0, 1, (uintptr_t)buffer[rand() % DEPTH],
 					       0xffff888000000000ull, (uint64_t)rand() << 12 };
 			uint32_t ops[] = { KBDUS_URING_CMD_FETCH,
-					   KBDUS_URING_CMD_COMMIT_AND_FETCH, (uint32_t)rand() };
-			prep(&ring, fd, ops[rand() % 3], (uint16_t)(rand() % 3),
+					   KBDUS_URING_CMD_COMMIT_AND_FETCH,
+					   KBDUS_URING_CMD_COMMIT,
+					   KBDUS_URING_CMD_GET_DATA, (uint32_t)rand() };
+			prep(&ring, fd, ops[rand() % 5], (uint16_t)(rand() % 3),
 			     (uint16_t)(rand() % (DEPTH + 2)), rand() % 3 ? 0 : rand() % 6000 - 100,
 			     buffers[rand() % 5], 1000);
 			commands++;
@@ -546,6 +564,247 @@ static int cmd_fuzz(int seconds, unsigned int seed)
 	return 0;
 }
 
+/* ------------------------------------------------------------------------- */
+
+/* An O_DIRECT transfer on /dev/bdus-<id>, run on its own thread. */
+struct transfer {
+	uint64_t id;
+	bool write;
+	off_t offset;
+	size_t size;
+	char *data;
+	ssize_t result;
+	int error;
+	pthread_t thread;
+};
+
+static void *transfer_fn(void *arg)
+{
+	struct transfer *t = arg;
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/bdus-%llu", (unsigned long long)t->id);
+	fd = open(path, (t->write ? O_WRONLY : O_RDONLY) | O_DIRECT);
+	if (fd < 0) {
+		t->result = -1;
+		t->error = errno;
+		return NULL;
+	}
+	if (t->write)
+		t->result = pwrite(fd, t->data, t->size, t->offset);
+	else
+		t->result = pread(fd, t->data, t->size, t->offset);
+	t->error = t->result < 0 ? errno : 0;
+	close(fd);
+	return NULL;
+}
+
+static void start_transfer(struct transfer *t, uint64_t id, bool write,
+			   off_t offset, size_t size)
+{
+	t->id = id;
+	t->write = write;
+	t->offset = offset;
+	t->size = size;
+	t->data = aligned_alloc(4096, size);
+	memset(t->data, write ? 0x5a : 0, size);
+	if (write)
+		for (size_t i = 0; i < size; i += 512)
+			t->data[i] = (char)(i / 512 + 1);
+	pthread_create(&t->thread, NULL, transfer_fn, t);
+}
+
+/*
+ * Serves a device whose slots are all posted without a buffer: the
+ * partition scan's reads get zeros (COMMIT from a buffer, then a FETCH
+ * without one), until DEVICE_AVAILABLE.
+ */
+static void late_wait_available(struct io_uring *ring, int fd)
+{
+	static char zeros[1 << 20];
+
+	for (;;) {
+		int tag, r;
+
+		next_completion(ring, &tag, &r);
+		if (tag == 0x77) { /* one of the COMMITs below */
+			check(r == 0, "COMMIT during the partition scan", r);
+			continue;
+		}
+		if (tag >= DEPTH ||
+		    (r != KBDUS_URING_RES_REQUEST &&
+		     r != KBDUS_URING_RES_DEVICE_AVAILABLE)) {
+			check(false, "unexpected CQE before DEVICE_AVAILABLE", r);
+			exit(1);
+		}
+		if (r == KBDUS_URING_RES_REQUEST)
+			prep(ring, fd, KBDUS_URING_CMD_COMMIT, 0, (uint16_t)tag,
+			     0, (uintptr_t)zeros, 0x77);
+		prep(ring, fd, KBDUS_URING_CMD_FETCH, 0, (uint16_t)tag, 0, 0,
+		     (uint64_t)tag);
+		io_uring_submit(ring);
+		if (r == KBDUS_URING_RES_DEVICE_AVAILABLE)
+			return;
+	}
+}
+
+/* The tag of the next request, once the device is available. */
+static int late_next_request(struct io_uring *ring)
+{
+	int tag, r;
+
+	next_completion(ring, &tag, &r);
+	if (tag >= DEPTH || r != KBDUS_URING_RES_REQUEST) {
+		check(false, "unexpected CQE", r);
+		exit(1);
+	}
+	return tag;
+}
+
+/* Posts every slot without a buffer and serves until the device is
+ * available. */
+static void late_start(struct io_uring *ring, int fd)
+{
+	for (uint16_t i = 0; i < DEPTH; i++)
+		prep(ring, fd, KBDUS_URING_CMD_FETCH, 0, i, 0, 0, i);
+	io_uring_submit(ring);
+	late_wait_available(ring, fd);
+}
+
+static void *other_thread_late(void *arg)
+{
+	int *args = arg; /* fd, tag */
+	static char buf[1 << 16];
+	struct io_uring ring;
+	int res;
+
+	io_uring_queue_init(4, &ring, 0);
+	res = run_one(&ring, args[0], KBDUS_URING_CMD_GET_DATA, 0,
+		      (uint16_t)args[1], 0, (uintptr_t)buf);
+	check(res == -EINVAL, "GET_DATA from a second thread", res);
+	res = run_one(&ring, args[0], KBDUS_URING_CMD_COMMIT, 0,
+		      (uint16_t)args[1], 0, 0);
+	check(res == -EINVAL, "COMMIT from a second thread", res);
+	io_uring_queue_exit(&ring);
+	return NULL;
+}
+
+static int cmd_late(void)
+{
+	static char data[1 << 16], store[1 << 16];
+	struct io_uring ring, ring2;
+	struct transfer t;
+	uint64_t id;
+	int fd = create(KBDUS_PROTOCOL_URING, &id);
+	int res, tag;
+	const struct kbdus_request *desc =
+		mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+
+	if (desc == MAP_FAILED)
+		die("mmap");
+	io_uring_queue_init(32, &ring, 0);
+	io_uring_queue_init(4, &ring2, 0);
+
+	BAD(KBDUS_URING_CMD_GET_DATA, 0, 0, 0, (uintptr_t)data, -EINVAL);
+	late_start(&ring, fd);
+
+	/* A write: its data waits in the kernel until GET_DATA. */
+	start_transfer(&t, id, true, 65536, 16384);
+	tag = late_next_request(&ring);
+	check(desc[tag].type == KBDUS_REQ_WRITE && desc[tag].size == 16384 &&
+		      desc[tag].offset == 65536,
+	      "descriptor of the write", desc[tag].type);
+	memset(data, 0, sizeof(data));
+	BAD(KBDUS_URING_CMD_GET_DATA, 0, tag, 0, 1, -EFAULT);
+	res = run_one(&ring, fd, KBDUS_URING_CMD_GET_DATA, 0, (uint16_t)tag, 0,
+		      (uintptr_t)data);
+	check(res == 0 && !memcmp(data, t.data, 16384),
+	      "GET_DATA copies the write's data", res);
+	memset(data, 0, sizeof(data));
+	res = run_one(&ring2, fd, KBDUS_URING_CMD_GET_DATA, 0, (uint16_t)tag, 0,
+		      (uintptr_t)data + 1);
+	check(res == 0 && !memcmp(data + 1, t.data, 16384),
+	      "GET_DATA again, another ring, unaligned", res);
+	{
+		int args[2] = { fd, tag };
+		pthread_t thread;
+
+		pthread_create(&thread, NULL, other_thread_late, args);
+		pthread_join(thread, NULL);
+	}
+	BAD(KBDUS_URING_CMD_FETCH, 0, tag, 0, 0, -EBUSY); /* owed */
+	res = run_one(&ring, fd, KBDUS_URING_CMD_COMMIT, 0, (uint16_t)tag, 0, 0);
+	check(res == 0, "COMMIT of the write, no buffer", res);
+	pthread_join(t.thread, NULL);
+	check(t.result == 16384, "the write succeeded", t.error);
+	BAD(KBDUS_URING_CMD_COMMIT, 0, tag, 0, 0, -EINVAL); /* twice */
+	BAD(KBDUS_URING_CMD_GET_DATA, 0, tag, 0, (uintptr_t)data, -EINVAL);
+	/* COMMIT did not post the slot: a FETCH is accepted. */
+	{
+		struct __kernel_timespec ts = { .tv_nsec = 200000000 };
+		struct io_uring_cqe *cqe;
+
+		prep(&ring, fd, KBDUS_URING_CMD_FETCH, 0, (uint16_t)tag, 0, 0,
+		     (uint64_t)tag);
+		io_uring_submit(&ring);
+		res = io_uring_wait_cqe_timeout(&ring, &cqe, &ts);
+		check(res == -ETIME, "FETCH after COMMIT stays posted",
+		      res ? res : cqe->res);
+	}
+
+	/* A read, answered from any memory: one copy. */
+	for (size_t i = 0; i < sizeof(store); i++)
+		store[i] = (char)(i * 7 + 3);
+	start_transfer(&t, id, false, 8192, 8192);
+	tag = late_next_request(&ring);
+	check(desc[tag].type == KBDUS_REQ_READ && desc[tag].size == 8192,
+	      "descriptor of the read", desc[tag].type);
+	BAD(KBDUS_URING_CMD_GET_DATA, 0, tag, 0, (uintptr_t)data, 0); /* none */
+	res = run_one(&ring2, fd, KBDUS_URING_CMD_COMMIT, 0, (uint16_t)tag, 0,
+		      (uintptr_t)store + 100);
+	check(res == 0, "COMMIT of the read from another ring", res);
+	pthread_join(t.thread, NULL);
+	check(t.result == 8192 && !memcmp(t.data, store + 100, 8192),
+	      "the read got the committed data", t.error);
+	prep(&ring, fd, KBDUS_URING_CMD_FETCH, 0, (uint16_t)tag, 0, 0, tag);
+	io_uring_submit(&ring);
+
+	/* A read whose reply data cannot be read fails with EIO. */
+	start_transfer(&t, id, false, 0, 4096);
+	tag = late_next_request(&ring);
+	res = run_one(&ring, fd, KBDUS_URING_CMD_COMMIT, 0, (uint16_t)tag, 0, 0);
+	check(res == -EFAULT, "COMMIT of a read without data", res);
+	pthread_join(t.thread, NULL);
+	check(t.result < 0 && t.error == EIO, "that read failed with EIO",
+	      t.error);
+	prep(&ring, fd, KBDUS_URING_CMD_FETCH, 0, (uint16_t)tag, 0, 0, tag);
+	io_uring_submit(&ring);
+
+	/* On a device with a 1 s timeout, a held write times out: GET_DATA
+	 * is stale, the COMMIT is ignored. */
+	io_uring_queue_exit(&ring);
+	io_uring_queue_init(32, &ring, 0);
+	fd = create_with_timeout(KBDUS_PROTOCOL_URING, 1000, &id);
+	desc = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	if (desc == MAP_FAILED)
+		die("mmap");
+	late_start(&ring, fd);
+	start_transfer(&t, id, true, 0, 4096);
+	tag = late_next_request(&ring);
+	pthread_join(t.thread, NULL);
+	check(t.result < 0 && t.error == ETIMEDOUT, "the held write timed out",
+	      t.error);
+	res = run_one(&ring, fd, KBDUS_URING_CMD_GET_DATA, 0, (uint16_t)tag, 0,
+		      (uintptr_t)data);
+	check(res == -ESTALE, "GET_DATA after the timeout", res);
+	res = run_one(&ring, fd, KBDUS_URING_CMD_COMMIT, 0, (uint16_t)tag, 0, 0);
+	check(res == 0, "COMMIT after the timeout", res);
+
+	printf("%d checks, %d failed\n", checks, failures);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -555,9 +814,11 @@ int main(int argc, char **argv)
 		return cmd_close_ring();
 	if (argc == 2 && !strcmp(argv[1], "stop"))
 		return cmd_stop();
+	if (argc == 2 && !strcmp(argv[1], "late"))
+		return cmd_late();
 	if (argc >= 3 && !strcmp(argv[1], "fuzz"))
 		return cmd_fuzz(atoi(argv[2]),
 				argc > 3 ? (unsigned int)atoi(argv[3]) : (unsigned int)time(NULL));
-	fprintf(stderr, "usage: uapi-uring bad | close-ring | stop | fuzz SECONDS [SEED]\n");
+	fprintf(stderr, "usage: uapi-uring bad | close-ring | stop | late | fuzz SECONDS [SEED]\n");
 	return 2;
 }

@@ -319,13 +319,27 @@ struct kbdus_mmap_transceive_args {
  *     the descriptor table: one struct kbdus_request per slot, index
  *     queue * queue_depth + tag, written by kbdus;
  *   - KBDUS_URING_CMD_FETCH posts a slot, naming the driver's payload buffer
- *     for it (max_read_write_size bytes of the driver's own memory);
+ *     for it (max_read_write_size bytes of the driver's own memory), or 0
+ *     for none: the request's data then stays in the kernel until a
+ *     GET_DATA, so a driver need not keep a buffer per posted slot;
  *   - when a request lands on a posted slot, its command completes with
  *     KBDUS_URING_RES_REQUEST: the descriptor holds the request and write
  *     (and ioctl _IOC_WRITE) data is already in the slot's buffer;
  *   - KBDUS_URING_CMD_COMMIT_AND_FETCH completes that request (result as in
  *     kbdus_reply.error; read data is taken from the buffer) and posts the
- *     slot again.  A request that timed out meanwhile is silently dropped;
+ *     slot again, with that buffer.  A request that timed out meanwhile is
+ *     silently dropped;
+ *   - KBDUS_URING_CMD_COMMIT completes the request likewise, read data
+ *     taken from buffer (any of the driver's memory; 0 where the reply
+ *     carries none), without posting the slot.  It completes at once: 0,
+ *     or -EFAULT if the data could not be read (the request fails: EIO);
+ *   - KBDUS_URING_CMD_GET_DATA copies the write (or ioctl _IOC_WRITE) data
+ *     of the request held on the slot into buffer, which must not be 0; a
+ *     request without such data copies nothing.  It completes at once: 0,
+ *     -ESTALE if the request timed out meanwhile (commit it anyway; it is
+ *     ignored), or -EFAULT (the request stays held).  With COMMIT, it lets
+ *     a driver choose where each request's data lives once it has the
+ *     request: a shared pool, or the data's final place (one copy);
  *   - KBDUS_URING_CMD_STOP gives a queue up for the rest of the session
  *     (queue names it; tag, result and buffer must be 0).  Every command of
  *     the queue that waits for a request completes with -ECANCELED; one
@@ -340,12 +354,12 @@ struct kbdus_mmap_transceive_args {
  *     posted commands only from Linux 6.7, and before that only once the
  *     thread exits.
  * Every command of one queue must come from one thread and, while any is
- * posted, one ring: kbdus delivers requests in that thread's context, one
- * task-work run per batch.  When the ring or the thread goes away, posted
+ * posted, one ring (COMMIT and GET_DATA: any ring): kbdus delivers requests
+ * in that thread's context, one task-work run per batch.  When the ring or the thread goes away, posted
  * commands complete with -ECANCELED and the session's requests follow the
  * usual recovery rules.
  * CQE results, besides the ones below: -EINVAL (bad queue, tag, result,
- * buffer or opcode, a COMMIT for a slot that has no request, a command
+ * buffer or opcode, a COMMIT or GET_DATA for a slot that holds no request, a command
  * from a second thread, or from a second ring while commands of the queue
  * from another ring are posted), -EBUSY (the slot is already posted: FETCH twice or
  * COMMIT twice), -EBADFD / -EPROTOTYPE (not a uring session), -EFAULT (the
@@ -356,7 +370,10 @@ struct kbdus_uring_cmd {
 	__u16 queue;
 	__u16 tag;
 	__s32 result; /* COMMIT_AND_FETCH: 0 or a positive errno; FETCH: 0 */
-	__u64 buffer; /* the slot's payload buffer; must not be 0 */
+	/* FETCH, COMMIT_AND_FETCH: the slot's payload buffer, or 0 (none; a
+	 * COMMIT_AND_FETCH's reply then carries no data); COMMIT: the reply's
+	 * data; GET_DATA: where the request's data goes; STOP: 0. */
+	__u64 buffer;
 };
 
 #define KBDUS_URING_RES_REQUEST 0 /* a request is in the slot's descriptor */
@@ -426,5 +443,8 @@ struct kbdus_uring_cmd {
 #define KBDUS_URING_CMD_COMMIT_AND_FETCH \
 	_IOW(KBDUS_IOCTL_TYPE, 33, struct kbdus_uring_cmd)
 #define KBDUS_URING_CMD_STOP _IOW(KBDUS_IOCTL_TYPE, 34, struct kbdus_uring_cmd)
+#define KBDUS_URING_CMD_COMMIT _IOW(KBDUS_IOCTL_TYPE, 35, struct kbdus_uring_cmd)
+#define KBDUS_URING_CMD_GET_DATA \
+	_IOW(KBDUS_IOCTL_TYPE, 36, struct kbdus_uring_cmd)
 
 #endif /* _UAPI_LINUX_KBDUS_H */
