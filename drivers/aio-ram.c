@@ -11,12 +11,16 @@
  *     asynchronous would start its I/O here and call bdus_aio_complete()
  *     later, from whichever thread sees it finish);
  *   - the end of a device: TERMINATED, then bdus_aio_close_dev(), then
- *     CLOSED.
+ *     CLOSED;
+ *   - optionally, one pool of payload buffers for every device
+ *     (--shared-buffers): memory for N requests in flight, not for every
+ *     slot of every device.
  *
  * It stays in the foreground and exits once every device is destroyed
  * (bdus destroy), or when killed, which destroys them.
  *
- * Usage: bdus-aio-ram [--devices N] [--queues Q] [--queue-depth D] SIZE
+ * Usage: bdus-aio-ram [--devices N] [--queues Q] [--queue-depth D]
+ *                     [--shared-buffers N] SIZE
  */
 
 #include "common.h"
@@ -45,6 +49,9 @@ static const char help_text[] =
 	"  --devices <count>      How many devices (1 to 64, default 1).\n"
 	"  --queues <n>           Hardware queues per device (default 1).\n"
 	"  --queue-depth <n>      Requests in flight per queue (default 64).\n"
+	"  --shared-buffers <n>   One pool of <n> payload buffers for all the\n"
+	"                         devices, instead of one buffer per request\n"
+	"                         slot (1 to 65536; default: no pool).\n"
 	"  -h, --help             Print this help.\n";
 
 /* Serves one request at once: memory never waits. */
@@ -117,6 +124,7 @@ int main(int argc, char **argv)
 		{ "devices", required_argument, NULL, 'n' },
 		{ "queues", required_argument, NULL, 'q' },
 		{ "queue-depth", required_argument, NULL, 'd' },
+		{ "shared-buffers", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -128,6 +136,7 @@ int main(int argc, char **argv)
 	};
 	struct bdus_attrs attrs = { .logical_block_size = 512 };
 	struct bdus_ext_attrs ext = { 0 };
+	struct bdus_aio_attrs aio_attrs = { 0 };
 	uint32_t count = 1;
 	unsigned open = 0;
 	struct bdus_aio *aio;
@@ -147,6 +156,11 @@ int main(int argc, char **argv)
 			if (!parse_u32(optarg, 1, 1024, &ext.queue_depth))
 				goto usage;
 			break;
+		case 'b':
+			if (!parse_u32(optarg, 1, 65536,
+				       &aio_attrs.shared_buffers))
+				goto usage;
+			break;
 		case 'h':
 			fputs(help_text, stdout);
 			return 0;
@@ -157,7 +171,7 @@ int main(int argc, char **argv)
 	if (optind != argc - 1 || !parse_size(argv[optind], &attrs.size))
 		goto usage;
 
-	aio = bdus_aio_create(NULL);
+	aio = bdus_aio_create(&aio_attrs);
 	if (!aio)
 		return fail("cannot create a context");
 

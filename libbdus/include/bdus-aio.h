@@ -76,7 +76,23 @@ struct bdus_aio_attrs {
 	 */
 	struct io_uring *ring;
 	uint32_t flags; /* none defined yet: 0 */
-	uint32_t reserved[5]; /* zero */
+	/*
+	 * 0: every request slot of every device has a payload buffer of its
+	 * own (the default).  N > 0: the context has N payload buffers that
+	 * all its devices share, and hands out a request that carries data
+	 * only once one of them is free; the data of a write is copied in
+	 * at that point.  So at most N such requests are in the driver's
+	 * hands at once, however many devices and slots there are.  Since
+	 * 0.1.3, with kbdus 0.1.3.
+	 */
+	uint32_t shared_buffers;
+	/*
+	 * With shared_buffers: bytes per shared buffer, a multiple of the
+	 * page size up to 1 MiB; 0 is 256 KiB.  A device's
+	 * max_read_write_size must not exceed it (0 takes it).
+	 */
+	uint32_t shared_buffer_size;
+	uint32_t reserved[3]; /* zero */
 };
 
 /* libbdus's SQEs on a ring of the driver's own have this top byte in their

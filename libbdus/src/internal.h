@@ -151,6 +151,9 @@ bool bdus_session_create(struct bdus_session *session,
 			 uint32_t protocol);
 bool bdus_session_attach(struct bdus_session *session, uint64_t id,
 			 uint32_t protocol);
+/* uring protocol: frees the per-slot buffers, for a caller that brings
+ * its own (the asynchronous API's shared pool). */
+void bdus_session_drop_buffers(struct bdus_session *session);
 void bdus_session_close(struct bdus_session *session);
 
 /* ------------------------------------------------------------------------- */

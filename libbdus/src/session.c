@@ -168,6 +168,15 @@ static bool allocate_buffers(struct bdus_session *session, uint32_t num_slots)
 	return true;
 }
 
+void bdus_session_drop_buffers(struct bdus_session *session)
+{
+	if (session->own_buffers)
+		munmap(session->own_buffers, session->own_buffers_size);
+	session->own_buffers = NULL;
+	session->own_buffers_size = 0;
+	session->buffers = NULL;
+}
+
 static bool setup_uring(struct bdus_session *session)
 {
 	const struct kbdus_device_config *config = &session->config;

@@ -13,13 +13,16 @@
  *     --queues Q, --queue-depth D
  *     --worker           a second thread serves and completes every
  *                        request, each batch in reverse order
- *     --misuse           check the API's refusals on the first request
+ *     --shared-buffers N one pool of N payload buffers for every device
+ *     --misuse           check the API's refusals on the first request,
+ *                        and the shared pool's
  *     --hold N           leave the first N writes uncompleted until the
  *                        device terminates, then complete them
  *
  * Prints each device's path once it is available, "held <offset>" for
- * each write it holds, and "closed <id>" when a device closes; exits 0
- * once every device closed, 1 on a failure.
+ * each write it holds, "closed <id>" when a device closes, and at the end
+ * "buffers <n>": how many distinct payload buffers requests came in;
+ * exits 0 once every device closed, 1 on a failure.
  */
 
 #include <bdus-aio.h>
@@ -47,6 +50,25 @@ static struct ram rams[MAX_DEVICES];
 static unsigned hold_left;
 static struct bdus_aio_request *held[1024];
 static unsigned num_held;
+
+/* The distinct payload buffers seen (an open-addressing set). */
+#define BUFFER_SET_SIZE 8192
+static char *buffers_seen[BUFFER_SET_SIZE];
+static unsigned num_buffers_seen;
+
+static void note_buffer(char *buffer)
+{
+	size_t i = ((uintptr_t)buffer >> 12) % BUFFER_SET_SIZE;
+
+	if (!buffer || num_buffers_seen == BUFFER_SET_SIZE / 2)
+		return;
+	while (buffers_seen[i] && buffers_seen[i] != buffer)
+		i = (i + 1) % BUFFER_SET_SIZE;
+	if (!buffers_seen[i]) {
+		buffers_seen[i] = buffer;
+		num_buffers_seen++;
+	}
+}
 
 /* ------------------------------------------------------------------------- */
 /* Serving */
@@ -171,6 +193,57 @@ static void check_misuse(struct bdus_aio *aio, struct bdus_aio_request *req)
 	fprintf(stderr, "bdus-test-aio: misuse checks passed\n");
 }
 
+/* The shared pool's refusals, and a device taking the pool's buffer size
+ * as its max_read_write_size. */
+static void check_pool_refusals(const struct bdus_attrs *attrs,
+				const struct bdus_aio_dev_attrs *dattrs)
+{
+	struct bdus_aio_attrs bad[] = {
+		{ .shared_buffers = 4, .shared_buffer_size = 4097 },
+		{ .shared_buffers = 4, .shared_buffer_size = 2u << 20 },
+		{ .shared_buffer_size = 65536 },
+		{ .shared_buffers = 65537 },
+	};
+	struct bdus_aio_attrs good = { .shared_buffers = 4,
+				       .shared_buffer_size = 65536 };
+	struct bdus_attrs big = *attrs;
+	struct bdus_aio_dev *dev;
+	struct bdus_aio *aio;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		errno = 0;
+		if (bdus_aio_create(&bad[i]) || errno != EINVAL) {
+			fprintf(stderr, "bdus-test-aio: misuse: pool attrs %zu "
+					"accepted (errno %d)\n", i, errno);
+			exit(1);
+		}
+	}
+	aio = bdus_aio_create(&good);
+	if (!aio)
+		die("bdus_aio_create with a pool");
+	big.max_read_write_size = 128 << 10;
+	errno = 0;
+	if (bdus_aio_create_dev(aio, &big, NULL, dattrs, NULL) ||
+	    errno != EINVAL || !strstr(bdus_get_error_message(),
+					 "shared_buffer_size")) {
+		fprintf(stderr, "bdus-test-aio: misuse: a device larger than "
+				"the pool's buffers: errno %d, %s\n",
+			errno, bdus_get_error_message());
+		exit(1);
+	}
+	dev = bdus_aio_create_dev(aio, attrs, NULL, dattrs, NULL);
+	if (!dev)
+		die("bdus_aio_create_dev with a pool");
+	if (bdus_aio_get_dev_attrs(dev)->max_read_write_size != 65536) {
+		fprintf(stderr, "bdus-test-aio: misuse: max_read_write_size "
+				"%u with 64 KiB shared buffers\n",
+			bdus_aio_get_dev_attrs(dev)->max_read_write_size);
+		exit(1);
+	}
+	bdus_aio_destroy(aio); /* destroys the device */
+	fprintf(stderr, "bdus-test-aio: pool refusals passed\n");
+}
+
 /* ------------------------------------------------------------------------- */
 /* Devices */
 
@@ -213,6 +286,7 @@ int main(int argc, char **argv)
 		{ "queue-depth", required_argument, NULL, 'd' },
 		{ "worker", no_argument, NULL, 'w' },
 		{ "misuse", no_argument, NULL, 'm' },
+		{ "shared-buffers", required_argument, NULL, 's' },
 		{ "hold", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -224,6 +298,7 @@ int main(int argc, char **argv)
 	};
 	struct bdus_attrs attrs = { .logical_block_size = 512 };
 	struct bdus_ext_attrs ext = { 0 };
+	struct bdus_aio_attrs aio_attrs = { 0 };
 	uint64_t attach_ids[MAX_DEVICES];
 	unsigned count = 1, num_attach = 0, open_devices = 0;
 	const char *backing = NULL;
@@ -261,6 +336,9 @@ int main(int argc, char **argv)
 		case 'm':
 			misuse = true;
 			break;
+		case 's':
+			aio_attrs.shared_buffers = (uint32_t)atoi(optarg);
+			break;
 		case 'H':
 			hold_left = (unsigned)atoi(optarg);
 			break;
@@ -278,7 +356,9 @@ int main(int argc, char **argv)
 	size = strtoull(argv[optind], NULL, 10) << 20;
 	attrs.size = size;
 
-	aio = bdus_aio_create(NULL);
+	if (misuse)
+		check_pool_refusals(&attrs, &dattrs);
+	aio = bdus_aio_create(&aio_attrs);
 	if (!aio)
 		die("bdus_aio_create");
 	if (use_worker && pthread_create(&worker, NULL, worker_main, NULL))
@@ -321,6 +401,7 @@ int main(int argc, char **argv)
 
 			switch (e->type) {
 			case BDUS_AIO_REQUEST:
+				note_buffer(req->buffer);
 				if (misuse) {
 					misuse = false;
 					check_misuse(aio, req);
@@ -378,5 +459,6 @@ int main(int argc, char **argv)
 		pthread_join(worker, NULL);
 	}
 	bdus_aio_destroy(aio);
+	printf("buffers %u\n", num_buffers_seen);
 	return 0;
 }

@@ -12,6 +12,10 @@
  *   IDLE       no command posted, nothing handed out: the slot is unused
  *              (after TERMINATE, a STOP, or a request left uncompleted)
  *   POSTED     its FETCH or COMMIT_AND_FETCH is in the kernel
+ *   WAITING    its request needs a shared buffer and none is free: on
+ *              the pool's waiting list (pool.c)
+ *   GETTING    its request got a shared buffer, and a GET_DATA copies the
+ *              request's data into it
  *   HELD       its request was handed to the driver
  *   COMPLETED  the driver completed or released it; on a completion list,
  *              waiting for the owner to commit it
@@ -31,6 +35,8 @@
 enum aio_request_state {
 	AIO_REQ_IDLE,
 	AIO_REQ_POSTED,
+	AIO_REQ_WAITING,
+	AIO_REQ_GETTING,
 	AIO_REQ_HELD,
 	AIO_REQ_COMPLETED,
 };
@@ -45,7 +51,12 @@ struct aio_request {
 	struct aio_request *next_completed;
 	uint16_t tag;
 	uint32_t kbdus_type; /* HELD, COMPLETED: of the request */
-	char *slot_buffer; /* the slot's payload buffer, named in commands */
+	/* The slot's payload buffer, named in FETCHes; NULL with a shared
+	 * pool, whose buffers come and go with requests (pool_buffer). */
+	char *slot_buffer;
+	char *pool_buffer; /* GETTING, HELD, COMPLETED: the shared buffer */
+	char *commit_buffer; /* read by a COMMIT in the kernel */
+	struct aio_request *next_waiting; /* WAITING */
 };
 
 /* A device served by a context.  Owner only, but the constant fields. */
@@ -63,8 +74,9 @@ struct bdus_aio_dev {
 	uint32_t num_queues;
 	uint32_t cq_reserved; /* this device's share of the ring's CQ */
 
-	unsigned posted; /* slot commands in the kernel */
-	unsigned held; /* requests HELD or COMPLETED but not committed */
+	unsigned posted; /* slot commands (and COMMITs, GET_DATAs) in the kernel */
+	/* requests WAITING, GETTING, HELD, or COMPLETED but not committed */
+	unsigned held;
 	unsigned stops; /* STOPs in the kernel */
 	bool ended; /* TERMINATED or FAILED was queued */
 	bool closing; /* bdus_aio_close_dev() or a failure: STOPs sent */
@@ -85,8 +97,31 @@ struct bdus_aio_dev {
  */
 #define AIO_STOP_BIT ((uint64_t)1)
 #define AIO_EVENT_DATA ((uint64_t)2)
-#define AIO_ADDRESS_MASK (~BDUS_AIO_USER_DATA_MASK & ~(uint64_t)7)
+#define AIO_COMMIT_DATA ((uint64_t)3) /* a request's COMMIT */
+#define AIO_GET_DATA ((uint64_t)4) /* a request's GET_DATA */
+#define AIO_KIND_MASK ((uint64_t)7)
+#define AIO_ADDRESS_MASK (~BDUS_AIO_USER_DATA_MASK & ~AIO_KIND_MASK)
 
+/*
+ * The payload buffers that a context's devices share (bdus_aio_attrs.
+ * shared_buffers).  Slots are FETCHed without a buffer; a request that
+ * carries data takes a free buffer when it arrives, or waits for one, in
+ * arrival order.  A write's data is then copied in with GET_DATA.  A read's
+ * reply is a COMMIT from the buffer (then a FETCH without one), and the
+ * buffer is free again once that COMMIT completed: the kernel reads it
+ * while the COMMIT is issued, which may be in the driver's next submission
+ * on a ring of its own.  Owner only.
+ */
+struct aio_pool {
+	uint32_t count; /* 0: no pool, buffers per slot */
+	uint32_t buffer_size;
+	char *memory;
+	size_t memory_size;
+	char **free; /* a stack of free buffers */
+	uint32_t free_count;
+	struct aio_request *waiting; /* oldest first */
+	struct aio_request **waiting_tail;
+};
 struct bdus_aio {
 	pthread_t owner;
 	struct io_uring *ring; /* &own_ring, or the driver's */
@@ -114,6 +149,8 @@ struct bdus_aio {
 	unsigned events_count;
 	unsigned events_capacity;
 
+	struct aio_pool pool;
+
 	bool failed; /* process() fails from then on */
 	bool ring_broken; /* the ring itself failed: nothing more is sent */
 	struct bdus_saved_error error;
@@ -137,12 +174,18 @@ void aio_submit(struct bdus_aio *aio);
 bool aio_queue_fetch(struct bdus_aio_dev *dev, struct aio_request *req);
 bool aio_queue_commit(struct bdus_aio_dev *dev, struct aio_request *req);
 bool aio_queue_stop(struct bdus_aio_dev *dev, uint16_t queue);
+/* With a shared pool: a COMMIT (reply data from req->pool_buffer) and a
+ * GET_DATA into req->pool_buffer. */
+bool aio_queue_commit_only(struct bdus_aio_dev *dev, struct aio_request *req);
+bool aio_queue_get_data(struct bdus_aio_dev *dev, struct aio_request *req);
 
 /* device.c */
 
 /* Handles the completion of one of dev's slot commands. */
 void aio_dev_on_slot(struct bdus_aio_dev *dev, struct aio_request *req,
 		     int32_t res);
+/* Hands a request that arrived (and has what it needs) to the driver. */
+void aio_dev_hand_out(struct bdus_aio_dev *dev, struct aio_request *req);
 /* Stops serving dev (STOPs of every queue); nothing more is delivered. */
 void aio_dev_begin_close(struct bdus_aio_dev *dev);
 /* Fails dev: FAILED (unless it already ended), then closing. */
@@ -153,5 +196,27 @@ void aio_dev_fail(struct bdus_aio_dev *dev, int errnum, const char *fmt, ...)
 void aio_dev_finish_close(struct bdus_aio_dev *dev);
 /* Frees a device whose CLOSED was taken (or any device, at destroy). */
 void aio_dev_free(struct bdus_aio_dev *dev);
+
+/* pool.c */
+
+bool aio_pool_init(struct bdus_aio *aio, uint32_t count, uint32_t buffer_size);
+void aio_pool_free(struct bdus_aio *aio);
+/* A request that carries data arrived: gives it a buffer (and its data),
+ * or queues it until one is free. */
+void aio_pool_take(struct bdus_aio_dev *dev, struct aio_request *req);
+/* A buffer the kernel is done with goes to the oldest waiting request, or
+ * back to the pool.  NULL: nothing. */
+void aio_pool_put(struct bdus_aio *aio, char *buffer);
+/* A request left uncompleted gives its buffer back. */
+void aio_pool_release(struct bdus_aio *aio, struct aio_request *req);
+/* Completion of a request's GET_DATA or COMMIT. */
+void aio_pool_on_get_data(struct bdus_aio_dev *dev, struct aio_request *req,
+			  int32_t res);
+void aio_pool_on_commit(struct bdus_aio_dev *dev, struct aio_request *req,
+			int32_t res);
+/* Queues the reply of a request completed by the driver. */
+bool aio_pool_commit(struct bdus_aio_dev *dev, struct aio_request *req);
+/* A closing device's requests leave the waiting list, unserved. */
+void aio_pool_forget_dev(struct bdus_aio_dev *dev);
 
 #endif /* LIBBDUS_AIO_H_ */

@@ -13,8 +13,9 @@
  * everything, so a wake-up that comes later is never lost.
  *
  * The CQ has room for every command a context can have in flight (each
- * device reserves one entry per slot and one per queue for its STOPs), so
- * nothing ever waits in the kernel's overflow list.
+ * device reserves one entry per slot, two with a shared pool (a COMMIT and
+ * the next FETCH), and one per queue for its STOPs), so nothing ever waits
+ * in the kernel's overflow list.
  */
 
 #include "aio/aio.h"
@@ -153,6 +154,35 @@ bool aio_queue_commit(struct bdus_aio_dev *dev, struct aio_request *req)
 			      req->result);
 }
 
+/* A COMMIT or GET_DATA on req's slot, with the given buffer. */
+static bool aio_queue_held(struct bdus_aio_dev *dev, struct aio_request *req,
+			   uint32_t op, char *buffer, uint64_t kind)
+{
+	struct kbdus_uring_cmd cmd = {
+		.queue = req->public.queue,
+		.tag = req->tag,
+		.result = op == KBDUS_URING_CMD_COMMIT ? req->result : 0,
+		.buffer = (uintptr_t)buffer,
+	};
+
+	if (!aio_queue_command(dev, op, &cmd, (uintptr_t)req | kind))
+		return false;
+	dev->posted++;
+	return true;
+}
+
+bool aio_queue_commit_only(struct bdus_aio_dev *dev, struct aio_request *req)
+{
+	return aio_queue_held(dev, req, KBDUS_URING_CMD_COMMIT,
+			      req->commit_buffer, AIO_COMMIT_DATA);
+}
+
+bool aio_queue_get_data(struct bdus_aio_dev *dev, struct aio_request *req)
+{
+	return aio_queue_held(dev, req, KBDUS_URING_CMD_GET_DATA,
+			      req->pool_buffer, AIO_GET_DATA);
+}
+
 bool aio_queue_stop(struct bdus_aio_dev *dev, uint16_t queue)
 {
 	struct kbdus_uring_cmd cmd = { .queue = queue };
@@ -213,6 +243,11 @@ bdus_aio_create_sized(const struct bdus_aio_attrs *attrs, size_t attrs_size)
 		bdus_fail(ENOMEM, "cannot allocate a context");
 		return NULL;
 	}
+	if (!aio_pool_init(aio, copy.shared_buffers,
+			   copy.shared_buffer_size)) {
+		free(aio);
+		return NULL;
+	}
 	aio->owner = pthread_self();
 	atomic_init(&aio->completed, NULL);
 	atomic_init(&aio->completing, 0);
@@ -252,6 +287,7 @@ err_exit:
 err_close:
 	bdus_close_quietly(aio->eventfd);
 err_free:
+	aio_pool_free(aio);
 	free(aio);
 	return NULL;
 }
@@ -378,13 +414,14 @@ static void aio_commit_list(struct bdus_aio *aio, struct aio_request *list)
 			/* Left uncompleted for kbdus: the device closes. */
 			atomic_store_explicit(&req->state, AIO_REQ_IDLE,
 					      memory_order_relaxed);
+			aio_pool_release(aio, req);
 			aio_dev_begin_close(dev);
-		} else if (!aio_queue_commit(dev, req)) {
+		} else if (!(aio->pool.count ? aio_pool_commit(dev, req) :
+					       aio_queue_commit(dev, req))) {
 			atomic_store_explicit(&req->state, AIO_REQ_IDLE,
 					      memory_order_relaxed);
 		}
 	}
-	(void)aio;
 }
 
 /* Commits every completion made since the last step. */
@@ -407,7 +444,7 @@ static void aio_on_cqe(struct bdus_aio *aio, const struct io_uring_cqe *cqe)
 		aio->event_armed = false; /* re-armed by the next process() */
 		return;
 	}
-	if (cqe->user_data & AIO_STOP_BIT) {
+	if ((cqe->user_data & AIO_KIND_MASK) == AIO_STOP_BIT) {
 		struct bdus_aio_dev *dev = address;
 
 		dev->stops--;
@@ -422,7 +459,17 @@ static void aio_on_cqe(struct bdus_aio *aio, const struct io_uring_cqe *cqe)
 	struct aio_request *req = address;
 
 	req->public.dev->posted--;
-	aio_dev_on_slot(req->public.dev, req, cqe->res);
+	switch (cqe->user_data & AIO_KIND_MASK) {
+	case AIO_COMMIT_DATA:
+		aio_pool_on_commit(req->public.dev, req, cqe->res);
+		break;
+	case AIO_GET_DATA:
+		aio_pool_on_get_data(req->public.dev, req, cqe->res);
+		break;
+	default:
+		aio_dev_on_slot(req->public.dev, req, cqe->res);
+		break;
+	}
 }
 
 /* Handles the completions there are; false if there may be more. */
@@ -608,6 +655,7 @@ BDUS_API void bdus_aio_destroy(struct bdus_aio *aio)
 		aio_dev_free(dev);
 	}
 	bdus_close_quietly(aio->eventfd);
+	aio_pool_free(aio);
 	free(aio->events);
 	free(aio);
 	bdus_restore_error(&error);

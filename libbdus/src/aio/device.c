@@ -147,12 +147,26 @@ static bool aio_check_ext(struct bdus_ext_attrs *ext)
 	return true;
 }
 
-/* The CQ entries a device needs: one per slot, one per queue's STOP. */
-static uint32_t aio_cq_need(uint32_t num_queues, uint32_t depth)
+/* The CQ entries a device needs: one per slot (two with a shared pool: a
+ * COMMIT and the next FETCH), one per queue's STOP. */
+static uint32_t aio_cq_need(const struct bdus_aio *aio, uint32_t num_queues,
+			    uint32_t depth)
 {
 	num_queues = num_queues ? num_queues : 1;
 	depth = depth ? depth : KBDUS_DEFAULT_QUEUE_DEPTH;
-	return num_queues * depth + num_queues;
+	return num_queues * depth * (aio->pool.count ? 2 : 1) + num_queues;
+}
+
+/* With a shared pool, every request must fit in one of its buffers. */
+static bool aio_check_pool_fits(const struct bdus_aio *aio,
+				uint32_t max_read_write_size)
+{
+	if (aio->pool.count && max_read_write_size > aio->pool.buffer_size)
+		return bdus_fail(EINVAL,
+				 "max_read_write_size (%" PRIu32 ") exceeds the "
+				 "context's shared_buffer_size (%" PRIu32 ")",
+				 max_read_write_size, aio->pool.buffer_size);
+	return true;
 }
 
 static bool aio_check_room(const struct bdus_aio *aio, uint32_t need)
@@ -196,7 +210,7 @@ static bool aio_dev_start(struct bdus_aio_dev *dev, const struct bdus_ops *ops,
 	const struct kbdus_device_config *config = &dev->session.config;
 	uint32_t depth = config->queue_depth;
 
-	uint32_t need = aio_cq_need(config->num_queues, depth);
+	uint32_t need = aio_cq_need(aio, config->num_queues, depth);
 
 	dev->id = config->id;
 	dev->num_queues = config->num_queues;
@@ -208,6 +222,11 @@ static bool aio_dev_start(struct bdus_aio_dev *dev, const struct bdus_ops *ops,
 		return bdus_fail(ENOMEM, "cannot allocate %" PRIu32 " requests",
 				 dev->num_requests);
 
+	if (aio->pool.count) {
+		if (!aio_check_pool_fits(aio, config->max_read_write_size))
+			return false;
+		bdus_session_drop_buffers(&dev->session);
+	}
 	dev->attrs.max_concurrent_callbacks = 1;
 	bdus_effective_attrs(&dev->attrs, &dev->ext, ops, config,
 			     dev->session.protocol, is_rerun);
@@ -220,8 +239,12 @@ static bool aio_dev_start(struct bdus_aio_dev *dev, const struct bdus_ops *ops,
 		req->public.dev_user_data = dev->user_data;
 		req->public.queue = (uint16_t)(i / depth);
 		req->tag = (uint16_t)(i % depth);
-		req->slot_buffer = dev->session.buffers +
-				   (size_t)i * dev->session.buffer_size;
+		/* With a shared pool: FETCHes without a buffer. */
+		req->slot_buffer = aio->pool.count ?
+					   NULL :
+					   dev->session.buffers +
+						   (size_t)i *
+							   dev->session.buffer_size;
 		atomic_init(&req->state, AIO_REQ_IDLE);
 	}
 	dev->cq_reserved = need;
@@ -271,7 +294,7 @@ bdus_aio_create_dev_sized(struct bdus_aio *aio, const struct bdus_attrs *attrs,
 	if (!aio_dev_args_init(&args, aio, "bdus_aio_create_dev", attrs, ext,
 			       ext_size, dattrs, dattrs_size) ||
 	    !bdus_validate_attrs_for_run(attrs) ||
-	    !aio_check_room(aio, aio_cq_need(args.ext.num_queues,
+	    !aio_check_room(aio, aio_cq_need(aio, args.ext.num_queues,
 					     args.ext.queue_depth)))
 		return NULL;
 
@@ -282,6 +305,10 @@ bdus_aio_create_dev_sized(struct bdus_aio *aio, const struct bdus_attrs *attrs,
 	bdus_config_for_run(&config, &args.ops, attrs, &args.ext, false);
 	/* Exactly the variants asked for (ops only knows "write_zeros"). */
 	config.supported_requests = args.dattrs.requests;
+	if (!aio_check_pool_fits(aio, config.max_read_write_size))
+		goto err_free;
+	if (aio->pool.count && config.max_read_write_size == 0)
+		config.max_read_write_size = aio->pool.buffer_size;
 	if (!bdus_session_create(&dev->session, &config, BDUS_PROTOCOL_URING))
 		goto err_free;
 	if (!aio_dev_start(dev, &args.ops, false))
@@ -322,7 +349,7 @@ bdus_aio_attach_dev_sized(struct bdus_aio *aio, uint64_t dev_id,
 	/* Checked before attaching: attaching ends the current driver. */
 	if (!bdus_validate_against_device(dev_id, &args.ops, attrs, &args.ext,
 					  false, &config) ||
-	    !aio_check_room(aio, aio_cq_need(config.num_queues,
+	    !aio_check_room(aio, aio_cq_need(aio, config.num_queues,
 					     config.queue_depth)))
 		return NULL;
 	if ((config.supported_requests & ~args.dattrs.requests) != 0) {
@@ -439,14 +466,24 @@ static void aio_dev_deliver(struct bdus_aio_dev *dev, struct aio_request *req)
 	r->offset = d->offset;
 	r->ioctl_command = d->ioctl_command;
 	r->may_unmap = kbdus_type == KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP;
-	r->buffer = aio_has_payload(kbdus_type, d->ioctl_command) ?
-			    req->slot_buffer :
-			    NULL;
+	r->buffer = NULL;
 	r->user_data = NULL;
 	req->kbdus_type = kbdus_type;
-	atomic_store_explicit(&req->state, AIO_REQ_HELD, memory_order_release);
 	dev->held++;
-	aio_queue_event(dev->aio, BDUS_AIO_REQUEST, dev, r);
+	if (!aio_has_payload(kbdus_type, d->ioctl_command)) {
+		aio_dev_hand_out(dev, req);
+	} else if (dev->aio->pool.count) {
+		aio_pool_take(dev, req); /* hands it out once it has a buffer */
+	} else {
+		r->buffer = req->slot_buffer;
+		aio_dev_hand_out(dev, req);
+	}
+}
+
+void aio_dev_hand_out(struct bdus_aio_dev *dev, struct aio_request *req)
+{
+	atomic_store_explicit(&req->state, AIO_REQ_HELD, memory_order_release);
+	aio_queue_event(dev->aio, BDUS_AIO_REQUEST, dev, &req->public);
 }
 
 void aio_dev_on_slot(struct bdus_aio_dev *dev, struct aio_request *req,
@@ -498,6 +535,7 @@ void aio_dev_begin_close(struct bdus_aio_dev *dev)
 	if (dev->closing)
 		return;
 	dev->closing = true;
+	aio_pool_forget_dev(dev);
 	/* Every queue, posted or not: a commit made later must not post a
 	 * fetch that nothing would take back. */
 	for (uint32_t q = 0; q < dev->num_queues; q++)

@@ -4,11 +4,12 @@
 # devices; bdus-aloop, its file I/O on the same ring as BDUS's commands,
 # passes fio verify and holds an ext4 file system (checksums, fsck); then,
 # through bdus-test-aio: one thread (and no thread of libbdus's) serves
-# four devices under fio verify at once, and the others go on when one
-# closes; completions from another thread in
+# four devices, with one pool of 16 payload buffers, under fio verify at
+# once, and the others go on when one closes; completions from another thread in
 # reverse order; misuse is refused; writes still outstanding when the
 # device terminates count; a recoverable device survives kill -9 of its
-# async driver and another async driver recovers it, then replaces it
+# async driver and another async driver (with a shared pool) recovers it,
+# then replaces it
 # live, with the data; fio verify survives async and sync drivers replacing
 # each other, killed and live; a non-recoverable device goes with its
 # driver.
@@ -126,8 +127,9 @@ bdus destroy "$aloop"
 wait_exit "$aloop_pid" || { cat /tmp/aloop.err >&2; fail "bdus-aloop --direct exited with $?"; }
 rmmod brd || fail "/dev/ram0 still held after bdus-aloop exited"
 
-info "one thread, four devices, fio verify on all at once"
-aio_driver F 4 --devices 4 --queues 2 --queue-depth 32 16
+info "one thread, four devices sharing 16 buffers, fio verify on all at once"
+# 64 requests in flight for 16 buffers: most wait for one.
+aio_driver F 4 --devices 4 --queues 2 --queue-depth 32 --shared-buffers 16 16
 [[ $(threads_of "$F_PID") == 1 ]] || fail "libbdus started threads: $(threads_of "$F_PID")"
 for dev in "${F_DEVS[@]}"; do
 	wait_for "[[ -b $dev ]]" 10 || fail "$dev did not appear"
@@ -145,6 +147,10 @@ fio_verify_all "${F_DEVS[@]:1}" || fail "fio verify after one device closed"
 for dev in "${F_DEVS[@]:1}"; do bdus destroy "${dev#/dev/bdus-}"; done
 wait_exit "$F_PID" || { cat "$F_ERR" >&2; fail "the driver exited with $?"; }
 [[ $(grep -c '^closed ' "$F_OUT") == 4 ]] || fail "not four DEVICE_CLOSED: $(cat "$F_OUT")"
+# Requests came in at most 16 distinct buffers (without a pool: one per
+# slot, up to 256).
+used=$(sed -n 's/^buffers //p' "$F_OUT")
+((used > 0 && used <= 16)) || fail "requests used $used buffers with a pool of 16"
 
 info "completions from another thread, in reverse order"
 aio_driver W 1 --worker --queues 2 16
@@ -153,10 +159,14 @@ fio_verify "${W_DEVS[0]}" --rw=randrw --bs=4k --iodepth=32 --size=12M ||
 	fail "fio verify with completions from another thread"
 bdus destroy "${W_DEVS[0]#/dev/bdus-}"
 wait_exit "$W_PID" || { cat "$W_ERR" >&2; fail "the worker driver exited with $?"; }
+# No pool: each slot's own buffer, so the pool check above can fail.
+used=$(sed -n 's/^buffers //p' "$W_OUT")
+((used > 16)) || fail "without a pool, requests came in only $used buffers"
 
 info "misuse"
 aio_driver M 1 --misuse 4
 grep -q "misuse checks passed" "$M_ERR" || { cat "$M_ERR" >&2; fail "misuse not checked"; }
+grep -q "pool refusals passed" "$M_ERR" || { cat "$M_ERR" >&2; fail "pool refusals not checked"; }
 bdus destroy "${M_DEVS[0]#/dev/bdus-}"
 wait_exit "$M_PID" || { cat "$M_ERR" >&2; fail "the misuse driver exited with $?"; }
 
@@ -193,7 +203,7 @@ dd if="${R_DEVS[0]}" of=/tmp/read bs=4k skip=7 count=1 iflag=direct status=none 
 reader=$!
 sleep 1
 kill -0 "$reader" 2>/dev/null || fail "I/O did not wait for a new driver"
-aio_driver N 1 --attach "$id" --backing /dev/shm/rec 8
+aio_driver N 1 --attach "$id" --backing /dev/shm/rec --shared-buffers 4 8
 wait_exit "$reader" || fail "the waiting read failed"
 cmp /tmp/read /tmp/block || fail "data lost across recovery"
 [[ $(bdus info --state "$id") == active ]] || fail "state $(bdus info --state "$id") after attach"
