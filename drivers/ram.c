@@ -7,6 +7,9 @@
  *     ctx->attrs (so it also works with --rerun, where the size comes from
  *     the existing device), and freeing it in terminate();
  *   - serving read, write, write_zeros, discard and flush;
+ *   - reads whose data moves once (ext read_ref): the callback says where
+ *     the data is, and kbdus copies it from there into the request's
+ *     pages, as brd would (--no-read-ref: through libbdus's buffer);
  *   - callbacks that are safe to run concurrently (--concurrency N): they
  *     share only the memory, and concurrent requests for overlapping ranges
  *     have no defined order on real disks either, so no lock is needed.
@@ -31,7 +34,12 @@ static const char help_text[] =
 	"  <size>   The device's size in bytes, with an optional K, M, G or T\n"
 	"           suffix (powers of 1024), e.g. 512M.  Memory is only used\n"
 	"           where data is written.  Optional with --rerun.\n"
+	"\n"
+	"  --no-read-ref  Copy read data through libbdus's buffer (two\n"
+	"                 copies) instead of pointing kbdus at it (one).\n"
 	"\n";
+
+enum { OPT_NO_READ_REF = OPT_FIRST_DRIVER_SPECIFIC };
 
 static char *memory_of(struct bdus_ctx *ctx)
 {
@@ -60,6 +68,15 @@ static int ram_read(char *buffer, uint64_t offset, uint32_t size,
 		    struct bdus_ctx *ctx)
 {
 	memcpy(buffer, memory_of(ctx) + offset, size);
+	return 0;
+}
+
+/* The data is already in memory: no need to copy it anywhere first. */
+static int ram_read_ref(const char **data, uint64_t offset, uint32_t size,
+			struct bdus_ctx *ctx)
+{
+	(void)size;
+	*data = memory_of(ctx) + offset;
 	return 0;
 }
 
@@ -131,18 +148,24 @@ int main(int argc, char **argv)
 {
 	static const struct option long_options[] = {
 		DRIVER_COMMON_OPTIONS,
+		{ "no-read-ref", no_argument, NULL, OPT_NO_READ_REF },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct driver_options options;
 	int opt, handled;
 
 	driver_options_init(&options, "bdus-ram");
+	options.ext.read_ref = ram_read_ref;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) !=
 	       -1) {
 		if (opt == 'h') {
 			printf("%s%s", help_text, driver_common_help);
 			return 0;
+		}
+		if (opt == OPT_NO_READ_REF) {
+			options.ext.read_ref = NULL;
+			continue;
 		}
 		handled = driver_parse_common(&options, opt, optarg);
 		if (handled < 0)

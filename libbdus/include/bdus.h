@@ -511,6 +511,24 @@ struct bdus_ext_attrs {
 	 * URING protocol only: an error with IOCTL or MMAP, and ignored when
 	 * DEFAULT falls back to them.  bdus_rerun_ext() uses the new value. */
 	uint32_t poll_us;
+
+	uint32_t reserved0; /* zero */
+
+	/*
+	 * Optional, for reads that move their data once (since 0.1.3).  If
+	 * set, libbdus calls it instead of ops->read, which must be set too:
+	 * it points *data at the size bytes at offset in the driver's own
+	 * memory, and over the uring protocol kbdus copies them from there
+	 * straight into the request's pages (with the other protocols,
+	 * libbdus copies them through its buffer, as before).  The memory
+	 * must stay mapped until the reply is sent, soon after the callback
+	 * returns; a write to it meanwhile races with the read as any
+	 * overlapping I/O does.  Returns as ops->read.  If *data cannot be
+	 * read, the request fails with EIO and the driver with EFAULT.
+	 * Context and thread-safety: as ops->read.
+	 */
+	int (*read_ref)(const char **data, uint64_t offset, uint32_t size,
+			struct bdus_ctx *ctx);
 };
 
 /* The largest bdus_ext_attrs.poll_us: 100 ms. */

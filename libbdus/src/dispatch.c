@@ -82,9 +82,25 @@ static bool has_callback_for(const struct bdus_ops *ops, uint32_t type)
 	       (bdus_supported_requests(ops) & KBDUS_REQ_BIT(type));
 }
 
+/* ext->read_ref: the transport sends the data from where the driver keeps
+ * it, or it is copied into the buffer here. */
+static int call_read_ref(struct bdus_ctx *ctx, struct bdus_message *message)
+{
+	const char *data = NULL;
+	int ret = ctx->ext->read_ref(&data, message->offset, message->size,
+				     ctx);
+
+	if (ret != 0)
+		return ret;
+	if (message->can_reply_from)
+		message->reply_data = data;
+	else
+		memcpy(message->payload, data, message->size);
+	return 0;
+}
+
 /* The callback for message->type must exist. */
-static int call_callback(struct bdus_ctx *ctx,
-			 const struct bdus_message *message)
+static int call_callback(struct bdus_ctx *ctx, struct bdus_message *message)
 {
 	const struct bdus_ops *ops = ctx->ops;
 	char *buffer = message->payload;
@@ -93,6 +109,8 @@ static int call_callback(struct bdus_ctx *ctx,
 
 	switch (message->type) {
 	case KBDUS_REQ_READ:
+		if (ctx->ext->read_ref)
+			return call_read_ref(ctx, message);
 		return ops->read(buffer, offset, size, ctx);
 	case KBDUS_REQ_WRITE:
 		return ops->write(buffer, offset, size, ctx);
@@ -115,7 +133,7 @@ static int call_callback(struct bdus_ctx *ctx,
 	}
 }
 
-int bdus_dispatch(struct bdus_ctx *ctx, const struct bdus_message *message,
+int bdus_dispatch(struct bdus_ctx *ctx, struct bdus_message *message,
 		  unsigned worker)
 {
 	bool is_ioctl = message->type == KBDUS_REQ_IOCTL;

@@ -178,7 +178,8 @@ static bool run(const struct bdus_ops *ops, const struct bdus_attrs *attrs,
 	memset(&driver, 0, sizeof(driver));
 	if (!bdus_validate_ops(ops) || !bdus_validate_attrs_for_run(attrs) ||
 	    !bdus_copy_ext(&driver.ext, ext, ext_size) ||
-	    !bdus_validate_ext(&driver.ext))
+	    !bdus_validate_ext(&driver.ext) ||
+	    !bdus_validate_ext_ops(&driver.ext, ops))
 		return false;
 
 	driver.ops = *ops;
@@ -263,7 +264,8 @@ static bool rerun(uint64_t id, const struct bdus_ops *ops,
 	if (!bdus_validate_ops(ops) ||
 	    (!attrs && !bdus_fail(EINVAL, "attrs must not be NULL")) ||
 	    !bdus_copy_ext(&driver.ext, ext, ext_size) ||
-	    !bdus_validate_ext(&driver.ext))
+	    !bdus_validate_ext(&driver.ext) ||
+	    !bdus_validate_ext_ops(&driver.ext, ops))
 		return false;
 
 	/* Check before attaching: attaching stops the running driver. */

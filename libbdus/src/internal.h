@@ -91,6 +91,9 @@ bool bdus_control_device_info(int control_fd, uint64_t id,
 bool bdus_validate_ops(const struct bdus_ops *ops);
 bool bdus_validate_attrs_for_run(const struct bdus_attrs *attrs);
 bool bdus_validate_ext(const struct bdus_ext_attrs *ext);
+/* The ext fields that depend on the callbacks (read_ref). */
+bool bdus_validate_ext_ops(const struct bdus_ext_attrs *ext,
+			   const struct bdus_ops *ops);
 bool bdus_validate_for_rerun(const struct bdus_ops *ops,
 			     const struct bdus_attrs *attrs,
 			     const struct bdus_ext_attrs *ext,
@@ -167,6 +170,11 @@ struct bdus_message {
 	uint32_t ioctl_command;
 	uint32_t type; /* enum kbdus_request_type */
 	char *payload; /* where its data is, and where read data goes */
+	/* Set by the transport: it can send read data from any address.
+	 * Then bdus_dispatch() may set reply_data instead of filling
+	 * payload (ext->read_ref). */
+	bool can_reply_from;
+	const char *reply_data;
 };
 
 struct bdus_channel {
@@ -197,7 +205,7 @@ int bdus_channel_flush_reply(struct bdus_channel *channel);
 
 /* Serves a data request.  Returns the errno for the reply (0 on success) or
  * bdus_abort. */
-int bdus_dispatch(struct bdus_ctx *ctx, const struct bdus_message *message,
+int bdus_dispatch(struct bdus_ctx *ctx, struct bdus_message *message,
 		  unsigned worker);
 /* The reply's errno for a callback's result ret (0 or an errno value) to a
  * request of kbdus type: block I/O only has a few errno values of its own,

@@ -115,7 +115,8 @@ static enum bdus_serve_outcome serve_loop(struct worker *worker,
 					  bool until_available)
 {
 	struct server *server = worker->server;
-	struct bdus_message message;
+	/* can_reply_from stays false: replies go through the buffer. */
+	struct bdus_message message = { 0 };
 	int err, ret;
 
 	for (;;) {

@@ -14,8 +14,9 @@
  * memory that it has work for the ring, so that polling needs no system
  * call until there is something to take.
  * The ring is sized so that every command it can have in flight (one per
- * slot, a STOP per queue, and the eventfd read) fits in the completion
- * queue: nothing is ever held back in the kernel's overflow list.
+ * slot, two with read_ref (a COMMIT and the FETCH), a STOP per queue, and
+ * the eventfd read) fits in the completion queue: nothing is ever held
+ * back in the kernel's overflow list.
  */
 
 #include "uring.h"
@@ -92,15 +93,17 @@ bool bdus_uring_probe(uint32_t num_commands)
 }
 
 bool uring_ring_open(struct uring_ring *r, int session_fd, uint32_t num_slots,
-		     uint32_t num_queues, uint32_t poll_us)
+		     uint32_t num_queues, const struct bdus_ext_attrs *ext)
 {
+	uint32_t per_slot = ext->read_ref ? 2 : 1;
 	/* The eventfd read too. */
-	int err = init_ring(&r->ring, num_slots + num_queues + 1, poll_us > 0);
+	int err = init_ring(&r->ring, num_slots * per_slot + num_queues + 1,
+			   ext->poll_us > 0);
 
 	if (err < 0)
 		return fail_init(err);
 	r->open = true;
-	r->poll_ns = (uint64_t)poll_us * 1000;
+	r->poll_ns = (uint64_t)ext->poll_us * 1000;
 
 	/* A fixed file saves a file lookup per command; optional. */
 	r->fd = session_fd;
@@ -192,8 +195,23 @@ bool uring_ring_fetch(struct uring_ring *r, struct uring_slot *slot)
 
 bool uring_ring_commit(struct uring_ring *r, struct uring_slot *slot)
 {
-	return queue_slot_command(r, slot, KBDUS_URING_CMD_COMMIT_AND_FETCH,
-				  slot->result);
+	const char *data = slot->message.reply_data;
+	struct kbdus_uring_cmd cmd = {
+		.queue = slot->queue,
+		.tag = slot->tag,
+		.buffer = (uintptr_t)data,
+	};
+
+	if (!data || slot->result != 0)
+		return queue_slot_command(r, slot,
+					  KBDUS_URING_CMD_COMMIT_AND_FETCH,
+					  slot->result);
+	/* kbdus copies from data while the COMMIT is issued, in this
+	 * thread's next submission; the slot keeps its own buffer. */
+	slot->message.reply_data = NULL;
+	return queue_command(r, KBDUS_URING_CMD_COMMIT, &cmd,
+			     URING_COMMIT_DATA) &&
+	       uring_ring_fetch(r, slot);
 }
 
 bool uring_ring_stop_queue(struct uring_ring *r, uint16_t queue)

@@ -134,6 +134,8 @@ static bool on_request(struct uring_ring *r, struct uring_slot *slot)
 	message->ioctl_command = request->ioctl_command;
 	message->type = request->type;
 	message->payload = slot->buffer;
+	message->can_reply_from = true;
+	message->reply_data = NULL;
 
 	if (message->type > KBDUS_REQ_IOCTL)
 		return uring_report(server, EPROTO,
@@ -206,6 +208,14 @@ static bool on_completion(struct uring_ring *r, const struct io_uring_cqe *cqe)
 		r->event_armed = false; /* a failed read just gets redone */
 		return commit_answered(r);
 	}
+	if (cqe->user_data == URING_COMMIT_DATA) {
+		if (cqe->res < 0) /* the request failed with EIO */
+			return uring_report(r->server, -cqe->res,
+					    "kbdus could not read the data that "
+					    "read_ref pointed to: %s",
+					    strerror(-cqe->res));
+		return true;
+	}
 	return on_slot_completion(r, (struct uring_slot *)(uintptr_t)cqe->user_data,
 				  cqe->res);
 }
@@ -244,6 +254,8 @@ static bool reap_stopping(struct uring_ring *r, unsigned *stops, bool *failed)
 		} else if (cqe->user_data == URING_STOP_DATA) {
 			(*stops)--;
 			*failed |= cqe->res < 0;
+		} else if (cqe->user_data == URING_COMMIT_DATA) {
+			/* not a slot command */
 		} else {
 			r->posted--;
 		}
@@ -358,7 +370,7 @@ static bool start_ring(struct uring_ring *r)
 	uint32_t queues = ring_num_queues(server, r);
 
 	if (!uring_ring_open(r, server->session->fd, queues * server->depth,
-			     queues, server->ctx->ext->poll_us))
+			     queues, server->ctx->ext))
 		return false;
 	for (uint32_t q = r->index; q < server->num_queues; q += server->num_rings)
 		for (uint32_t t = 0; t < server->depth; t++)

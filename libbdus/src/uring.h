@@ -66,6 +66,9 @@ struct uring_ring {
  * slot's address. */
 #define URING_EVENT_DATA ((uint64_t)1)
 #define URING_STOP_DATA ((uint64_t)2)
+/* user_data of a COMMIT whose read data comes from the driver's memory
+ * (ext->read_ref), followed by a FETCH of the slot. */
+#define URING_COMMIT_DATA ((uint64_t)3)
 
 /* uring_slot.result of a request handed back unanswered, after a failure. */
 #define URING_DROPPED INT32_MIN
@@ -182,14 +185,17 @@ void bdus_uring_prep_cmd(struct io_uring_sqe *sqe, int fd, bool fixed_file,
 
 /* Creates the ring in the calling thread, which must be the only one to use
  * it, for commands on up to num_slots slots of num_queues queues, polling
- * for poll_us before each wait (0: never).  false with the error set. */
+ * for ext->poll_us before each wait (0: never).  false with the error
+ * set. */
 bool uring_ring_open(struct uring_ring *r, int session_fd, uint32_t num_slots,
-		     uint32_t num_queues, uint32_t poll_us);
+		     uint32_t num_queues, const struct bdus_ext_attrs *ext);
 /* Closes it.  Commands still posted are cancelled when io_uring tears the
  * ring down (before Linux 6.7: when the thread exits): STOP first. */
 void uring_ring_close(struct uring_ring *r);
 /* Queue a FETCH or a COMMIT_AND_FETCH (with slot->result) of the slot, for
- * the next submission.  false (error set) if the ring is broken. */
+ * the next submission; a reply whose data is at message.reply_data is a
+ * COMMIT from there and a FETCH.  false (error set) if the ring is
+ * broken. */
 bool uring_ring_fetch(struct uring_ring *r, struct uring_slot *slot);
 bool uring_ring_commit(struct uring_ring *r, struct uring_slot *slot);
 /* Queues a STOP of the queue (user_data URING_STOP_DATA): kbdus gives back

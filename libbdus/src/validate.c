@@ -138,6 +138,18 @@ bool bdus_validate_ext(const struct bdus_ext_attrs *ext)
 				 "ext poll_us needs the uring protocol (or the "
 				 "default), not %s",
 				 bdus_protocol_name(ext->protocol));
+	if (ext->reserved0)
+		return bdus_fail(EINVAL, "ext reserved0 must be zero");
+	return true;
+}
+
+bool bdus_validate_ext_ops(const struct bdus_ext_attrs *ext,
+			   const struct bdus_ops *ops)
+{
+	if (ext->read_ref && !ops->read)
+		return bdus_fail(EINVAL, "ext read_ref needs ops->read too: "
+					 "it is what tells the kernel that the "
+					 "driver serves reads");
 	return true;
 }
 

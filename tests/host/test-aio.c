@@ -95,6 +95,13 @@ static void requests_case(const char *name, uint32_t requests,
 	expect_dev_refusal(name, &attrs, NULL, &dattrs, EINVAL, expected, 0);
 }
 
+static int any_read_ref(const char **d, uint64_t o, uint32_t s,
+			struct bdus_ctx *c)
+{
+	(void)d, (void)o, (void)s, (void)c;
+	return 0;
+}
+
 static void test_devices(void)
 {
 	struct bdus_aio_dev_attrs dattrs = { .requests = BDUS_REQ_READ };
@@ -119,6 +126,12 @@ static void test_devices(void)
 	dattrs.reserved[3] = 0;
 	expect_dev_refusal("ioctl protocol", &attrs, &ext, &dattrs, EINVAL,
 			   "uring protocol only", 0);
+	{
+		struct bdus_ext_attrs ref = { .read_ref = any_read_ref };
+
+		expect_dev_refusal("read_ref", &attrs, &ref, &dattrs, EINVAL,
+				   "read_ref is for bdus_run_ext()", 0);
+	}
 	expect_dev_refusal("NULL attrs", NULL, NULL, &dattrs, EINVAL,
 			   "attrs must not be NULL", 0);
 	bad_attrs.logical_block_size = 100;

@@ -72,6 +72,13 @@ static int noop_write(const char *b, uint64_t o, uint32_t s,
 	return 0;
 }
 
+static int noop_read_ref(const char **d, uint64_t o, uint32_t s,
+			 struct bdus_ctx *c)
+{
+	(void)d, (void)o, (void)s, (void)c;
+	return 0;
+}
+
 static const struct bdus_ops read_only_ops = { .read = noop_read };
 
 static struct bdus_attrs valid_attrs(void)
@@ -223,6 +230,21 @@ static void test_ext(void)
 	ext_case("ext poll_us with the mmap protocol is refused", ext,
 		 "ext poll_us needs the uring protocol (or the default), "
 		 "not mmap");
+
+	ext = (struct bdus_ext_attrs){ .reserved0 = 1 };
+	ext_case("ext reserved0 must be zero", ext,
+		 "ext reserved0 must be zero");
+	{
+		static const struct bdus_ops write_only_ops = {
+			.write = noop_write,
+		};
+		struct bdus_attrs a = valid_attrs();
+
+		ext = (struct bdus_ext_attrs){ .read_ref = noop_read_ref };
+		expect_refusal("ext read_ref without ops->read is refused",
+			       &write_only_ops, &a, &ext, EINVAL,
+			       "ext read_ref needs ops->read too");
+	}
 
 	errno = 0;
 	result("ext fields from a newer bdus.h are refused when set",

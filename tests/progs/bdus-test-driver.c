@@ -19,6 +19,10 @@
  *   --fail-flush ERR    fail flush with errno ERR
  *   --abort-after N     return bdus_abort from the Nth request on
  *   --delay-ms N        sleep N ms in every request callback
+ *   --read-ref good|bad serve reads through ext read_ref (traced as
+ *                       "read_ref OFFSET SIZE"), pointing at the data, or
+ *                       (bad) for the second MiB of the device, at an
+ *                       address that cannot be read
  *   --linger            once bdus_run() failed and its message is out,
  *                       stay alive until killed (whatever bdus_run() left
  *                       behind must not need the process to exit)
@@ -177,6 +181,22 @@ static int do_read(char *buf, uint64_t off, uint32_t size, struct bdus_ctx *c)
 	return ret;
 }
 
+static bool bad_read_ref;
+
+static int do_read_ref(const char **data, uint64_t off, uint32_t size,
+		       struct bdus_ctx *c)
+{
+	int ret = begin_request(c);
+
+	trace("read_ref %" PRIu64 " %" PRIu32, off, size);
+	/* Bad only away from what the partition scan reads. */
+	if (bad_read_ref && off >= (1u << 20) && off < (2u << 20))
+		*data = (const char *)16;
+	else
+		*data = test.memory + off;
+	return ret;
+}
+
 static int store(const char *buf, uint64_t off, uint32_t size, bool fua,
 		 const struct bdus_ctx *c)
 {
@@ -282,6 +302,7 @@ enum {
 	OPT_ABORT_AFTER,
 	OPT_LINGER,
 	OPT_DELAY_MS,
+	OPT_READ_REF,
 	OPT_PROTOCOL,
 	OPT_QUEUES,
 	OPT_QUEUE_DEPTH,
@@ -304,6 +325,7 @@ static const struct option long_options[] = {
 	{ "abort-after", required_argument, NULL, OPT_ABORT_AFTER },
 	{ "linger", no_argument, NULL, OPT_LINGER },
 	{ "delay-ms", required_argument, NULL, OPT_DELAY_MS },
+	{ "read-ref", required_argument, NULL, OPT_READ_REF },
 	{ "protocol", required_argument, NULL, OPT_PROTOCOL },
 	{ "queues", required_argument, NULL, OPT_QUEUES },
 	{ "queue-depth", required_argument, NULL, OPT_QUEUE_DEPTH },
@@ -439,6 +461,12 @@ static int parse_test_option(struct config *c, int opt, const char *arg)
 		if (!parse_number(arg, &n))
 			return usage("bad --delay-ms", arg);
 		test.delay_ms = (unsigned)n;
+		return 0;
+	case OPT_READ_REF:
+		if (strcmp(arg, "good") && strcmp(arg, "bad"))
+			return usage("bad --read-ref", arg);
+		bad_read_ref = strcmp(arg, "bad") == 0;
+		c->ext.read_ref = do_read_ref;
 		return 0;
 	default:
 		return -1;

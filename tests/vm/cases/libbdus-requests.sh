@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Every request type reaches libbdus callbacks with the right arguments over
 # every protocol (uring with each thread layout), ioctls travel in both
-# directions, and callback errors map to the right errno.
+# directions, callback errors map to the right errno, and ext read_ref
+# serves reads from the driver's memory on every protocol.
 # timeout: 600
 source "$BDUS_ROOT/tests/vm/testlib.sh"
 source "$BDUS_ROOT/tests/vm/testlib-libbdus.sh"
@@ -61,4 +62,30 @@ for protocol in $PROTOCOLS; do
 	bdus destroy --no-flush "$E_ID"
 	wait_exit "$E_PID" || fail "driver exited with $?"
 done
+
+# ext read_ref: the driver says where the data is.  Over uring kbdus copies
+# it from there, so a bad address fails the read (EIO) and the driver
+# (EFAULT) instead of crashing libbdus's copy; the others copy it through
+# the buffer.
+dd if=/dev/urandom of=/tmp/block bs=64k count=1 status=none
+for protocol in $PROTOCOLS; do
+	info "read_ref, $protocol"
+	trace=/tmp/trace-ref-$protocol
+	test_driver R --protocol "$protocol" --read-ref good --trace "$trace" 4M
+	dd if=/tmp/block of="$R_DEV" bs=64k seek=3 oflag=direct status=none
+	cmp <(dd if="$R_DEV" bs=64k skip=3 count=1 iflag=direct status=none) /tmp/block ||
+		fail "read_ref read back other data ($protocol)"
+	expect_traced "$trace" "read_ref 196608 65536"
+	! grep -q '^read ' "$trace" || fail "ops->read was called besides read_ref"
+	bdus destroy "$R_ID"
+	wait_exit "$R_PID" || { cat "$R_ERR" >&2; fail "driver exited with $?"; }
+done
+test_driver R --protocol uring --read-ref bad 4M
+expect_error "Input/output error" dd if="$R_DEV" of=/dev/null bs=4k skip=256 count=1 iflag=direct
+rc=0
+wait_exit "$R_PID" || rc=$?
+[[ $rc == 1 ]] || fail "a bad read_ref address: the driver exited with $rc, not 1"
+grep -q "could not read the data that read_ref pointed to" "$R_ERR" ||
+	{ cat "$R_ERR" >&2; fail "no message about the bad read_ref address"; }
+expect_error "read_ref needs ops->read" bdus-test-driver --ops write --read-ref good 4M
 unload_kbdus
