@@ -328,14 +328,17 @@ struct kbdus_mmap_transceive_args {
  *   - KBDUS_URING_CMD_COMMIT_AND_FETCH completes that request (result as in
  *     kbdus_reply.error; read data is taken from the buffer) and posts the
  *     slot again, with that buffer.  A request that timed out meanwhile is
- *     silently dropped;
+ *     silently dropped, and so is a reply whose data cannot be read (a
+ *     buffer of 0 where the reply carries data, say): the request then
+ *     fails with EIO, and the CQE does not say so;
  *   - KBDUS_URING_CMD_COMMIT completes the request likewise, read data
  *     taken from buffer (any of the driver's memory; 0 where the reply
  *     carries none), without posting the slot.  It completes at once: 0,
  *     or -EFAULT if the data could not be read (the request fails: EIO);
- *   - KBDUS_URING_CMD_GET_DATA copies the write (or ioctl _IOC_WRITE) data
- *     of the request held on the slot into buffer, which must not be 0; a
- *     request without such data copies nothing.  It completes at once: 0,
+ *   - KBDUS_URING_CMD_GET_DATA copies what would have been copied on
+ *     delivery into buffer, which must not be 0: a write's data, or an
+ *     ioctl's whole argument (_IOC_SIZE bytes, zeros where the caller gives
+ *     none); nothing for other requests.  It completes at once: 0,
  *     -ESTALE if the request timed out meanwhile (commit it anyway; it is
  *     ignored), or -EFAULT (the request stays held).  With COMMIT, it lets
  *     a driver choose where each request's data lives once it has the
@@ -361,15 +364,17 @@ struct kbdus_mmap_transceive_args {
  * CQE results, besides the ones below: -EINVAL (bad queue, tag, result,
  * buffer or opcode, a COMMIT or GET_DATA for a slot that holds no request, a command
  * from a second thread, or from a second ring while commands of the queue
- * from another ring are posted), -EBUSY (the slot is already posted: FETCH twice or
- * COMMIT twice), -EBADFD / -EPROTOTYPE (not a uring session), -EFAULT (the
+ * from another ring are posted), -EBUSY (the slot is already posted: FETCH
+ * twice or COMMIT_AND_FETCH twice), -EBADFD / -EPROTOTYPE (not a uring session), -EFAULT (the
  * buffer faulted while a request was delivered: that request fails with
  * EIO), -ECANCELED.
  */
 struct kbdus_uring_cmd {
 	__u16 queue;
 	__u16 tag;
-	__s32 result; /* COMMIT_AND_FETCH: 0 or a positive errno; FETCH: 0 */
+	/* COMMIT_AND_FETCH, COMMIT: 0 or a positive errno; FETCH, GET_DATA,
+	 * STOP: 0 */
+	__s32 result;
 	/* FETCH, COMMIT_AND_FETCH: the slot's payload buffer, or 0 (none; a
 	 * COMMIT_AND_FETCH's reply then carries no data); COMMIT: the reply's
 	 * data; GET_DATA: where the request's data goes; STOP: 0. */
@@ -380,7 +385,8 @@ struct kbdus_uring_cmd {
 /* Notifications: the slot is no longer posted; post it again (FETCH). */
 #define KBDUS_URING_RES_DEVICE_AVAILABLE 1
 /* Stop: every posted command completes with it, and so does every later
- * command (after a COMMIT's result has been applied). */
+ * FETCH and COMMIT_AND_FETCH (after the latter's result has been applied);
+ * COMMIT and GET_DATA still act on the requests the driver holds. */
 #define KBDUS_URING_RES_TERMINATE 2
 
 #define KBDUS_IOCTL_TYPE 0xbd
