@@ -518,7 +518,8 @@ struct bdus_ext_attrs {
 	 * Optional, for reads that move their data once (since 0.1.3).  If
 	 * set, libbdus calls it instead of ops->read, which must be set too:
 	 * it points *data at the size bytes at offset in the driver's own
-	 * memory, and over the uring protocol kbdus copies them from there
+	 * memory (a NULL *data fails the read with EIO), and over the uring
+	 * protocol kbdus copies them from there
 	 * straight into the request's pages (with the other protocols,
 	 * libbdus copies them through its buffer, as before).  The memory
 	 * must stay mapped until the reply is sent, soon after the callback

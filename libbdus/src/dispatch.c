@@ -92,6 +92,13 @@ static int call_read_ref(struct bdus_ctx *ctx, struct bdus_message *message)
 
 	if (ret != 0)
 		return ret;
+	if (!data) {
+		/* Never the slot's stale buffer, nor a crash in memcpy. */
+		if (ctx->attrs->log)
+			bdus_log(ctx, "read_ref returned 0 without setting "
+				      "*data: the read fails with EIO");
+		return EIO;
+	}
 	if (message->can_reply_from)
 		message->reply_data = data;
 	else

@@ -14,6 +14,7 @@
  *     --worker           a second thread serves and completes every
  *                        request, each batch in reverse order
  *     --shared-buffers N one pool of N payload buffers for every device
+ *     --shared-buffer-size BYTES  their size (default 256 KiB)
  *     --misuse           check the API's refusals on the first request,
  *                        and the shared pool's
  *     --hold N           leave the first N writes uncompleted until the
@@ -287,6 +288,7 @@ int main(int argc, char **argv)
 		{ "worker", no_argument, NULL, 'w' },
 		{ "misuse", no_argument, NULL, 'm' },
 		{ "shared-buffers", required_argument, NULL, 's' },
+		{ "shared-buffer-size", required_argument, NULL, 'S' },
 		{ "hold", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -338,6 +340,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			aio_attrs.shared_buffers = (uint32_t)atoi(optarg);
+			break;
+		case 'S':
+			aio_attrs.shared_buffer_size = (uint32_t)atoi(optarg);
 			break;
 		case 'H':
 			hold_left = (unsigned)atoi(optarg);

@@ -19,10 +19,12 @@
  *   --fail-flush ERR    fail flush with errno ERR
  *   --abort-after N     return bdus_abort from the Nth request on
  *   --delay-ms N        sleep N ms in every request callback
- *   --read-ref good|bad serve reads through ext read_ref (traced as
- *                       "read_ref OFFSET SIZE"), pointing at the data, or
- *                       (bad) for the second MiB of the device, at an
- *                       address that cannot be read
+ *   --read-ref good|bad|null
+ *                       serve reads through ext read_ref (traced as
+ *                       "read_ref OFFSET SIZE"), pointing at the data; for
+ *                       the second MiB of the device, bad points at an
+ *                       address that cannot be read and null returns 0
+ *                       without setting *data
  *   --linger            once bdus_run() failed and its message is out,
  *                       stay alive until killed (whatever bdus_run() left
  *                       behind must not need the process to exit)
@@ -181,7 +183,7 @@ static int do_read(char *buf, uint64_t off, uint32_t size, struct bdus_ctx *c)
 	return ret;
 }
 
-static bool bad_read_ref;
+static const char *read_ref_mode;
 
 static int do_read_ref(const char **data, uint64_t off, uint32_t size,
 		       struct bdus_ctx *c)
@@ -189,9 +191,11 @@ static int do_read_ref(const char **data, uint64_t off, uint32_t size,
 	int ret = begin_request(c);
 
 	trace("read_ref %" PRIu64 " %" PRIu32, off, size);
-	/* Bad only away from what the partition scan reads. */
-	if (bad_read_ref && off >= (1u << 20) && off < (2u << 20))
-		*data = (const char *)16;
+	/* Wrong only away from what the partition scan reads. */
+	if (off >= (1u << 20) && off < (2u << 20) &&
+	    strcmp(read_ref_mode, "good") != 0)
+		*data = strcmp(read_ref_mode, "bad") == 0 ? (const char *)16 :
+							     NULL;
 	else
 		*data = test.memory + off;
 	return ret;
@@ -463,9 +467,10 @@ static int parse_test_option(struct config *c, int opt, const char *arg)
 		test.delay_ms = (unsigned)n;
 		return 0;
 	case OPT_READ_REF:
-		if (strcmp(arg, "good") && strcmp(arg, "bad"))
+		if (strcmp(arg, "good") && strcmp(arg, "bad") &&
+		    strcmp(arg, "null"))
 			return usage("bad --read-ref", arg);
-		bad_read_ref = strcmp(arg, "bad") == 0;
+		read_ref_mode = arg;
 		c->ext.read_ref = do_read_ref;
 		return 0;
 	default:

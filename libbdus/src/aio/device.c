@@ -354,7 +354,8 @@ bdus_aio_attach_dev_sized(struct bdus_aio *aio, uint64_t dev_id,
 	if (!bdus_validate_against_device(dev_id, &args.ops, attrs, &args.ext,
 					  false, &config) ||
 	    !aio_check_room(aio, aio_cq_need(aio, config.num_queues,
-					     config.queue_depth)))
+					     config.queue_depth)) ||
+	    !aio_check_pool_fits(aio, config.max_read_write_size))
 		return NULL;
 	if ((config.supported_requests & ~args.dattrs.requests) != 0) {
 		bdus_fail(EINVAL,

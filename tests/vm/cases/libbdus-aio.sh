@@ -208,6 +208,12 @@ wait_exit "$reader" || fail "the waiting read failed"
 cmp /tmp/read /tmp/block || fail "data lost across recovery"
 [[ $(bdus info --state "$id") == active ]] || fail "state $(bdus info --state "$id") after attach"
 
+info "an attach whose shared buffers are too small leaves the live driver"
+expect_error "exceeds the context's shared_buffer_size" \
+	bdus-test-aio --attach "$id" --shared-buffers 4 --shared-buffer-size 65536 8
+kill -0 "$N_PID" || fail "the refused attach ended the live driver"
+[[ $(bdus info --state "$id") == active ]] || fail "state $(bdus info --state "$id") after a refused attach"
+
 info "live replacement of an async driver"
 aio_driver P 1 --attach "$id" --backing /dev/shm/rec 8
 wait_exit "$N_PID" || { cat "$N_ERR" >&2; fail "the replaced driver exited with $?"; }

@@ -87,5 +87,16 @@ wait_exit "$R_PID" || rc=$?
 [[ $rc == 1 ]] || fail "a bad read_ref address: the driver exited with $rc, not 1"
 grep -q "could not read the data that read_ref pointed to" "$R_ERR" ||
 	{ cat "$R_ERR" >&2; fail "no message about the bad read_ref address"; }
+# A read_ref that sets no address fails the read, never answering with
+# whatever the slot's buffer held.
+for protocol in $PROTOCOLS; do
+	test_driver R --protocol "$protocol" --read-ref null 4M
+	dd if=/dev/urandom of="$R_DEV" bs=64k seek=16 count=1 oflag=direct status=none
+	expect_error "Input/output error" dd if="$R_DEV" of=/dev/null bs=64k skip=16 count=1 iflag=direct
+	bdus destroy "$R_ID"
+	rc=0
+	wait_exit "$R_PID" || rc=$?
+	((rc == 0)) || { cat "$R_ERR" >&2; fail "driver exited with $rc ($protocol)"; }
+done
 expect_error "read_ref needs ops->read" bdus-test-driver --ops write --read-ref good 4M
 unload_kbdus
