@@ -580,8 +580,12 @@ void kbdus_inverter_receive_fail(struct kbdus_slot *slot, int error)
 	slot_end(slot, error);
 }
 
-struct kbdus_slot *kbdus_inverter_reply_begin(struct kbdus_session *session,
-					      u64 handle)
+/* Validates a handle of the session's and moves its DELIVERED slot to
+ * state to: ERR_PTR(-EINVAL) if malformed, -ESTALE if it names nothing the
+ * session holds. */
+static struct kbdus_slot *inverter_claim_delivered(struct kbdus_session *session,
+						   u64 handle,
+						   enum kbdus_slot_state to)
 {
 	struct kbdus_device *kdev = session->kdev;
 	u32 index = lower_32_bits(handle);
@@ -599,11 +603,17 @@ struct kbdus_slot *kbdus_inverter_reply_begin(struct kbdus_session *session,
 	 * cmpxchg belongs to this very delivery.
 	 */
 	if (READ_ONCE(slot->owner) != session ||
-	    !slot_claim(slot, slot_word(generation, KBDUS_SLOT_DELIVERED),
-			KBDUS_SLOT_COMPLETING))
+	    !slot_claim(slot, slot_word(generation, KBDUS_SLOT_DELIVERED), to))
 		return ERR_PTR(-ESTALE);
 
 	return slot;
+}
+
+struct kbdus_slot *kbdus_inverter_reply_begin(struct kbdus_session *session,
+					      u64 handle)
+{
+	return inverter_claim_delivered(session, handle,
+					KBDUS_SLOT_COMPLETING);
 }
 
 void kbdus_inverter_reply_end(struct kbdus_slot *slot, int error)
@@ -621,21 +631,7 @@ void kbdus_inverter_reply_end(struct kbdus_slot *slot, int error)
 struct kbdus_slot *kbdus_inverter_data_begin(struct kbdus_session *session,
 					     u64 handle)
 {
-	struct kbdus_device *kdev = session->kdev;
-	u32 index = lower_32_bits(handle);
-	u32 generation = upper_32_bits(handle);
-	struct kbdus_slot *slot;
-
-	if (index >= kdev->num_slots || generation == 0)
-		return ERR_PTR(-EINVAL);
-
-	slot = &kdev->slots[array_index_nospec(index, kdev->num_slots)];
-	if (READ_ONCE(slot->owner) != session ||
-	    !slot_claim(slot, slot_word(generation, KBDUS_SLOT_DELIVERED),
-			KBDUS_SLOT_DELIVERING))
-		return ERR_PTR(-ESTALE);
-
-	return slot;
+	return inverter_claim_delivered(session, handle, KBDUS_SLOT_DELIVERING);
 }
 
 void kbdus_inverter_data_end(struct kbdus_slot *slot)
