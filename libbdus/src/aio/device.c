@@ -226,11 +226,10 @@ static bool aio_dev_start(struct bdus_aio_dev *dev, const struct bdus_ops *ops,
 		return bdus_fail(ENOMEM, "cannot allocate %" PRIu32 " requests",
 				 dev->num_requests);
 
-	if (aio->pool.count) {
-		if (!aio_check_pool_fits(aio, config->max_read_write_size))
-			return false;
+	/* Create and attach checked that requests fit the pool's buffers
+	 * (kbdus only ever lowers max_read_write_size). */
+	if (aio->pool.count)
 		bdus_session_drop_buffers(&dev->session);
-	}
 	dev->attrs.max_concurrent_callbacks = 1;
 	bdus_effective_attrs(&dev->attrs, &dev->ext, ops, config,
 			     dev->session.protocol, is_rerun);
