@@ -7,9 +7,10 @@
  *     ctx->attrs (so it also works with --rerun, where the size comes from
  *     the existing device), and freeing it in terminate();
  *   - serving read, write, write_zeros, discard and flush;
- *   - reads whose data moves once (ext read_ref): the callback says where
- *     the data is, and kbdus copies it from there into the request's
- *     pages, as brd would (--no-read-ref: through libbdus's buffer);
+ *   - data that moves once, as brd's does (ext read_ref and write_ref): the
+ *     callbacks say where a read's data is and where a write's data goes,
+ *     and kbdus copies it between there and the request's pages
+ *     (--no-read-ref, --no-write-ref: through libbdus's buffer);
  *   - callbacks that are safe to run concurrently (--concurrency N): they
  *     share only the memory, and concurrent requests for overlapping ranges
  *     have no defined order on real disks either, so no lock is needed.
@@ -35,11 +36,15 @@ static const char help_text[] =
 	"           suffix (powers of 1024), e.g. 512M.  Memory is only used\n"
 	"           where data is written.  Optional with --rerun.\n"
 	"\n"
-	"  --no-read-ref  Copy read data through libbdus's buffer (two\n"
-	"                 copies) instead of pointing kbdus at it (one).\n"
+	"  --no-read-ref   Copy read data through libbdus's buffer (two\n"
+	"                  copies) instead of pointing kbdus at it (one).\n"
+	"  --no-write-ref  The same for written data.\n"
 	"\n";
 
-enum { OPT_NO_READ_REF = OPT_FIRST_DRIVER_SPECIFIC };
+enum {
+	OPT_NO_READ_REF = OPT_FIRST_DRIVER_SPECIFIC,
+	OPT_NO_WRITE_REF,
+};
 
 static char *memory_of(struct bdus_ctx *ctx)
 {
@@ -74,6 +79,15 @@ static int ram_read(char *buffer, uint64_t offset, uint32_t size,
 /* The data is already in memory: no need to copy it anywhere first. */
 static int ram_read_ref(const char **data, uint64_t offset, uint32_t size,
 			struct bdus_ctx *ctx)
+{
+	(void)size;
+	*data = memory_of(ctx) + offset;
+	return 0;
+}
+
+/* The data lands where it belongs: no need to copy it from elsewhere. */
+static int ram_write_ref(char **data, uint64_t offset, uint32_t size,
+			 struct bdus_ctx *ctx)
 {
 	(void)size;
 	*data = memory_of(ctx) + offset;
@@ -149,6 +163,7 @@ int main(int argc, char **argv)
 	static const struct option long_options[] = {
 		DRIVER_COMMON_OPTIONS,
 		{ "no-read-ref", no_argument, NULL, OPT_NO_READ_REF },
+		{ "no-write-ref", no_argument, NULL, OPT_NO_WRITE_REF },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct driver_options options;
@@ -156,6 +171,7 @@ int main(int argc, char **argv)
 
 	driver_options_init(&options, "bdus-ram");
 	options.ext.read_ref = ram_read_ref;
+	options.ext.write_ref = ram_write_ref;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) !=
 	       -1) {
@@ -165,6 +181,10 @@ int main(int argc, char **argv)
 		}
 		if (opt == OPT_NO_READ_REF) {
 			options.ext.read_ref = NULL;
+			continue;
+		}
+		if (opt == OPT_NO_WRITE_REF) {
+			options.ext.write_ref = NULL;
 			continue;
 		}
 		handled = driver_parse_common(&options, opt, optarg);

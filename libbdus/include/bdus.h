@@ -530,6 +530,31 @@ struct bdus_ext_attrs {
 	 */
 	int (*read_ref)(const char **data, uint64_t offset, uint32_t size,
 			struct bdus_ctx *ctx);
+
+	/*
+	 * Optional, for writes that move their data once (since 0.1.3).  If
+	 * set, libbdus calls it instead of ops->write, which must be set too:
+	 * it points *data at the size bytes at offset in the driver's own
+	 * memory where the write's data is to land (a NULL *data fails the
+	 * write with EIO), and libbdus then has the data copied there: over
+	 * the uring protocol by kbdus, straight from the request's pages
+	 * (with the other protocols, from libbdus's buffer).  The write
+	 * succeeds once the data is there; the driver is not called again
+	 * for it.  The data lands after the callback returns and before the
+	 * reply is sent, so the memory must stay mapped and writable until
+	 * then, and a read of it meanwhile races with the write as any
+	 * overlapping I/O does.  Returns as ops->write.  Over uring, if the
+	 * data cannot be written there, the request fails with EIO and the
+	 * driver with EFAULT.  Over uring, too, every request then reaches
+	 * libbdus without its data, and it is fetched (one more system call
+	 * per batch) for each write_ref write, after the callback, and for
+	 * the requests whose callbacks need it (FUA writes, write-same,
+	 * ioctls): a write at queue depth 1 waits that much longer, which
+	 * large writes win back.  FUA writes still go to ops->fua_write.
+	 * Context and thread-safety: as ops->write.
+	 */
+	int (*write_ref)(char **data, uint64_t offset, uint32_t size,
+			 struct bdus_ctx *ctx);
 };
 
 /* The largest bdus_ext_attrs.poll_us: 100 ms. */

@@ -106,6 +106,29 @@ static int call_read_ref(struct bdus_ctx *ctx, struct bdus_message *message)
 	return 0;
 }
 
+/* ext->write_ref: the transport has the data copied to where the driver
+ * wants it, or it is copied from the buffer here. */
+static int call_write_ref(struct bdus_ctx *ctx, struct bdus_message *message)
+{
+	char *data = NULL;
+	int ret = ctx->ext->write_ref(&data, message->offset, message->size,
+				      ctx);
+
+	if (ret != 0)
+		return ret;
+	if (!data) {
+		if (ctx->attrs->log)
+			bdus_log(ctx, "write_ref returned 0 without setting "
+				      "*data: the write fails with EIO");
+		return EIO;
+	}
+	if (message->data_deferred)
+		message->write_dest = data;
+	else
+		memcpy(data, message->payload, message->size);
+	return 0;
+}
+
 /* The callback for message->type must exist. */
 static int call_callback(struct bdus_ctx *ctx, struct bdus_message *message)
 {
@@ -120,6 +143,8 @@ static int call_callback(struct bdus_ctx *ctx, struct bdus_message *message)
 			return call_read_ref(ctx, message);
 		return ops->read(buffer, offset, size, ctx);
 	case KBDUS_REQ_WRITE:
+		if (ctx->ext->write_ref)
+			return call_write_ref(ctx, message);
 		return ops->write(buffer, offset, size, ctx);
 	case KBDUS_REQ_WRITE_SAME:
 		return ops->write_same(buffer, offset, size, ctx);

@@ -175,6 +175,11 @@ struct bdus_message {
 	 * payload (ext->read_ref). */
 	bool can_reply_from;
 	const char *reply_data;
+	/* Set by the transport: a write's data is still in the kernel, and
+	 * it can have it copied to any address.  Then bdus_dispatch() may
+	 * set write_dest instead of consuming payload (ext->write_ref). */
+	bool data_deferred;
+	char *write_dest;
 };
 
 struct bdus_channel {

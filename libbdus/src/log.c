@@ -108,4 +108,6 @@ void bdus_log_effective_attrs(const struct bdus_ctx *ctx,
 	bdus_log(ctx, "  %-26s %" PRIu32, "poll_us", ext->poll_us);
 	bdus_log(ctx, "  %-26s %s", "read_ref",
 		 ext->read_ref ? "set" : "not set");
+	bdus_log(ctx, "  %-26s %s", "write_ref",
+		 ext->write_ref ? "set" : "not set");
 }

@@ -14,9 +14,9 @@
  * memory that it has work for the ring, so that polling needs no system
  * call until there is something to take.
  * The ring is sized so that every command it can have in flight (one per
- * slot, two with read_ref (a COMMIT and the FETCH), a STOP per queue, and
- * the eventfd read) fits in the completion queue: nothing is ever held
- * back in the kernel's overflow list.
+ * slot, two with read_ref or write_ref (a COMMIT and the FETCH), a STOP per
+ * queue, and the eventfd read) fits in the completion queue: nothing is
+ * ever held back in the kernel's overflow list.
  */
 
 #include "uring.h"
@@ -25,6 +25,7 @@
 #include <inttypes.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 /* Submissions are flushed when the submission queue is full, so it need not
@@ -95,7 +96,7 @@ bool bdus_uring_probe(uint32_t num_commands)
 bool uring_ring_open(struct uring_ring *r, int session_fd, uint32_t num_slots,
 		     uint32_t num_queues, const struct bdus_ext_attrs *ext)
 {
-	uint32_t per_slot = ext->read_ref ? 2 : 1;
+	uint32_t per_slot = ext->read_ref || ext->write_ref ? 2 : 1;
 	/* The eventfd read too. */
 	int err = init_ring(&r->ring, num_slots * per_slot + num_queues + 1,
 			   ext->poll_us > 0);
@@ -167,20 +168,30 @@ static bool queue_command(struct uring_ring *r, uint32_t op,
 	return true;
 }
 
+/* A command that completes with the slot's next event: posted until then. */
 static bool queue_slot_command(struct uring_ring *r, struct uring_slot *slot,
-			       uint32_t op, int32_t result)
+			       uint32_t op, int32_t result, const char *buffer,
+			       uint64_t tag)
 {
 	struct kbdus_uring_cmd cmd = {
 		.queue = slot->queue,
 		.tag = slot->tag,
 		.result = result,
-		.buffer = (uintptr_t)slot->buffer,
+		.buffer = (uintptr_t)buffer,
 	};
 
-	if (!queue_command(r, op, &cmd, (uintptr_t)slot))
+	if (!queue_command(r, op, &cmd, (uintptr_t)slot | tag))
 		return false;
 	r->posted++;
 	return true;
+}
+
+/* FETCH and COMMIT_AND_FETCH name the slot's buffer, unless requests come
+ * without their data (see uring_server.data_deferred). */
+static const char *fetch_buffer(const struct uring_ring *r,
+				const struct uring_slot *slot)
+{
+	return r->server->data_deferred ? NULL : slot->buffer;
 }
 
 _Static_assert(sizeof(struct kbdus_uring_cmd) ==
@@ -190,22 +201,54 @@ _Static_assert(sizeof(struct kbdus_uring_cmd) ==
 
 bool uring_ring_fetch(struct uring_ring *r, struct uring_slot *slot)
 {
-	return queue_slot_command(r, slot, KBDUS_URING_CMD_FETCH, 0);
+	return queue_slot_command(r, slot, KBDUS_URING_CMD_FETCH, 0,
+				  fetch_buffer(r, slot), URING_TAG_SLOT);
+}
+
+bool uring_ring_get_data(struct uring_ring *r, struct uring_slot *slot,
+			 char *dest, uint64_t tag)
+{
+	return queue_slot_command(r, slot, KBDUS_URING_CMD_GET_DATA, 0, dest,
+				  tag);
+}
+
+/* Whether a successful reply carries data out (a read, an ioctl's _IOC_READ
+ * argument). */
+static bool reply_has_data(const struct bdus_message *message)
+{
+	return message->type == KBDUS_REQ_READ ||
+	       (message->type == KBDUS_REQ_IOCTL &&
+		(_IOC_DIR(message->ioctl_command) & _IOC_READ));
 }
 
 bool uring_ring_commit(struct uring_ring *r, struct uring_slot *slot)
 {
-	const char *data = slot->message.reply_data;
+	struct bdus_message *message = &slot->message;
+	const char *data = message->reply_data;
 	struct kbdus_uring_cmd cmd = {
 		.queue = slot->queue,
 		.tag = slot->tag,
-		.buffer = (uintptr_t)data,
 	};
 
+	if (message->write_dest && slot->result == 0) {
+		/* ext->write_ref: the data lands first; the reply follows. */
+		char *dest = message->write_dest;
+
+		message->write_dest = NULL;
+		return uring_ring_get_data(r, slot, dest, URING_TAG_LAND);
+	}
+	message->write_dest = NULL;
+	/* The slot's commands name no buffer (data_deferred): data in the
+	 * slot's buffer goes out with a COMMIT from there. */
+	if (!data && r->server->data_deferred && slot->result == 0 &&
+	    reply_has_data(message))
+		data = slot->buffer;
 	if (!data || slot->result != 0)
 		return queue_slot_command(r, slot,
 					  KBDUS_URING_CMD_COMMIT_AND_FETCH,
-					  slot->result);
+					  slot->result, fetch_buffer(r, slot),
+					  URING_TAG_SLOT);
+	cmd.buffer = (uintptr_t)data;
 	/* kbdus copies from data while the COMMIT is issued, in this
 	 * thread's next submission; the slot keeps its own buffer. */
 	slot->message.reply_data = NULL;

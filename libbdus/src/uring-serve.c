@@ -52,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------------- */
@@ -121,27 +122,12 @@ static bool commit_answered(struct uring_ring *r)
 /* ------------------------------------------------------------------------- */
 /* Completions */
 
-static bool on_request(struct uring_ring *r, struct uring_slot *slot)
+/* The request on the slot has its data where its callback wants it: run
+ * the callback here or elsewhere. */
+static bool on_request_ready(struct uring_ring *r, struct uring_slot *slot)
 {
 	struct uring_server *server = r->server;
-	const struct kbdus_request *request =
-		&server->session->descriptors[slot - server->slots];
-	struct bdus_message *message = &slot->message;
 
-	message->handle = request->handle;
-	message->offset = request->offset;
-	message->size = request->size;
-	message->ioctl_command = request->ioctl_command;
-	message->type = request->type;
-	message->payload = slot->buffer;
-	message->can_reply_from = true;
-	message->reply_data = NULL;
-
-	if (message->type > KBDUS_REQ_IOCTL)
-		return uring_report(server, EPROTO,
-				    "kbdus delivered a request of unknown type "
-				    "%" PRIu32,
-				    message->type);
 	if (atomic_load(&server->run_inline))
 		return run_inline(r, slot);
 	/* Not queued once stopping: the request stays uncompleted. */
@@ -157,6 +143,81 @@ static bool on_request(struct uring_ring *r, struct uring_slot *slot)
 	}
 	uring_hand_off(r, slot);
 	return true;
+}
+
+/* With data_deferred: whether the request's callback needs the data that
+ * the kernel still holds (write_ref's writes get theirs later). */
+static bool needs_data_first(const struct bdus_message *message)
+{
+	switch (message->type) {
+	case KBDUS_REQ_WRITE_SAME:
+	case KBDUS_REQ_FUA_WRITE:
+		return true;
+	case KBDUS_REQ_IOCTL:
+		return _IOC_DIR(message->ioctl_command) != _IOC_NONE;
+	default:
+		return false;
+	}
+}
+
+static bool on_request(struct uring_ring *r, struct uring_slot *slot)
+{
+	struct uring_server *server = r->server;
+	const struct kbdus_request *request =
+		&server->session->descriptors[slot - server->slots];
+	struct bdus_message *message = &slot->message;
+
+	message->handle = request->handle;
+	message->offset = request->offset;
+	message->size = request->size;
+	message->ioctl_command = request->ioctl_command;
+	message->type = request->type;
+	message->payload = slot->buffer;
+	message->can_reply_from = true;
+	message->reply_data = NULL;
+	message->data_deferred = server->data_deferred;
+	message->write_dest = NULL;
+
+	if (message->type > KBDUS_REQ_IOCTL)
+		return uring_report(server, EPROTO,
+				    "kbdus delivered a request of unknown type "
+				    "%" PRIu32,
+				    message->type);
+	if (server->data_deferred && needs_data_first(message))
+		return uring_ring_get_data(r, slot, slot->buffer,
+					   URING_TAG_FILL) ||
+		       uring_fail(server);
+	return on_request_ready(r, slot);
+}
+
+/* A GET_DATA completed: the data is in the slot's buffer (FILL), or where
+ * write_ref pointed (LAND), or the request timed out meanwhile (-ESTALE:
+ * kbdus ignores the reply that re-posts the slot). */
+static bool on_data(struct uring_ring *r, struct uring_slot *slot,
+		    uint64_t tag, int32_t res)
+{
+	r->posted--;
+	if (res == 0 && tag == URING_TAG_FILL)
+		return on_request_ready(r, slot);
+	if (res == 0 || res == -ESTALE) {
+		slot->result = bdus_reply_error(slot->message.type,
+						res == 0 ? 0 : EIO);
+		return uring_ring_commit(r, slot) || uring_fail(r->server);
+	}
+	/* The request is still held: it fails, and so does the driver. */
+	slot->result = bdus_reply_error(slot->message.type, EIO);
+	if (!uring_ring_commit(r, slot))
+		return uring_fail(r->server);
+	if (tag == URING_TAG_LAND)
+		return uring_report(r->server, -res,
+				    "kbdus could not copy a write's data to "
+				    "where write_ref pointed: %s",
+				    strerror(-res));
+	return uring_report(r->server, -res,
+			    "kbdus could not copy a request's data (queue %u, "
+			    "tag %u): %s",
+			    (unsigned)slot->queue, (unsigned)slot->tag,
+			    strerror(-res));
 }
 
 static bool on_available(struct uring_ring *r, struct uring_slot *slot)
@@ -216,8 +277,27 @@ static bool on_completion(struct uring_ring *r, const struct io_uring_cqe *cqe)
 					    strerror(-cqe->res));
 		return true;
 	}
-	return on_slot_completion(r, (struct uring_slot *)(uintptr_t)cqe->user_data,
-				  cqe->res);
+	uint64_t tag = cqe->user_data & URING_TAG_MASK;
+	struct uring_slot *slot =
+		(struct uring_slot *)(uintptr_t)(cqe->user_data & ~URING_TAG_MASK);
+
+	if (tag != URING_TAG_SLOT)
+		return on_data(r, slot, tag, cqe->res);
+	return on_slot_completion(r, slot, cqe->res);
+}
+
+/* Once stopping: a write_ref write's data landed, or could not: its answer
+ * is committed as the others' are (the COMMIT_AND_FETCH is posted, and
+ * reclaim_posted() gets it back). */
+static void on_landed_stopping(struct uring_ring *r,
+			       const struct io_uring_cqe *cqe)
+{
+	struct uring_slot *slot = (struct uring_slot *)(uintptr_t)(
+		cqe->user_data & ~URING_TAG_MASK);
+
+	r->posted--;
+	slot->result = bdus_reply_error(KBDUS_REQ_WRITE, cqe->res == 0 ? 0 : EIO);
+	uring_ring_commit(r, slot); /* a broken ring leaves it uncompleted */
 }
 
 /* Handles every completion there is.  Callbacks run in the middle: the
@@ -256,6 +336,8 @@ static bool reap_stopping(struct uring_ring *r, unsigned *stops, bool *failed)
 			*failed |= cqe->res < 0;
 		} else if (cqe->user_data == URING_COMMIT_DATA) {
 			/* not a slot command */
+		} else if ((cqe->user_data & URING_TAG_MASK) == URING_TAG_LAND) {
+			on_landed_stopping(r, cqe);
 		} else {
 			r->posted--;
 		}
@@ -461,6 +543,7 @@ static bool server_init(struct uring_server *server, struct bdus_ctx *ctx,
 	server->num_rings = server->concurrency < queues ? server->concurrency :
 							   queues;
 	server->jobs_tail = &server->jobs;
+	server->data_deferred = ctx->ext->write_ref != NULL;
 	atomic_init(&server->stopping, false);
 	atomic_init(&server->run_inline, server->concurrency == 1);
 	atomic_init(&server->pool_running, false);

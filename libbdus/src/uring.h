@@ -22,7 +22,9 @@ struct uring_slot {
 	uint16_t queue;
 	uint16_t tag;
 	int32_t result; /* the reply, once its callback ran on another thread */
-	char *buffer; /* the slot's payload buffer, named in every command */
+	/* The slot's payload buffer: named in its FETCHes, or (with
+	 * data_deferred) where GET_DATA puts the data a callback needs. */
+	char *buffer;
 	struct bdus_message message; /* the request it holds */
 };
 
@@ -63,12 +65,24 @@ struct uring_ring {
 };
 
 /* user_data of the eventfd read and of STOPs; slot commands carry the
- * slot's address. */
+ * slot's address, with one of the URING_TAG_* in its low bits. */
 #define URING_EVENT_DATA ((uint64_t)1)
 #define URING_STOP_DATA ((uint64_t)2)
 /* user_data of a COMMIT whose read data comes from the driver's memory
- * (ext->read_ref), followed by a FETCH of the slot. */
+ * (ext->read_ref) or, with data_deferred, from the slot's buffer, followed
+ * by a FETCH of the slot. */
 #define URING_COMMIT_DATA ((uint64_t)3)
+
+/* What a slot command's completion means: a FETCH or COMMIT_AND_FETCH (a
+ * request or a notification), a GET_DATA of a request's data into the
+ * slot's buffer before its callback runs, or a GET_DATA to where
+ * ext->write_ref pointed, after which the write is answered. */
+#define URING_TAG_SLOT ((uint64_t)0)
+#define URING_TAG_FILL ((uint64_t)1)
+#define URING_TAG_LAND ((uint64_t)2)
+#define URING_TAG_MASK ((uint64_t)3)
+_Static_assert(_Alignof(struct uring_slot) > URING_TAG_MASK,
+	       "a slot's address leaves room for a tag");
 
 /* uring_slot.result of a request handed back unanswered, after a failure. */
 #define URING_DROPPED INT32_MIN
@@ -104,6 +118,12 @@ struct uring_server {
 	uint32_t depth;
 	unsigned concurrency; /* C */
 	struct uring_slot *slots; /* num_queues * depth */
+	/* ext->write_ref is set: slots are posted without a buffer, so that
+	 * a write's data stays in the kernel until write_ref has said where
+	 * it goes.  Other requests' data is fetched into the slot's buffer
+	 * before their callbacks run, and replies with data are COMMITs
+	 * from it. */
+	bool data_deferred;
 	struct uring_ring *rings;
 	unsigned num_rings; /* R */
 	unsigned max_workers; /* C, when C > Q */
@@ -193,11 +213,17 @@ bool uring_ring_open(struct uring_ring *r, int session_fd, uint32_t num_slots,
  * ring down (before Linux 6.7: when the thread exits): STOP first. */
 void uring_ring_close(struct uring_ring *r);
 /* Queue a FETCH or a COMMIT_AND_FETCH (with slot->result) of the slot, for
- * the next submission; a reply whose data is at message.reply_data is a
- * COMMIT from there and a FETCH.  false (error set) if the ring is
- * broken. */
+ * the next submission; a reply whose data is at message.reply_data (or, with
+ * data_deferred, in the slot's buffer) is a COMMIT from there and a FETCH.
+ * A write_ref write whose data must still land (message.write_dest) gets
+ * the GET_DATA that puts it there instead; its reply follows once that
+ * completes.  false (error set) if the ring is broken. */
 bool uring_ring_fetch(struct uring_ring *r, struct uring_slot *slot);
 bool uring_ring_commit(struct uring_ring *r, struct uring_slot *slot);
+/* Queues a GET_DATA of the slot's request to dest (user_data: the slot,
+ * tagged); counted in posted until it completes. */
+bool uring_ring_get_data(struct uring_ring *r, struct uring_slot *slot,
+			 char *dest, uint64_t tag);
 /* Queues a STOP of the queue (user_data URING_STOP_DATA): kbdus gives back
  * every command of it that is posted, and takes no more.  Not counted in
  * posted. */

@@ -150,6 +150,10 @@ bool bdus_validate_ext_ops(const struct bdus_ext_attrs *ext,
 		return bdus_fail(EINVAL, "ext read_ref needs ops->read too: "
 					 "it is what tells the kernel that the "
 					 "driver serves reads");
+	if (ext->write_ref && !ops->write)
+		return bdus_fail(EINVAL, "ext write_ref needs ops->write too: "
+					 "it is what tells the kernel that the "
+					 "driver serves writes");
 	return true;
 }
 

@@ -102,6 +102,13 @@ static int any_read_ref(const char **d, uint64_t o, uint32_t s,
 	return 0;
 }
 
+static int any_write_ref(char **d, uint64_t o, uint32_t s,
+			 struct bdus_ctx *c)
+{
+	(void)d, (void)o, (void)s, (void)c;
+	return 0;
+}
+
 static void test_devices(void)
 {
 	struct bdus_aio_dev_attrs dattrs = { .requests = BDUS_REQ_READ };
@@ -131,6 +138,12 @@ static void test_devices(void)
 
 		expect_dev_refusal("read_ref", &attrs, &ref, &dattrs, EINVAL,
 				   "read_ref is for bdus_run_ext()", 0);
+	}
+	{
+		struct bdus_ext_attrs ref = { .write_ref = any_write_ref };
+
+		expect_dev_refusal("write_ref", &attrs, &ref, &dattrs, EINVAL,
+				   "write_ref is for bdus_run_ext()", 0);
 	}
 	expect_dev_refusal("NULL attrs", NULL, NULL, &dattrs, EINVAL,
 			   "attrs must not be NULL", 0);

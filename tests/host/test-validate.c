@@ -79,6 +79,13 @@ static int noop_read_ref(const char **d, uint64_t o, uint32_t s,
 	return 0;
 }
 
+static int noop_write_ref(char **d, uint64_t o, uint32_t s,
+			  struct bdus_ctx *c)
+{
+	(void)d, (void)o, (void)s, (void)c;
+	return 0;
+}
+
 static const struct bdus_ops read_only_ops = { .read = noop_read };
 
 static struct bdus_attrs valid_attrs(void)
@@ -244,6 +251,14 @@ static void test_ext(void)
 		expect_refusal("ext read_ref without ops->read is refused",
 			       &write_only_ops, &a, &ext, EINVAL,
 			       "ext read_ref needs ops->read too");
+	}
+	{
+		struct bdus_attrs a = valid_attrs();
+
+		ext = (struct bdus_ext_attrs){ .write_ref = noop_write_ref };
+		expect_refusal("ext write_ref without ops->write is refused",
+			       &read_only_ops, &a, &ext, EINVAL,
+			       "ext write_ref needs ops->write too");
 	}
 
 	errno = 0;

@@ -25,6 +25,10 @@
  *                       the second MiB of the device, bad points at an
  *                       address that cannot be read and null returns 0
  *                       without setting *data
+ *   --write-ref good|bad|null
+ *                       serve writes through ext write_ref (traced as
+ *                       "write_ref OFFSET SIZE"), pointing where the data
+ *                       goes; bad and null as for --read-ref
  *   --linger            once bdus_run() failed and its message is out,
  *                       stay alive until killed (whatever bdus_run() left
  *                       behind must not need the process to exit)
@@ -216,6 +220,26 @@ static int store(const char *buf, uint64_t off, uint32_t size, bool fua,
 	return 0;
 }
 
+static const char *write_ref_mode;
+
+static int do_write_ref(char **data, uint64_t off, uint32_t size,
+			struct bdus_ctx *c)
+{
+	int ret = begin_request(c);
+
+	trace("write_ref %" PRIu64 " %" PRIu32, off, size);
+	if (ret)
+		return ret;
+	if (test.write_error)
+		return test.write_error;
+	if (off >= (1u << 20) && off < (2u << 20) &&
+	    strcmp(write_ref_mode, "good") != 0)
+		*data = strcmp(write_ref_mode, "bad") == 0 ? (char *)16 : NULL;
+	else
+		*data = test.memory + off;
+	return 0;
+}
+
 static int do_write(const char *buf, uint64_t off, uint32_t size,
 		    struct bdus_ctx *c)
 {
@@ -307,6 +331,7 @@ enum {
 	OPT_LINGER,
 	OPT_DELAY_MS,
 	OPT_READ_REF,
+	OPT_WRITE_REF,
 	OPT_PROTOCOL,
 	OPT_QUEUES,
 	OPT_QUEUE_DEPTH,
@@ -330,6 +355,7 @@ static const struct option long_options[] = {
 	{ "linger", no_argument, NULL, OPT_LINGER },
 	{ "delay-ms", required_argument, NULL, OPT_DELAY_MS },
 	{ "read-ref", required_argument, NULL, OPT_READ_REF },
+	{ "write-ref", required_argument, NULL, OPT_WRITE_REF },
 	{ "protocol", required_argument, NULL, OPT_PROTOCOL },
 	{ "queues", required_argument, NULL, OPT_QUEUES },
 	{ "queue-depth", required_argument, NULL, OPT_QUEUE_DEPTH },
@@ -472,6 +498,13 @@ static int parse_test_option(struct config *c, int opt, const char *arg)
 			return usage("bad --read-ref", arg);
 		read_ref_mode = arg;
 		c->ext.read_ref = do_read_ref;
+		return 0;
+	case OPT_WRITE_REF:
+		if (strcmp(arg, "good") && strcmp(arg, "bad") &&
+		    strcmp(arg, "null"))
+			return usage("bad --write-ref", arg);
+		write_ref_mode = arg;
+		c->ext.write_ref = do_write_ref;
 		return 0;
 	default:
 		return -1;

@@ -137,10 +137,11 @@ static bool aio_check_ext(struct bdus_ext_attrs *ext)
 {
 	if (!bdus_validate_ext(ext))
 		return false;
-	if (ext->read_ref)
-		return bdus_fail(EINVAL, "ext read_ref is for bdus_run_ext(): "
-					 "the asynchronous API hands out "
-					 "requests, not callbacks");
+	if (ext->read_ref || ext->write_ref)
+		return bdus_fail(EINVAL, "ext %s is for bdus_run_ext(): the "
+					 "asynchronous API hands out requests, "
+					 "not callbacks",
+				 ext->read_ref ? "read_ref" : "write_ref");
 	if (ext->protocol != BDUS_PROTOCOL_DEFAULT &&
 	    ext->protocol != BDUS_PROTOCOL_URING)
 		return bdus_fail(EINVAL,

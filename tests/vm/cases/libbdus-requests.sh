@@ -2,31 +2,42 @@
 # SPDX-License-Identifier: MIT
 # Every request type reaches libbdus callbacks with the right arguments over
 # every protocol (uring with each thread layout), ioctls travel in both
-# directions, callback errors map to the right errno, and ext read_ref
-# serves reads from the driver's memory on every protocol.
+# directions, callback errors map to the right errno, and ext read_ref and
+# write_ref move data between the driver's memory and the requests on every
+# protocol.
 # timeout: 600
 source "$BDUS_ROOT/tests/vm/testlib.sh"
 source "$BDUS_ROOT/tests/vm/testlib-libbdus.sh"
 
 load_kbdus
 # "protocol concurrency queues"; uring: one ring on the calling thread, ring
-# threads running callbacks, ring threads and a pool.
-for run in "ioctl 2 1" "mmap 2 1" "uring 1 2" "uring 2 2" "uring 2 1"; do
-	read -r protocol concurrency queues <<<"$run"
-	info "protocol $protocol, concurrency $concurrency, queues $queues"
-	trace=/tmp/trace-$protocol-$concurrency-$queues
+# threads running callbacks, ring threads and a pool; then uring with every
+# request delivered without its data (write_ref), which libbdus fetches for
+# the callbacks that need it and sends replies from its buffer; its
+# callbacks take 1 ms, so that a pool runs them.
+for run in "ioctl 2 1" "mmap 2 1" "uring 1 2" "uring 2 2" "uring 2 1" \
+	"uring 2 1 write_ref"; do
+	read -r protocol concurrency queues ref <<<"$run"
+	info "protocol $protocol, concurrency $concurrency, queues $queues ${ref:-}"
+	trace=/tmp/trace-$protocol-$concurrency-$queues-${ref:-}
 	test_driver D --protocol "$protocol" --concurrency "$concurrency" \
-		--queues "$queues" --trace "$trace" 16M
+		--queues "$queues" --trace "$trace" \
+		${ref:+--write-ref good --delay-ms 1} 16M
 	expect_traced "$trace" "initialize run $D_ID"
 	expect_traced "$trace" "on_device_available $D_DEV"
 	[[ $(bdus info --protocol "$D_ID") == "$protocol" ]] || fail "protocol"
 
 	dd if="$D_DEV" of=/dev/null bs=4096 count=1 skip=3 iflag=direct status=none
 	expect_traced "$trace" "read 12288 4096"
-	dd if=/dev/urandom of="$D_DEV" bs=8192 count=1 seek=2 oflag=direct status=none
-	expect_traced "$trace" "write 16384 8192"
-	dd if=/dev/urandom of="$D_DEV" bs=4096 count=1 seek=10 oflag=direct,dsync status=none
+	dd if=/dev/urandom of=/tmp/block8k bs=8192 count=1 status=none
+	dd if=/tmp/block8k of="$D_DEV" bs=8192 count=1 seek=2 oflag=direct status=none
+	expect_traced "$trace" "${ref:-write} 16384 8192"
+	dd if=/tmp/block8k of="$D_DEV" bs=4096 count=1 seek=10 oflag=direct,dsync status=none
 	expect_traced "$trace" "fua_write 40960 4096"
+	cmp <(dd if="$D_DEV" bs=8192 skip=2 count=1 iflag=direct status=none) /tmp/block8k ||
+		fail "a write read back other data"
+	cmp <(dd if="$D_DEV" bs=4096 skip=10 count=1 iflag=direct status=none) \
+		<(head -c 4096 /tmp/block8k) || fail "a FUA write read back other data"
 	sync "$D_DEV"
 	expect_traced "$trace" "flush"
 	blkdiscard -o 65536 -l 131072 "$D_DEV"
@@ -99,4 +110,52 @@ for protocol in $PROTOCOLS; do
 	((rc == 0)) || { cat "$R_ERR" >&2; fail "driver exited with $rc ($protocol)"; }
 done
 expect_error "read_ref needs ops->read" bdus-test-driver --ops write --read-ref good 4M
+
+# ext write_ref: the driver says where a write's data goes.  Over uring kbdus
+# copies it there, so a bad address fails the write (EIO) and the driver
+# (EFAULT); the others copy it from the buffer.
+for protocol in $PROTOCOLS; do
+	info "write_ref, $protocol"
+	trace=/tmp/trace-wref-$protocol
+	test_driver W --protocol "$protocol" --write-ref good --trace "$trace" 4M
+	dd if=/tmp/block of="$W_DEV" bs=64k seek=3 oflag=direct status=none
+	expect_traced "$trace" "write_ref 196608 65536"
+	cmp <(dd if="$W_DEV" bs=64k skip=3 count=1 iflag=direct status=none) /tmp/block ||
+		fail "write_ref wrote other data ($protocol)"
+	! grep -q '^write ' "$trace" || fail "ops->write was called besides write_ref"
+	bdus destroy "$W_ID"
+	wait_exit "$W_PID" || { cat "$W_ERR" >&2; fail "driver exited with $?"; }
+	# A write_ref that sets no address fails the write.
+	test_driver W --protocol "$protocol" --write-ref null 4M
+	expect_error "Input/output error" dd if=/tmp/block of="$W_DEV" bs=64k seek=16 oflag=direct
+	bdus destroy "$W_ID"
+	rc=0
+	wait_exit "$W_PID" || rc=$?
+	((rc == 0)) || { cat "$W_ERR" >&2; fail "driver exited with $rc ($protocol)"; }
+done
+# Recoverable: a write left unanswered would wait for the next driver
+# instead of failing.
+test_driver W --protocol uring --write-ref bad --recoverable 4M
+expect_error "Input/output error" timeout 60 dd if=/tmp/block of="$W_DEV" bs=64k seek=16 oflag=direct
+rc=0
+wait_exit "$W_PID" || rc=$?
+[[ $rc == 1 ]] || fail "a bad write_ref address: the driver exited with $rc, not 1"
+grep -q "could not copy a write's data to where write_ref pointed" "$W_ERR" ||
+	{ cat "$W_ERR" >&2; fail "no message about the bad write_ref address"; }
+bdus destroy "$W_ID"
+expect_error "write_ref needs ops->write" bdus-test-driver --ops read --write-ref good 4M
+# Both refs under fio verify, with callbacks slow enough (1 ms) that a pool
+# runs them: write_ref's data then lands from the ring thread after the
+# pool's answer comes back to it.
+info "read_ref and write_ref under fio verify, with a pool"
+test_driver W --protocol uring --concurrency 4 --queues 1 --delay-ms 1 \
+	--read-ref good --write-ref good --trace /tmp/trace-refs 16M
+fio_verify "$W_DEV" --rw=randwrite --bs=4k-128k --iodepth=16 --size=16M ||
+	fail "fio verify through read_ref and write_ref"
+grep -q '^write_ref ' /tmp/trace-refs || fail "write_ref was not called"
+bdus destroy "$W_ID"
+wait_exit "$W_PID" || { cat "$W_ERR" >&2; fail "driver exited with $?"; }
+# One queue has one ring thread: callbacks that overlapped ran in the pool.
+max=$(sed -n 's/^max-concurrency //p' /tmp/trace-refs)
+((max >= 2)) || fail "callbacks never overlapped (max-concurrency ${max:-none}): no pool ran them"
 unload_kbdus
