@@ -168,12 +168,10 @@ static bool queue_command(struct uring_ring *r, uint32_t op,
 	return true;
 }
 
-/* A command that completes with the slot's next event: posted until then.
- * sqe_flags: IOSQE_IO_LINK, or 0. */
-static bool queue_slot_command_flags(struct uring_ring *r,
-				     struct uring_slot *slot, uint32_t op,
-				     int32_t result, const char *buffer,
-				     uint64_t tag, uint8_t sqe_flags)
+/* A command that completes with the slot's next event: posted until then. */
+static bool queue_slot_command(struct uring_ring *r, struct uring_slot *slot,
+			       uint32_t op, int32_t result, const char *buffer,
+			       uint64_t tag)
 {
 	struct kbdus_uring_cmd cmd = {
 		.queue = slot->queue,
@@ -181,33 +179,10 @@ static bool queue_slot_command_flags(struct uring_ring *r,
 		.result = result,
 		.buffer = (uintptr_t)buffer,
 	};
-	struct io_uring_sqe *sqe = get_sqe(r);
 
-	if (!sqe)
+	if (!queue_command(r, op, &cmd, (uintptr_t)slot | tag))
 		return false;
-	bdus_uring_prep_cmd(sqe, r->fd, r->fixed_file, op, &cmd,
-			    (uintptr_t)slot | tag);
-	sqe->flags |= sqe_flags;
 	r->posted++;
-	return true;
-}
-
-static bool queue_slot_command(struct uring_ring *r, struct uring_slot *slot,
-			       uint32_t op, int32_t result, const char *buffer,
-			       uint64_t tag)
-{
-	return queue_slot_command_flags(r, slot, op, result, buffer, tag, 0);
-}
-
-/* Room for n SQEs in a row: a link must not be split between two
- * submissions, as one left open at the end of a submission ends there. */
-static bool reserve_sqes(struct uring_ring *r, unsigned n)
-{
-	if (io_uring_sq_space_left(&r->ring) < n)
-		io_uring_submit(&r->ring); /* a failure shows in the next wait */
-	if (io_uring_sq_space_left(&r->ring) < n)
-		return bdus_fail(EBUSY, "the io_uring submission queue stays "
-					"full");
 	return true;
 }
 
@@ -256,21 +231,11 @@ bool uring_ring_commit(struct uring_ring *r, struct uring_slot *slot)
 	};
 
 	if (message->write_dest && slot->result == 0) {
-		/* ext->write_ref: the data lands, then the reply goes, in one
-		 * submission.  The COMMIT_AND_FETCH is linked to the GET_DATA,
-		 * so kbdus issues it only once the data is there; if it could
-		 * not land, the COMMIT_AND_FETCH completes with -ECANCELED
-		 * and the GET_DATA's completion answers the request. */
+		/* ext->write_ref: the data lands first; the reply follows. */
 		char *dest = message->write_dest;
 
 		message->write_dest = NULL;
-		return reserve_sqes(r, 2) &&
-		       queue_slot_command_flags(r, slot,
-						KBDUS_URING_CMD_GET_DATA, 0, dest,
-						URING_TAG_LAND, IOSQE_IO_LINK) &&
-		       queue_slot_command(r, slot,
-					  KBDUS_URING_CMD_COMMIT_AND_FETCH, 0,
-					  fetch_buffer(r, slot), URING_TAG_SLOT);
+		return uring_ring_get_data(r, slot, dest, URING_TAG_LAND);
 	}
 	message->write_dest = NULL;
 	/* The slot's commands name no buffer (data_deferred): data in the

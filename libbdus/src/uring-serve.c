@@ -191,19 +191,17 @@ static bool on_request(struct uring_ring *r, struct uring_slot *slot)
 }
 
 /* A GET_DATA completed: the data is in the slot's buffer (FILL), or where
- * write_ref pointed (LAND: the linked COMMIT_AND_FETCH answers it), or the
- * request timed out meanwhile (-ESTALE: kbdus ignores the reply that
- * re-posts the slot). */
+ * write_ref pointed (LAND), or the request timed out meanwhile (-ESTALE:
+ * kbdus ignores the reply that re-posts the slot). */
 static bool on_data(struct uring_ring *r, struct uring_slot *slot,
 		    uint64_t tag, int32_t res)
 {
 	r->posted--;
-	if (res == 0)
-		return tag == URING_TAG_LAND || on_request_ready(r, slot);
-	/* A LAND's COMMIT_AND_FETCH was cancelled: the reply goes here. */
-	slot->land_failed = tag == URING_TAG_LAND;
-	if (res == -ESTALE) {
-		slot->result = bdus_reply_error(slot->message.type, EIO);
+	if (res == 0 && tag == URING_TAG_FILL)
+		return on_request_ready(r, slot);
+	if (res == 0 || res == -ESTALE) {
+		slot->result = bdus_reply_error(slot->message.type,
+						res == 0 ? 0 : EIO);
 		return uring_ring_commit(r, slot) || uring_fail(r->server);
 	}
 	/* The request is still held: it fails, and so does the driver. */
@@ -244,10 +242,6 @@ static bool on_slot_completion(struct uring_ring *r, struct uring_slot *slot,
 			       int32_t res)
 {
 	r->posted--;
-	if (slot->land_failed && res == -ECANCELED) {
-		slot->land_failed = false; /* on_data() answered it */
-		return true;
-	}
 	switch (res) {
 	case KBDUS_URING_RES_REQUEST:
 		return on_request(r, slot);
@@ -292,9 +286,9 @@ static bool on_completion(struct uring_ring *r, const struct io_uring_cqe *cqe)
 	return on_slot_completion(r, slot, cqe->res);
 }
 
-/* Once stopping: a write_ref write's data could not land, so its linked
- * COMMIT_AND_FETCH was cancelled (and only counted): it fails as the other
- * answered requests are committed (reclaim_posted() gets the slot back). */
+/* Once stopping: a write_ref write's data landed, or could not: its answer
+ * is committed as the others' are (the COMMIT_AND_FETCH is posted, and
+ * reclaim_posted() gets it back). */
 static void on_landed_stopping(struct uring_ring *r,
 			       const struct io_uring_cqe *cqe)
 {
@@ -302,9 +296,7 @@ static void on_landed_stopping(struct uring_ring *r,
 		cqe->user_data & ~URING_TAG_MASK);
 
 	r->posted--;
-	if (cqe->res == 0)
-		return; /* the linked COMMIT_AND_FETCH answers it */
-	slot->result = bdus_reply_error(KBDUS_REQ_WRITE, EIO);
+	slot->result = bdus_reply_error(KBDUS_REQ_WRITE, cqe->res == 0 ? 0 : EIO);
 	uring_ring_commit(r, slot); /* a broken ring leaves it uncompleted */
 }
 

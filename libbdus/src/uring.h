@@ -26,9 +26,6 @@ struct uring_slot {
 	 * data_deferred) where GET_DATA puts the data a callback needs. */
 	char *buffer;
 	struct bdus_message message; /* the request it holds */
-	/* Its write_ref data could not land, so the COMMIT_AND_FETCH linked
-	 * to that GET_DATA completes with -ECANCELED: not a failure. */
-	bool land_failed;
 };
 
 /*
@@ -219,8 +216,8 @@ void uring_ring_close(struct uring_ring *r);
  * the next submission; a reply whose data is at message.reply_data (or, with
  * data_deferred, in the slot's buffer) is a COMMIT from there and a FETCH.
  * A write_ref write whose data must still land (message.write_dest) gets
- * the GET_DATA that puts it there, with the COMMIT_AND_FETCH linked to it.
- * false (error set) if the ring is broken. */
+ * the GET_DATA that puts it there instead; its reply follows once that
+ * completes.  false (error set) if the ring is broken. */
 bool uring_ring_fetch(struct uring_ring *r, struct uring_slot *slot);
 bool uring_ring_commit(struct uring_ring *r, struct uring_slot *slot);
 /* Queues a GET_DATA of the slot's request to dest (user_data: the slot,
