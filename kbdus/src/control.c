@@ -21,6 +21,8 @@ static bool control_is_session_ioctl(unsigned int command)
 	case KBDUS_IOCTL_TRANSCEIVE:
 	case KBDUS_IOCTL_MMAP_LAYOUT:
 	case KBDUS_IOCTL_MMAP_TRANSCEIVE:
+	case KBDUS_IOCTL_BACKING_REGISTER:
+	case KBDUS_IOCTL_BACKING_UNREGISTER:
 		return true;
 	default:
 		return false;
@@ -276,6 +278,7 @@ static int kbdus_control_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 
 	mutex_init(&session->bind_mutex);
+	kbdus_backing_init(session);
 	file->private_data = session;
 	return 0;
 }
@@ -293,6 +296,7 @@ static int kbdus_control_release(struct inode *inode, struct file *file)
 		kbdus_device_put(kdev);
 	}
 
+	kbdus_backing_release(session);
 	kfree(session);
 	return 0;
 }
@@ -325,6 +329,11 @@ static long kbdus_control_ioctl(struct file *file, unsigned int command,
 		return -ENOTTY;
 	if (!kbdus_session_device(session))
 		return -EBADFD;
+
+	/* Backing files serve every protocol. */
+	if (command == KBDUS_IOCTL_BACKING_REGISTER ||
+	    command == KBDUS_IOCTL_BACKING_UNREGISTER)
+		return kbdus_backing_ioctl(session, command, uarg);
 
 	ret = session->protocol->ioctl(session, command, uarg);
 	return ret == -ENOIOCTLCMD ? -EPROTOTYPE : ret;

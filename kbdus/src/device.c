@@ -148,6 +148,7 @@ static void kbdus_device_release(struct kref *kref)
 		container_of(kref, struct kbdus_device, kref);
 
 	kbdus_inverter_free(kdev);
+	kbdus_passthrough_device_free(kdev);
 
 	mutex_lock(&kbdus_registry_mutex);
 	xa_erase(&kbdus_devices, kdev->id);
@@ -236,7 +237,8 @@ static void device_destroy_work_fn(struct work_struct *work)
 
 	if (kdev->disk_added) {
 		/* Waits for requests in flight; the driver was told to stop
-		 * and the request timeout bounds the wait. */
+		 * and the request timeout bounds the wait, but for
+		 * passthroughs, which their backing files' I/O bounds. */
 		del_gendisk(kdev->disk);
 		put_disk(kdev->disk); /* ->free_disk drops the disk's ref */
 	} else {

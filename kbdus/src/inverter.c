@@ -736,6 +736,26 @@ int kbdus_inverter_copy_from_driver(struct kbdus_slot *slot,
 	return 0;
 }
 
+u32 kbdus_inverter_nr_bvecs(struct kbdus_slot *slot)
+{
+	struct req_iterator iter;
+	struct bio_vec bvec;
+	u32 n = 0;
+
+	rq_for_each_bvec(bvec, slot->rq, iter)
+		n++;
+	return n;
+}
+
+void kbdus_inverter_get_bvecs(struct kbdus_slot *slot, struct bio_vec *bvecs)
+{
+	struct req_iterator iter;
+	struct bio_vec bvec;
+
+	rq_for_each_bvec(bvec, slot->rq, iter)
+		*bvecs++ = bvec;
+}
+
 /* ------------------------------------------------------------------------- */
 /* Ioctl passthrough on the block device */
 

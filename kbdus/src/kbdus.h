@@ -7,6 +7,7 @@
  *   inverter.c   blk-mq ops and the request slots: requests in, replies out
  *   protocol.c   the protocol registry and shared-memory helpers
  *   protocol_*.c how slots reach user space (ioctl, mmap, uring)
+ *   passthrough.c backing files, and replies that kbdus serves from them
  *   control.c    /dev/bdus-control: sessions and ioctl dispatch
  *
  * A protocol only calls the kbdus_inverter_* functions below; it never
@@ -56,7 +57,10 @@ extern struct workqueue_struct *kbdus_wq;
  * copy in COMPLETING).  Those only last while a receiver or replier copies
  * data inside its own system call or task work: nothing in them waits for
  * the driver to be scheduled, only, at worst, for the driver's own memory
- * to fault in (userfaultfd), which its death ends.  A protocol that
+ * to fault in (userfaultfd), which its death ends.  A passthrough holds
+ * its request COMPLETING until its I/O on the backing files ends: that is
+ * bounded by those files, as the kernel's loop driver is, not by the
+ * timeout.  A protocol that
  * delivers later (uring, from the queue thread's task work) holds the
  * request ASSIGNED meanwhile, which the timeout may claim.
  */
@@ -158,6 +162,12 @@ struct kbdus_device {
 
 	struct work_struct add_disk_work;
 	struct work_struct destroy_work;
+
+	/* Runs this device's passthrough I/O; made with the first backing
+	 * file (set once, cmpxchg), destroyed with the device.  One per
+	 * device, so that a device passed through onto another never waits
+	 * for workers that are all busy with its own requests. */
+	struct workqueue_struct *passthrough_wq;
 };
 
 /* device.c */
@@ -248,6 +258,17 @@ enum {
 	KBDUS_SESSION_REPLACED, /* uncompleted requests go to the successor */
 };
 
+/*
+ * A session's backing files for passthrough (passthrough.c).  lock protects
+ * files[]; each non-NULL entry holds a reference, dropped when it is
+ * unregistered or the session ends.  Passthrough I/O takes references of
+ * its own, so entries may go while it runs.
+ */
+struct kbdus_backing_table {
+	spinlock_t lock;
+	struct file *files[KBDUS_MAX_BACKING_FILES];
+};
+
 struct kbdus_session {
 	/* Serialises create/attach on this file. */
 	struct mutex bind_mutex;
@@ -259,6 +280,7 @@ struct kbdus_session {
 	unsigned long flags;
 	/* Where the next receive starts scanning queues; a hint, racy. */
 	unsigned int next_queue;
+	struct kbdus_backing_table backing;
 };
 
 static inline struct kbdus_device *kbdus_session_device(struct kbdus_session *s)
@@ -317,6 +339,18 @@ u32 kbdus_inverter_payload_out(struct kbdus_slot *slot);
 int kbdus_inverter_copy_to_driver(struct kbdus_slot *slot, struct iov_iter *to);
 int kbdus_inverter_copy_from_driver(struct kbdus_slot *slot,
 				    struct iov_iter *from);
+/* The data segments of a read or write, for I/O on its own pages. */
+u32 kbdus_inverter_nr_bvecs(struct kbdus_slot *slot);
+void kbdus_inverter_get_bvecs(struct kbdus_slot *slot, struct bio_vec *bvecs);
+
+/* passthrough.c */
+void kbdus_passthrough_device_free(struct kbdus_device *kdev);
+void kbdus_backing_init(struct kbdus_session *session);
+void kbdus_backing_release(struct kbdus_session *session);
+long kbdus_backing_ioctl(struct kbdus_session *session, unsigned int command,
+			 struct kbdus_backing_args __user *uarg);
+int kbdus_passthrough_reply(struct kbdus_session *session, u64 handle,
+			    u64 descriptor);
 
 /* True if every byte in [p, p + size) is zero. */
 static inline bool kbdus_all_zero(const void *p, size_t size)

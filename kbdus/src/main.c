@@ -38,6 +38,9 @@ static void kbdus_check_uapi(void)
 	BUILD_BUG_ON(sizeof(struct kbdus_transceive_args) != 64);
 	BUILD_BUG_ON(sizeof(struct kbdus_mmap_layout) != 56);
 	BUILD_BUG_ON(sizeof(struct kbdus_mmap_transceive_args) != 40);
+	BUILD_BUG_ON(sizeof(struct kbdus_passthrough) != 32);
+	BUILD_BUG_ON(sizeof(struct kbdus_extent) != 16);
+	BUILD_BUG_ON(sizeof(struct kbdus_backing_args) != 32);
 	/* Every data type fits the supported_requests mask. */
 	BUILD_BUG_ON(KBDUS_REQ_BIT(KBDUS_REQ_IOCTL) >
 		     KBDUS_REQ_DATA_TYPES_MASK);

@@ -21,9 +21,16 @@ static int ioctl_consume_reply(struct kbdus_session *session,
 
 	if (copy_from_user(&reply, u64_to_user_ptr(args->reply), sizeof(reply)))
 		return -EFAULT;
-	if (reply.reserved0 ||
-	    !kbdus_all_zero(reply.reserved, sizeof(reply.reserved)) ||
+	if ((reply.flags & ~KBDUS_REPLY_PASSTHROUGH) || reply.reserved ||
 	    reply.error < 0 || reply.error > MAX_ERRNO)
+		return -EINVAL;
+	if (reply.flags & KBDUS_REPLY_PASSTHROUGH) {
+		if (reply.error || !reply.passthrough)
+			return -EINVAL;
+		return kbdus_passthrough_reply(session, reply.handle,
+					       reply.passthrough);
+	}
+	if (reply.passthrough)
 		return -EINVAL;
 
 	slot = kbdus_inverter_reply_begin(session, reply.handle);

@@ -171,12 +171,25 @@ static long mmap_ioctl_transceive(struct kbdus_session *session,
 
 	if (copy_from_user(&args, arg, sizeof(args)))
 		return -EFAULT;
-	if ((args.flags & ~KBDUS_MMAP_NO_RECEIVE) || args.reserved0 ||
-	    !kbdus_all_zero(args.reserved, sizeof(args.reserved)) ||
-	    args.reply_error < 0 || args.reply_error > MAX_ERRNO)
+	if ((args.flags &
+	     ~(KBDUS_MMAP_NO_RECEIVE | KBDUS_MMAP_REPLY_PASSTHROUGH)) ||
+	    args.reserved0 || args.reserved || args.reply_error < 0 ||
+	    args.reply_error > MAX_ERRNO)
 		return -EINVAL;
+	if (args.flags & KBDUS_MMAP_REPLY_PASSTHROUGH) {
+		if (!args.reply_handle || args.reply_error ||
+		    !args.reply_passthrough)
+			return -EINVAL;
+	} else if (args.reply_passthrough) {
+		return -EINVAL;
+	}
 
-	if (args.reply_handle) {
+	if (args.flags & KBDUS_MMAP_REPLY_PASSTHROUGH) {
+		ret = kbdus_passthrough_reply(session, args.reply_handle,
+					      args.reply_passthrough);
+		if (ret)
+			return ret;
+	} else if (args.reply_handle) {
 		ret = mmap_send_reply(session, &args);
 		if (ret)
 			return ret;

@@ -20,7 +20,8 @@
  *   - protocol_uring_cmd, for the command it is issuing only by its return
  *     value: an error before the command is POSTED, RES_TERMINATE or
  *     -ECANCELED (stopped queue) instead of posting it, else -EIOCBQUEUED.
- *     COMMIT and GET_DATA are never posted and always complete this way.
+ *     COMMIT and GET_DATA are never posted and always complete this way,
+ *     and so does a PASSTHROUGH_AND_FETCH whose passthrough is refused.
  *     Commands issued from io-wq are refused, so the return always happens
  *     in the queue thread, under the ring lock;
  *   - a STOP (uring_stop_queue), for the queue's POSTED commands but a
@@ -442,6 +443,46 @@ static int uring_held_request_cmd(struct uring_session *us,
 	return uring_get_data(us, handle, buffer);
 }
 
+/*
+ * The passthrough half of PASSTHROUGH_AND_FETCH.  On success the request
+ * is the passthrough's, the tag holds nothing, and *buffer is the one the
+ * fetch half posts it with: the tag's last.  A refusal changes nothing.
+ * Only the queue's thread touches an IDLE tag, and this is it, so the tag
+ * cannot change between the two halves.
+ */
+static int uring_passthrough(struct uring_session *us, struct uring_queue *uq,
+			     struct uring_tag *tag, const void *ring,
+			     u64 descriptor, u64 *buffer)
+{
+	unsigned long flags;
+	u64 handle;
+	int ret;
+
+	/* Everything the fetch half checks, first: once the passthrough is
+	 * accepted, the fetch half must not fail. */
+	spin_lock_irqsave(&uq->lock, flags);
+	if (uq->task != current || (uq->num_cmds && uq->ring != ring))
+		ret = -EINVAL;
+	else if (tag->state != URING_TAG_IDLE)
+		ret = -EBUSY;
+	else
+		ret = tag->handle ? 0 : -EINVAL; /* no request on that tag */
+	handle = tag->handle;
+	spin_unlock_irqrestore(&uq->lock, flags);
+	if (ret)
+		return ret;
+
+	ret = kbdus_passthrough_reply(us->session, handle, descriptor);
+	if (ret)
+		return ret;
+
+	spin_lock_irqsave(&uq->lock, flags);
+	tag->handle = 0;
+	*buffer = tag->buffer;
+	spin_unlock_irqrestore(&uq->lock, flags);
+	return 0;
+}
+
 /* io_uring is cancelling a posted command (its ring or task is going). */
 static void uring_cancel(struct io_uring_cmd *cmd, unsigned int issue_flags)
 {
@@ -538,6 +579,7 @@ static int protocol_uring_cmd(struct kbdus_session *session,
 			return -EINVAL;
 		break;
 	case KBDUS_URING_CMD_GET_DATA:
+	case KBDUS_URING_CMD_PASSTHROUGH_AND_FETCH:
 		if (result || !buffer)
 			return -EINVAL;
 		break;
@@ -556,6 +598,12 @@ static int protocol_uring_cmd(struct kbdus_session *session,
 	    cmd->cmd_op == KBDUS_URING_CMD_GET_DATA)
 		return uring_held_request_cmd(us, uq, tag, cmd->cmd_op, result,
 					      buffer);
+	if (cmd->cmd_op == KBDUS_URING_CMD_PASSTHROUGH_AND_FETCH) {
+		/* Then on as a FETCH of the tag's buffer. */
+		ret = uring_passthrough(us, uq, tag, ring, buffer, &buffer);
+		if (ret)
+			return ret;
+	}
 
 	spin_lock_irqsave(&uq->lock, flags);
 	if (!uq->task) {

@@ -278,9 +278,21 @@ static void check_ioctl_session(void)
 	reply.error = 5000;
 	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EINVAL);
 	reply.error = 0;
-	reply.reserved0 = 1;
+	reply.flags = 1u << 1; /* unknown */
 	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EINVAL);
-	reply.reserved0 = 0;
+	reply.flags = 0;
+	reply.reserved = 1;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EINVAL);
+	reply.reserved = 0;
+	reply.passthrough = 4096; /* without the flag */
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EINVAL);
+	reply.flags = KBDUS_REPLY_PASSTHROUGH;
+	reply.error = 5; /* a passthrough answers with data */
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EINVAL);
+	reply.error = 0;
+	reply.passthrough = 0;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EINVAL);
+	reply.flags = 0;
 	tr.reply = (uintptr_t)unmapped;
 	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EFAULT);
 
@@ -360,6 +372,25 @@ static void check_mmap_session(void)
 	mtr.reserved0 = 1;
 	EXPECT(ioctl(fd, KBDUS_IOCTL_MMAP_TRANSCEIVE, &mtr), EINVAL);
 	mtr.reserved0 = 0;
+	mtr.reserved = 1;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_MMAP_TRANSCEIVE, &mtr), EINVAL);
+	mtr.reserved = 0;
+	mtr.reply_passthrough = 4096; /* without the flag */
+	EXPECT(ioctl(fd, KBDUS_IOCTL_MMAP_TRANSCEIVE, &mtr), EINVAL);
+	mtr.reply_passthrough = 0;
+	mtr.flags = KBDUS_MMAP_REPLY_PASSTHROUGH; /* no handle, no descriptor */
+	EXPECT(ioctl(fd, KBDUS_IOCTL_MMAP_TRANSCEIVE, &mtr), EINVAL);
+	mtr.reply_handle = 1ull << 32;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_MMAP_TRANSCEIVE, &mtr), EINVAL);
+	mtr.reply_passthrough = 4096;
+	mtr.reply_error = 5;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_MMAP_TRANSCEIVE, &mtr), EINVAL);
+	mtr.reply_error = 0;
+	/* The descriptor is read first: page 1 is never mapped. */
+	EXPECT(ioctl(fd, KBDUS_IOCTL_MMAP_TRANSCEIVE, &mtr), EFAULT);
+	mtr.reply_handle = 0;
+	mtr.reply_passthrough = 0;
+	mtr.flags = 0;
 	mtr.reply_error = -5;
 	EXPECT(ioctl(fd, KBDUS_IOCTL_MMAP_TRANSCEIVE, &mtr), EINVAL);
 	mtr.reply_error = 0;

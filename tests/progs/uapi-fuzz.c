@@ -31,7 +31,12 @@ static const unsigned long commands[] = {
 	KBDUS_IOCTL_NEXT_DEVICE_ID,    KBDUS_IOCTL_DESTROY_DEVICE,
 	KBDUS_IOCTL_WAIT_DESTROYED,    KBDUS_IOCTL_TRANSCEIVE,
 	KBDUS_IOCTL_MMAP_LAYOUT,       KBDUS_IOCTL_MMAP_TRANSCEIVE,
+	KBDUS_IOCTL_BACKING_REGISTER,  KBDUS_IOCTL_BACKING_UNREGISTER,
 };
+
+/* A file the live session may register, so that random passthroughs can
+ * reach real I/O. */
+static int scratch_fd = -1;
 
 static atomic_bool stop;
 static unsigned char *unmapped;
@@ -231,7 +236,26 @@ static void fuzz_once(int fd, struct session *s, unsigned char *buf)
 		ioctl(fd, command, buf);
 		return;
 	}
-	/* Replies with random handles on the live session. */
+	/* Backing files: the scratch file, or anything, on the live session. */
+	if (command == KBDUS_IOCTL_BACKING_REGISTER ||
+	    command == KBDUS_IOCTL_BACKING_UNREGISTER) {
+		struct kbdus_backing_args b = {
+			.fd = rnd() % 4 ? scratch_fd : (int)(rnd() % 16) - 1,
+			.id = command == KBDUS_IOCTL_BACKING_UNREGISTER ?
+				      (uint32_t)(rnd() % 70) :
+				      0,
+		};
+
+		if (command == KBDUS_IOCTL_BACKING_UNREGISTER && rnd() % 4)
+			b.fd = -1;
+		if (rnd() % 8 == 0)
+			b.flags = 1u << (rnd() % 32);
+		ioctl(s->fd, command,
+		      rnd() % 8 ? (void *)&b : random_arg(buf, 64, s));
+		return;
+	}
+	/* Replies with random handles on the live session, some of them
+	 * passthroughs onto the scratch file. */
 	if (command == KBDUS_IOCTL_TRANSCEIVE || command == KBDUS_IOCTL_MMAP_TRANSCEIVE) {
 		struct kbdus_mmap_transceive_args m = {
 			.reply_handle = rnd() % 2 ? rnd() : (rnd() % 4) << 32 | rnd() % 16,
@@ -240,6 +264,26 @@ static void fuzz_once(int fd, struct session *s, unsigned char *buf)
 		};
 		struct kbdus_reply reply = { .handle = m.reply_handle };
 		struct kbdus_transceive_args t = { .reply = (uintptr_t)&reply };
+		struct {
+			struct kbdus_passthrough h;
+			struct kbdus_extent e[KBDUS_PASSTHROUGH_MAX_EXTENTS];
+		} pt = { .h.num_extents = 1 + (uint32_t)(rnd() % 3) };
+
+		for (unsigned i = 0; i < KBDUS_PASSTHROUGH_MAX_EXTENTS; i++) {
+			pt.e[i].offset = (rnd() % 4096) * 512;
+			pt.e[i].length = (uint32_t)(rnd() % 16) * 512;
+			pt.e[i].backing = (uint32_t)(rnd() % 4);
+		}
+		if (rnd() % 4 == 0) {
+			void *desc = rnd() % 4 ? (void *)&pt : random_arg(buf, 160, s);
+
+			m.flags |= KBDUS_MMAP_REPLY_PASSTHROUGH;
+			m.reply_error = rnd() % 4 ? 0 : m.reply_error;
+			m.reply_passthrough = (uintptr_t)desc;
+			reply.flags = KBDUS_REPLY_PASSTHROUGH;
+			reply.error = m.reply_error;
+			reply.passthrough = (uintptr_t)desc;
+		}
 
 		if (s->protocol == KBDUS_PROTOCOL_MMAP)
 			ioctl(s->fd, KBDUS_IOCTL_MMAP_TRANSCEIVE, &m);
@@ -279,6 +323,16 @@ int main(int argc, char **argv)
 	if (fd < 0) {
 		perror("uapi-fuzz");
 		return 1;
+	}
+	{
+		char path[] = "/tmp/uapi-fuzz-backing.XXXXXX";
+
+		scratch_fd = mkstemp(path);
+		if (scratch_fd < 0 || ftruncate(scratch_fd, 2 << 20) < 0) {
+			perror("uapi-fuzz: scratch file");
+			return 1;
+		}
+		unlink(path);
 	}
 	session_start(&s);
 

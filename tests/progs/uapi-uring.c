@@ -513,20 +513,48 @@ static int cmd_fuzz(int seconds, unsigned int seed)
 		prep(&ring, fd, KBDUS_URING_CMD_FETCH, 0, t, 0, (uintptr_t)buffer[t], t);
 	pthread_create(&io, NULL, do_io, (void *)(uintptr_t)id);
 
+	/* A backing file, for random passthroughs to reach real I/O. */
+	static struct {
+		struct kbdus_passthrough h;
+		struct kbdus_extent e[2];
+	} pt;
+	{
+		char path[] = "/tmp/uapi-uring-backing.XXXXXX";
+		int backing = mkstemp(path);
+		struct kbdus_backing_args b = { .fd = backing };
+
+		if (backing < 0 || ftruncate(backing, SIZE) < 0 ||
+		    ioctl(fd, KBDUS_IOCTL_BACKING_REGISTER, &b) < 0)
+			die("backing file");
+		unlink(path);
+		close(backing);
+	}
+
 	while (time(NULL) < end) {
 		struct __kernel_timespec ts = { .tv_nsec = 50000000 };
 
 		/* Random commands: any opcode, queue, tag, result, buffer. */
 		for (int i = rand() % 3; i > 0; i--) {
 			uint64_t buffers[] = { 0, 1, (uintptr_t)buffer[rand() % DEPTH],
-					       0xffff888000000000ull, (uint64_t)rand() << 12 };
+					       0xffff888000000000ull, (uint64_t)rand() << 12,
+					       (uintptr_t)&pt };
 			uint32_t ops[] = { KBDUS_URING_CMD_FETCH,
 					   KBDUS_URING_CMD_COMMIT_AND_FETCH,
 					   KBDUS_URING_CMD_COMMIT,
-					   KBDUS_URING_CMD_GET_DATA, (uint32_t)rand() };
-			prep(&ring, fd, ops[rand() % 5], (uint16_t)(rand() % 3),
+					   KBDUS_URING_CMD_GET_DATA,
+					   KBDUS_URING_CMD_PASSTHROUGH_AND_FETCH,
+					   (uint32_t)rand() };
+
+			/* Mostly plausible: one or two extents of the file. */
+			pt.h.num_extents = 1 + (uint32_t)(rand() % 2);
+			for (int e = 0; e < 2; e++)
+				pt.e[e] = (struct kbdus_extent){
+					(uint64_t)(rand() % 1024) * 4096,
+					(uint32_t)(rand() % 64) * 512,
+					(uint32_t)(rand() % 8 ? 0 : rand() % 70) };
+			prep(&ring, fd, ops[rand() % 6], (uint16_t)(rand() % 3),
 			     (uint16_t)(rand() % (DEPTH + 2)), rand() % 3 ? 0 : rand() % 6000 - 100,
-			     buffers[rand() % 5], 1000);
+			     buffers[rand() % 6], 1000);
 			commands++;
 		}
 		io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, NULL);

@@ -193,6 +193,92 @@ struct kbdus_reply {
 	 * ENOSPC and ETIMEDOUT keep their meaning and any other value becomes
 	 * EIO; for ioctls, the caller gets exactly -error. */
 	__s32 error;
+	__u32 flags; /* KBDUS_REPLY_* */
+	/* KBDUS_REPLY_PASSTHROUGH: address of a struct kbdus_passthrough;
+	 * else must be zero. */
+	__u64 passthrough;
+	__u64 reserved; /* must be zero */
+};
+
+/* kbdus_reply.flags: serve the request from backing files (see "Kernel-side
+ * passthrough" below); error must then be 0 and no payload is read. */
+#define KBDUS_REPLY_PASSTHROUGH (1u << 0)
+
+/*
+ * Kernel-side passthrough.
+ *
+ * A session registers files (KBDUS_IOCTL_BACKING_REGISTER) and may then
+ * answer a request with a list of extents of those files instead of data;
+ * kbdus does the I/O itself, asynchronously, and the data never enters
+ * user space.  The request's bytes map onto the extents in order:
+ *   - READ, WRITE, FUA_WRITE: read or written there (FUA: written with
+ *     O_DSYNC semantics).  A short read (the file ended) fails the request
+ *     with EIO, so the device never returns bytes nobody wrote;
+ *   - DISCARD: holes punched (fallocate PUNCH_HOLE | KEEP_SIZE) where the
+ *     file can; elsewhere nothing happens, which a discard allows;
+ *   - WRITE_ZEROS_MAY_UNMAP: holes punched; WRITE_ZEROS_NO_UNMAP: fallocate
+ *     ZERO_RANGE | KEEP_SIZE.  Past a file's end, ZERO_RANGE growing it;
+ *     zeros are written where the file cannot allocate them;
+ *   - FLUSH: each extent names a file to fsync (offset and length 0).
+ * The I/O runs in the device's own kernel workers, with the credentials of
+ * whoever opened each file, and takes as long as the files take: the
+ * request timeout does not apply to it.
+ * Other types cannot be passed through.  Errors from the files fail the
+ * request: ENOSPC stays ENOSPC, anything else becomes EIO.
+ *
+ * A passthrough reply is validated before anything happens; if it is
+ * refused, the request stays with the driver, which may answer it again:
+ *   EINVAL      a reserved field or flag is set; num_extents is 0 or over
+ *               KBDUS_PASSTHROUGH_MAX_EXTENTS; a length is not a multiple
+ *               of the logical block size (or not 0, for FLUSH); the
+ *               lengths do not add up to the request's size; an extent
+ *               ends past the largest file offset; two extents of one
+ *               file overlap (name one file twice, for FLUSH);
+ *   EOPNOTSUPP  the request's type cannot be passed through;
+ *   EBADF       an extent names no registered file, or a file that was
+ *               not opened for what the request does (a write to a file
+ *               opened O_RDONLY, say);
+ *   EFAULT      the descriptor cannot be read;
+ *   ENOMEM;
+ *   ESTALE      as for any reply.
+ */
+#define KBDUS_PASSTHROUGH_MAX_EXTENTS 8
+#define KBDUS_MAX_BACKING_FILES 64
+
+struct kbdus_extent {
+	__u64 offset; /* bytes from the start of the backing file */
+	__u32 length; /* bytes */
+	__u32 backing; /* id from KBDUS_IOCTL_BACKING_REGISTER */
+};
+
+struct kbdus_passthrough {
+	__u32 num_extents; /* 1..KBDUS_PASSTHROUGH_MAX_EXTENTS */
+	__u32 flags; /* must be zero */
+	__u64 reserved[3]; /* must be zero */
+	struct kbdus_extent extents[]; /* num_extents of them */
+};
+
+/*
+ * KBDUS_IOCTL_BACKING_REGISTER: fd (in) is opened for reading, writing or
+ * both, and is a regular file or a block device; id (out) names it in
+ * extents until it is unregistered or the session ends.  The session keeps
+ * its own reference: the fd may be closed.  Errors: EPERM without
+ * CAP_SYS_ADMIN; EBADF fd is not open; EINVAL a reserved field is set, or
+ * the file is neither a regular file nor a block device, or was opened
+ * O_APPEND, or cannot be read or written with iterators; ELOOP the file is
+ * this session's device, or lives on a file system whose device it is
+ * (kbdus looks no deeper: device mapper, md or loop devices in between are
+ * not seen, nor file systems that keep no single device, such as btrfs, or
+ * whose journal or log alone is on it); EMFILE KBDUS_MAX_BACKING_FILES are
+ * registered.
+ * KBDUS_IOCTL_BACKING_UNREGISTER: id (in) is released; fd must be -1.
+ * Passthrough I/O already started keeps the file until it finishes.
+ * Errors: EINVAL; ENOENT no file has that id.
+ */
+struct kbdus_backing_args {
+	__s32 fd;
+	__u32 id;
+	__u32 flags; /* must be zero */
 	__u32 reserved0; /* must be zero */
 	__u64 reserved[2]; /* must be zero */
 };
@@ -262,7 +348,10 @@ struct kbdus_destroy_args {
 };
 
 /* KBDUS_IOCTL_TRANSCEIVE argument (ioctl protocol).  First the reply, if
- * any, is consumed; then the next request, if asked for, is received. */
+ * any, is consumed; then the next request, if asked for, is received.  An
+ * error can come from either half, with the same errnos (EFAULT, EINVAL):
+ * a driver that must know whether a passthrough reply was refused, to
+ * serve the request itself, sends it without receiving (request 0). */
 struct kbdus_transceive_args {
 	__u64 reply; /* in: address of a struct kbdus_reply, or 0 */
 	__u64 request; /* in: address for a struct kbdus_request, or 0 */
@@ -305,11 +394,19 @@ struct kbdus_mmap_transceive_args {
 	__u32 slot;
 	__u16 type; /* out: the received request's type */
 	__u16 reserved0; /* must be zero */
-	__u64 reserved[2]; /* must be zero */
+	/* in: KBDUS_MMAP_REPLY_PASSTHROUGH: address of the reply's struct
+	 * kbdus_passthrough; else must be zero. */
+	__u64 reply_passthrough;
+	__u64 reserved; /* must be zero */
 };
 
 /* Only send the reply; do not wait for a request. */
 #define KBDUS_MMAP_NO_RECEIVE (1u << 0)
+/* The reply is a passthrough (reply_error must be 0); if it is refused,
+ * the ioctl fails with its error and nothing is received.  A failed receive
+ * after an accepted reply fails it too (EFAULT): to tell the two apart, send
+ * the passthrough with KBDUS_MMAP_NO_RECEIVE. */
+#define KBDUS_MMAP_REPLY_PASSTHROUGH (1u << 1)
 
 /*
  * io_uring protocol.  The driver keeps one IORING_OP_URING_CMD command posted
@@ -356,6 +453,14 @@ struct kbdus_mmap_transceive_args {
  *     its commands back before closing the ring: closing a ring cancels
  *     posted commands only from Linux 6.7, and before that only once the
  *     thread exits.
+ *   - KBDUS_URING_CMD_PASSTHROUGH_AND_FETCH answers the slot's request
+ *     with a passthrough (buffer: the address of its struct
+ *     kbdus_passthrough; result: 0) and posts the slot again with the
+ *     buffer of its last FETCH or COMMIT_AND_FETCH.  A refused
+ *     passthrough completes the command at once with the error (see
+ *     "Kernel-side passthrough") and changes nothing: the driver still
+ *     holds the request and answers it with another command.  Once
+ *     accepted, the command is a FETCH and completes as one.
  * Every command of one queue must come from one thread and, while any is
  * posted, one ring (COMMIT and GET_DATA: any ring): kbdus delivers requests
  * in that thread's context, one task-work run per batch.  When the ring or the thread goes away, posted
@@ -443,6 +548,11 @@ struct kbdus_uring_cmd {
 	_IOR(KBDUS_IOCTL_TYPE, 17, struct kbdus_mmap_layout)
 #define KBDUS_IOCTL_MMAP_TRANSCEIVE \
 	_IOWR(KBDUS_IOCTL_TYPE, 18, struct kbdus_mmap_transceive_args)
+/* Any protocol; see struct kbdus_backing_args. */
+#define KBDUS_IOCTL_BACKING_REGISTER \
+	_IOWR(KBDUS_IOCTL_TYPE, 19, struct kbdus_backing_args)
+#define KBDUS_IOCTL_BACKING_UNREGISTER \
+	_IOW(KBDUS_IOCTL_TYPE, 20, struct kbdus_backing_args)
 
 /* io_uring command opcodes (io_uring_sqe.cmd_op); see above. */
 #define KBDUS_URING_CMD_FETCH _IOW(KBDUS_IOCTL_TYPE, 32, struct kbdus_uring_cmd)
@@ -452,5 +562,7 @@ struct kbdus_uring_cmd {
 #define KBDUS_URING_CMD_COMMIT _IOW(KBDUS_IOCTL_TYPE, 35, struct kbdus_uring_cmd)
 #define KBDUS_URING_CMD_GET_DATA \
 	_IOW(KBDUS_IOCTL_TYPE, 36, struct kbdus_uring_cmd)
+#define KBDUS_URING_CMD_PASSTHROUGH_AND_FETCH \
+	_IOW(KBDUS_IOCTL_TYPE, 37, struct kbdus_uring_cmd)
 
 #endif /* _UAPI_LINUX_KBDUS_H */
