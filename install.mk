@@ -38,6 +38,8 @@ MAN3_LINKS := bdus_run bdus_rerun bdus_run_ext bdus_rerun_ext \
 	bdus_destroy_dev_ext bdus_wait_dev_destroyed bdus_get_dev_info \
 	bdus_get_next_dev_id \
 	bdus_get_error_message bdus_get_libbdus_version bdus_get_kbdus_version
+# Passthrough's functions: links to bdus-passthrough(3).
+MAN3_PASSTHROUGH_LINKS := bdus_register_backing bdus_unregister_backing
 # The asynchronous API's functions: links to bdus-aio(3).
 MAN3_AIO_LINKS := bdus_aio_create bdus_aio_destroy bdus_aio_get_fd \
 	bdus_aio_create_dev bdus_aio_attach_dev bdus_aio_get_dev_id \
@@ -61,7 +63,8 @@ install-lib:
 	ln -sf $(BDUS_SONAME) $(DESTDIR)$(LIBDIR)/libbdus.so
 	$(INSTALL) -m 644 $(BUILD)/lib/libbdus.a $(DESTDIR)$(LIBDIR)/
 	$(INSTALL) -m 644 $(TOP)/libbdus/include/bdus.h \
-		$(TOP)/libbdus/include/bdus-aio.h $(DESTDIR)$(INCLUDEDIR)/
+		$(TOP)/libbdus/include/bdus-aio.h \
+		$(TOP)/libbdus/include/bdus-passthrough.h $(DESTDIR)$(INCLUDEDIR)/
 	$(INSTALL) -m 644 $(TOP)/kbdus/include/uapi/linux/kbdus.h \
 		$(DESTDIR)$(INCLUDEDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
@@ -86,7 +89,7 @@ install-cmd:
 install-docs:
 	$(INSTALL) -d $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 644 $(TOP)/docs/man/bdus.3 $(TOP)/docs/man/bdus-aio.3 \
-		$(DESTDIR)$(MANDIR)/man3/
+		$(TOP)/docs/man/bdus-passthrough.3 $(DESTDIR)$(MANDIR)/man3/
 	$(INSTALL) -m 644 $(TOP)/docs/man/bdus.8 \
 		$(TOP)/docs/man/bdus-drivers.8 $(DESTDIR)$(MANDIR)/man8/
 	for f in $(MAN3_LINKS); do \
@@ -95,6 +98,11 @@ install-docs:
 	done
 	for f in $(MAN3_AIO_LINKS); do \
 		echo '.so man3/bdus-aio.3' >$(DESTDIR)$(MANDIR)/man3/$$f.3 && \
+		chmod 644 $(DESTDIR)$(MANDIR)/man3/$$f.3 || exit 1; \
+	done
+	for f in $(MAN3_PASSTHROUGH_LINKS); do \
+		echo '.so man3/bdus-passthrough.3' \
+			>$(DESTDIR)$(MANDIR)/man3/$$f.3 && \
 		chmod 644 $(DESTDIR)$(MANDIR)/man3/$$f.3 || exit 1; \
 	done
 	for f in $(DRIVERS); do \
@@ -137,16 +145,19 @@ uninstall: uninstall-module
 		$(DESTDIR)$(LIBDIR)/libbdus.so $(DESTDIR)$(LIBDIR)/libbdus.a \
 		$(DESTDIR)$(LIBDIR)/pkgconfig/bdus.pc \
 		$(DESTDIR)$(INCLUDEDIR)/bdus.h $(DESTDIR)$(INCLUDEDIR)/bdus-aio.h \
+		$(DESTDIR)$(INCLUDEDIR)/bdus-passthrough.h \
 		$(DESTDIR)$(INCLUDEDIR)/kbdus.h \
 		$(PROGRAMS:%=$(DESTDIR)$(BINDIR)/%) \
 		$(DESTDIR)$(BASH_COMPLETION_DIR)/bdus \
 		$(DESTDIR)$(ZSH_COMPLETION_DIR)/_bdus \
 		$(DESTDIR)$(FISH_COMPLETION_DIR)/bdus.fish \
 		$(DESTDIR)$(MANDIR)/man3/bdus.3 $(DESTDIR)$(MANDIR)/man3/bdus-aio.3 \
+		$(DESTDIR)$(MANDIR)/man3/bdus-passthrough.3 \
 		$(DESTDIR)$(MANDIR)/man8/bdus.8 \
 		$(DESTDIR)$(MANDIR)/man8/bdus-drivers.8 \
 		$(MAN3_LINKS:%=$(DESTDIR)$(MANDIR)/man3/%.3) \
 		$(MAN3_AIO_LINKS:%=$(DESTDIR)$(MANDIR)/man3/%.3) \
+		$(MAN3_PASSTHROUGH_LINKS:%=$(DESTDIR)$(MANDIR)/man3/%.3) \
 		$(DRIVERS:%=$(DESTDIR)$(MANDIR)/man8/%.8)
 	@# Directories the install may have created, if nothing else uses
 	@# them; never PREFIX's standard ones (bin, lib, share, man).

@@ -4,6 +4,10 @@
  * like the kernel's loop driver.
  *
  * What it shows a driver author:
+ *   - kernel-side passthrough (ext passthrough): the backing file is
+ *     registered with kbdus, every request is answered with "the same
+ *     bytes of that file", and kbdus does the I/O without the data
+ *     entering this process (--no-passthrough: the callbacks below);
  *   - mapping every request type to system calls: pread/pwrite, fdatasync
  *     for flush, fallocate for discard and write-zeros, and a fallback for
  *     files or devices that cannot fallocate;
@@ -23,6 +27,8 @@
  */
 
 #include "common.h"
+
+#include <bdus-passthrough.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,16 +54,25 @@ static const char help_text[] =
 	"                            size the file's file system accepts)\n"
 	"  --physical-block-size N   For regular files (default: the logical\n"
 	"                            block size)\n"
+	"  --no-passthrough          Serve requests here, with pread, pwrite\n"
+	"                            and friends, instead of having kbdus do\n"
+	"                            the I/O on <file> itself\n"
 	"\n"
 	"A block device backing keeps its own block sizes unless overridden.\n"
 	"\n";
 
-enum { OPT_DIRECT = OPT_FIRST_DRIVER_SPECIFIC, OPT_PHYSICAL_BLOCK_SIZE };
+enum {
+	OPT_DIRECT = OPT_FIRST_DRIVER_SPECIFIC,
+	OPT_PHYSICAL_BLOCK_SIZE,
+	OPT_NO_PASSTHROUGH,
+};
 
 struct backing {
 	int fd;
 	bool is_block_device;
 	atomic_bool no_fallocate; /* learned from EOPNOTSUPP */
+	bool passthrough; /* registered with kbdus: it serves the requests */
+	uint32_t id; /* ... as this */
 };
 
 static struct backing *backing_of(struct bdus_ctx *ctx)
@@ -203,7 +218,51 @@ static int loop_ioctl(uint32_t command, void *argument, struct bdus_ctx *ctx)
 		       errno;
 }
 
+/* ------------------------------------------------------------------------- */
+/* Passthrough */
+
+static int loop_initialize(struct bdus_ctx *ctx)
+{
+	int id;
+
+	if (!ctx->ext->passthrough)
+		return 0;
+	id = bdus_register_backing(ctx, backing_of(ctx)->fd);
+	if (id < 0) {
+		int err = errno;
+
+		if (err != ENOSYS) {
+			fprintf(stderr, "bdus-loop: %s\n",
+				bdus_get_error_message());
+			return err;
+		}
+		/* An older kbdus: the callbacks serve every request. */
+		return 0;
+	}
+	backing_of(ctx)->id = (uint32_t)id;
+	backing_of(ctx)->passthrough = true;
+	return 0;
+}
+
+/* Every request is the same bytes of the backing file; a flush syncs it. */
+static int loop_passthrough(struct bdus_extent *extents, uint32_t *num_extents,
+			    uint32_t type, uint64_t offset, uint32_t size,
+			    struct bdus_ctx *ctx)
+{
+	(void)type; /* for a flush, offset and size are 0, as kbdus wants */
+	if (!backing_of(ctx)->passthrough)
+		return 0;
+	extents[0] = (struct bdus_extent){
+		.offset = offset,
+		.length = size,
+		.backing = backing_of(ctx)->id,
+	};
+	*num_extents = 1;
+	return 0;
+}
+
 static const struct bdus_ops loop_ops = {
+	.initialize = loop_initialize,
 	.read = loop_read,
 	.write = loop_write,
 	.write_zeros = loop_write_zeros,
@@ -279,6 +338,7 @@ int main(int argc, char **argv)
 		{ "direct", no_argument, NULL, OPT_DIRECT },
 		{ "physical-block-size", required_argument, NULL,
 		  OPT_PHYSICAL_BLOCK_SIZE },
+		{ "no-passthrough", no_argument, NULL, OPT_NO_PASSTHROUGH },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct driver_options options;
@@ -287,6 +347,7 @@ int main(int argc, char **argv)
 	int opt, handled, status;
 
 	driver_options_init(&options, "bdus-loop");
+	options.ext.passthrough = loop_passthrough;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) !=
 	       -1) {
@@ -295,6 +356,8 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (opt == OPT_DIRECT) {
 			direct = true;
+		} else if (opt == OPT_NO_PASSTHROUGH) {
+			options.ext.passthrough = NULL;
 		} else if (opt == OPT_PHYSICAL_BLOCK_SIZE) {
 			if (!parse_u32(optarg, 1, UINT32_MAX,
 				       &options.attrs.physical_block_size))

@@ -469,6 +469,8 @@ enum bdus_protocol {
  * schedulers and tools).  Ignored by bdus_rerun_ext(). */
 #define BDUS_EXT_ROTATIONAL (1u << 0)
 
+struct bdus_extent; /* bdus-passthrough.h */
+
 /*
  * Attributes that BDUS 0.1.2 did not have.  Zero-initialize it: a zero
  * field means "the default".  Passed to bdus_run_ext() or bdus_rerun_ext();
@@ -555,6 +557,12 @@ struct bdus_ext_attrs {
 	 */
 	int (*write_ref)(char **data, uint64_t offset, uint32_t size,
 			 struct bdus_ctx *ctx);
+
+	/* Optional: kernel-side passthrough, where kbdus serves requests from
+	 * the driver's files itself (since 0.1.3).  See bdus-passthrough.h. */
+	int (*passthrough)(struct bdus_extent *extents, uint32_t *num_extents,
+			   uint32_t type, uint64_t offset, uint32_t size,
+			   struct bdus_ctx *ctx);
 };
 
 /* The largest bdus_ext_attrs.poll_us: 100 ms. */

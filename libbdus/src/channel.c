@@ -23,13 +23,14 @@
 #include <sys/ioctl.h>
 
 bool bdus_channel_init(struct bdus_channel *channel,
-		       struct bdus_session *session)
+		       struct bdus_session *session, const struct bdus_ctx *ctx)
 {
 	size_t page = bdus_page_size();
 	size_t size = session->config.max_read_write_size;
 
 	memset(channel, 0, sizeof(*channel));
 	channel->session = session;
+	channel->ctx = ctx;
 	if (session->protocol != KBDUS_PROTOCOL_IOCTL)
 		return true;
 
@@ -54,12 +55,21 @@ void bdus_channel_destroy(struct bdus_channel *channel)
 	channel->payload = NULL;
 }
 
-void bdus_channel_set_reply(struct bdus_channel *channel, uint64_t handle,
-			    int32_t error)
+void bdus_channel_set_reply(struct bdus_channel *channel,
+			    const struct bdus_message *message, int32_t error)
 {
 	channel->reply_pending = true;
-	channel->reply_handle = handle;
+	channel->reply_handle = message->handle;
 	channel->reply_error = error;
+	channel->reply_type = message->type;
+	channel->reply_passthrough.num_extents = 0;
+	if (error == 0 && message->passthrough.num_extents)
+		channel->reply_passthrough = message->passthrough;
+}
+
+static bool has_passthrough(const struct bdus_channel *channel)
+{
+	return channel->reply_passthrough.num_extents != 0;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -76,6 +86,11 @@ static int ioctl_transceive(struct bdus_channel *channel,
 	if (channel->reply_pending) {
 		reply.handle = channel->reply_handle;
 		reply.error = channel->reply_error;
+		if (has_passthrough(channel)) {
+			reply.flags = KBDUS_REPLY_PASSTHROUGH;
+			reply.passthrough =
+				(uintptr_t)&channel->reply_passthrough;
+		}
 		args.reply = (uintptr_t)&reply;
 	}
 	args.request = (uintptr_t)request;
@@ -109,6 +124,11 @@ static int mmap_transceive(struct bdus_channel *channel,
 	if (channel->reply_pending) {
 		args->reply_handle = channel->reply_handle;
 		args->reply_error = channel->reply_error;
+		if (has_passthrough(channel)) {
+			flags |= KBDUS_MMAP_REPLY_PASSTHROUGH;
+			args->reply_passthrough =
+				(uintptr_t)&channel->reply_passthrough;
+		}
 	}
 	args->flags = flags;
 
@@ -165,11 +185,36 @@ static bool is_rejected_reply(int err)
 	return err == ESTALE || err == EINVAL;
 }
 
+/* kbdus refuses a passthrough it cannot serve, and nothing else happens:
+ * the request is still ours.  It fails instead, and the caller sends
+ * again. */
+static bool refused_passthrough(struct bdus_channel *channel, int err)
+{
+	switch (err) {
+	case EINVAL:
+	case EBADF:
+	case EOPNOTSUPP:
+	case EFAULT:
+	case ENOMEM:
+		break;
+	default:
+		return false;
+	}
+	if (!channel->reply_pending || !has_passthrough(channel))
+		return false;
+	bdus_log_refused_passthrough(channel->ctx, channel->reply_type, err);
+	channel->reply_passthrough.num_extents = 0;
+	channel->reply_error = EIO;
+	return true;
+}
+
 int bdus_channel_exchange(struct bdus_channel *channel,
 			  struct bdus_message *message)
 {
 	int err = transceive_once(channel, message);
 
+	if (refused_passthrough(channel, err))
+		err = transceive_once(channel, message);
 	if (is_rejected_reply(err) && channel->reply_pending) {
 		/* A stale reply: drop it and just receive. */
 		channel->reply_pending = false;
@@ -189,13 +234,16 @@ int bdus_channel_flush_reply(struct bdus_channel *channel)
 	if (!channel->reply_pending)
 		return 0;
 
-	if (session->protocol == KBDUS_PROTOCOL_IOCTL) {
-		err = ioctl_transceive(channel, NULL);
-	} else {
-		struct kbdus_mmap_transceive_args args;
+	do {
+		if (session->protocol == KBDUS_PROTOCOL_IOCTL) {
+			err = ioctl_transceive(channel, NULL);
+		} else {
+			struct kbdus_mmap_transceive_args args;
 
-		err = mmap_transceive(channel, &args, KBDUS_MMAP_NO_RECEIVE);
-	}
+			err = mmap_transceive(channel, &args,
+					      KBDUS_MMAP_NO_RECEIVE);
+		}
+	} while (refused_passthrough(channel, err));
 
 	channel->reply_pending = false;
 	/* A stale reply does not matter any more. */

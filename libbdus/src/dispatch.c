@@ -129,6 +129,69 @@ static int call_write_ref(struct bdus_ctx *ctx, struct bdus_message *message)
 	return 0;
 }
 
+bool bdus_passthrough_type(uint32_t type)
+{
+	switch (type) {
+	case KBDUS_REQ_READ:
+	case KBDUS_REQ_WRITE:
+	case KBDUS_REQ_FUA_WRITE:
+	case KBDUS_REQ_FLUSH:
+	case KBDUS_REQ_DISCARD:
+	case KBDUS_REQ_WRITE_ZEROS_NO_UNMAP:
+	case KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP:
+		return true;
+	default:
+		return false;
+	}
+}
+
+_Static_assert(sizeof(struct bdus_extent) == sizeof(struct kbdus_extent) &&
+		       BDUS_MAX_EXTENTS == KBDUS_PASSTHROUGH_MAX_EXTENTS,
+	       "libbdus's extents are kbdus's");
+
+/* ext->passthrough: true if it answered the request, by mapping it
+ * (message->passthrough) or by failing it (*ret); false if the request's
+ * callback is to serve it. */
+static bool call_passthrough(struct bdus_ctx *ctx, struct bdus_message *message,
+			     int *ret)
+{
+	struct bdus_extent extents[BDUS_MAX_EXTENTS];
+	uint32_t num = 0;
+
+	if (!ctx->ext->passthrough || !bdus_passthrough_type(message->type))
+		return false;
+
+	*ret = ctx->ext->passthrough(extents, &num,
+				     (uint32_t)1 << message->type,
+				     message->offset, message->size, ctx);
+	if (*ret != 0)
+		return true;
+	if (num == 0)
+		return false;
+	if (num > BDUS_MAX_EXTENTS) {
+		if (ctx->attrs->log)
+			bdus_log(ctx,
+				 "passthrough mapped a request onto %" PRIu32
+				 " extents, more than %d: it fails with EIO",
+				 num, BDUS_MAX_EXTENTS);
+		*ret = EIO;
+		return true;
+	}
+	message->passthrough.num_extents = num;
+	memcpy(message->passthrough.extents, extents,
+	       num * sizeof(extents[0]));
+	return true;
+}
+
+void bdus_log_refused_passthrough(const struct bdus_ctx *ctx, uint32_t type,
+				  int err)
+{
+	if (ctx && ctx->attrs->log)
+		bdus_log(ctx, "kbdus refused the passthrough of a %s: %s; the "
+			      "request fails with EIO",
+			 bdus_request_type_name(type), strerror(err));
+}
+
 /* The callback for message->type must exist. */
 static int call_callback(struct bdus_ctx *ctx, struct bdus_message *message)
 {
@@ -174,10 +237,11 @@ int bdus_dispatch(struct bdus_ctx *ctx, struct bdus_message *message,
 	if (ctx->attrs->log)
 		log_request(ctx, message, worker);
 
+	message->passthrough.num_extents = 0;
 	/* kbdus only sends what the driver serves; be safe anyway. */
 	if (!has_callback_for(ctx->ops, message->type))
 		ret = is_ioctl ? ENOTTY : EOPNOTSUPP;
-	else
+	else if (!call_passthrough(ctx, message, &ret))
 		ret = call_callback(ctx, message);
 
 	if (ret == bdus_abort)

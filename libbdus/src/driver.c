@@ -8,7 +8,9 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -77,6 +79,99 @@ static void destroy_unstarted_device(struct bdus_session *session)
 	bdus_ioctl_retry(session->fd, KBDUS_IOCTL_DESTROY_DEVICE, &args);
 }
 
+/* ------------------------------------------------------------------------- */
+/* Backing files: which session fd serves a callback's ctx */
+
+/* The ctxs of the drivers running in this process, for the calls that take
+ * one.  Protected by running_lock. */
+struct running_driver {
+	struct running_driver *next;
+	const struct bdus_ctx *ctx;
+	int session_fd;
+};
+
+static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct running_driver *running;
+
+static void running_add(struct running_driver *entry)
+{
+	pthread_mutex_lock(&running_lock);
+	entry->next = running;
+	running = entry;
+	pthread_mutex_unlock(&running_lock);
+}
+
+static void running_remove(struct running_driver *entry)
+{
+	struct running_driver **p;
+
+	pthread_mutex_lock(&running_lock);
+	for (p = &running; *p; p = &(*p)->next) {
+		if (*p == entry) {
+			*p = entry->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&running_lock);
+}
+
+/* The session fd of ctx's driver, or -1 (error set). */
+static int running_session_fd(const struct bdus_ctx *ctx)
+{
+	const struct running_driver *entry;
+	int fd = -1;
+
+	pthread_mutex_lock(&running_lock);
+	for (entry = running; entry; entry = entry->next) {
+		if (entry->ctx == ctx) {
+			fd = entry->session_fd;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&running_lock);
+	if (fd < 0)
+		bdus_fail(EINVAL, "ctx is not the context of a driver that "
+				  "this process is running");
+	return fd;
+}
+
+BDUS_API int bdus_register_backing(struct bdus_ctx *ctx, int fd)
+{
+	struct kbdus_backing_args args = { .fd = fd };
+	int session_fd = running_session_fd(ctx);
+
+	if (session_fd < 0)
+		return -1;
+	if (bdus_ioctl_retry(session_fd, KBDUS_IOCTL_BACKING_REGISTER, &args) <
+	    0) {
+		int err = errno == ENOTTY ? ENOSYS : errno;
+
+		bdus_fail_errno(err, "cannot register fd %d as a backing file",
+				fd);
+		return -1;
+	}
+	return (int)args.id;
+}
+
+BDUS_API bool bdus_unregister_backing(struct bdus_ctx *ctx, int backing)
+{
+	struct kbdus_backing_args args = { .fd = -1, .id = (uint32_t)backing };
+	int session_fd = running_session_fd(ctx);
+
+	if (session_fd < 0)
+		return false;
+	if (backing < 0)
+		return bdus_fail(ENOENT, "no backing file has id %d", backing);
+	if (bdus_ioctl_retry(session_fd, KBDUS_IOCTL_BACKING_UNREGISTER,
+			     &args) < 0)
+		return bdus_fail_errno(errno == EINVAL ? ENOENT : errno,
+				       "cannot unregister backing file %d",
+				       backing);
+	return true;
+}
+
+/* ------------------------------------------------------------------------- */
+
 static bool run_driver_here(struct driver *driver, void *private_data,
 			    bool is_rerun)
 {
@@ -99,11 +194,15 @@ static bool run_driver_here(struct driver *driver, void *private_data,
 		.ext = &driver->ext,
 	};
 
+	struct running_driver entry = { .ctx = &ctx, .session_fd = session->fd };
+
 	if (driver->attrs.log)
 		bdus_log_effective_attrs(&ctx, &driver->requested);
 
+	running_add(&entry);
 	ret = bdus_call_lifecycle(&ctx, driver->ops.initialize, "initialize");
 	if (ret != 0) {
+		running_remove(&entry);
 		fail_callback(ret, "initialize");
 		if (!is_rerun)
 			destroy_unstarted_device(session);
@@ -115,6 +214,7 @@ static bool run_driver_here(struct driver *driver, void *private_data,
 	bdus_save_error(&error);
 
 	ret = bdus_call_lifecycle(&ctx, driver->ops.terminate, "terminate");
+	running_remove(&entry);
 	if (!served)
 		return bdus_restore_error(&error);
 	if (ret != 0)

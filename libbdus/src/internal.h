@@ -9,6 +9,7 @@
 #define LIBBDUS_INTERNAL_H_
 
 #include <bdus.h>
+#include <bdus-passthrough.h>
 #include <linux/kbdus.h>
 
 #include <pthread.h>
@@ -162,6 +163,24 @@ void bdus_session_close(struct bdus_session *session);
 /* ------------------------------------------------------------------------- */
 /* channel.c: one thread's way of receiving requests and sending replies */
 
+/* A passthrough reply as kbdus reads it: struct kbdus_passthrough's
+ * header, then the extents (spelled out: C has no struct with a flexible
+ * array inside another). */
+struct bdus_passthrough {
+	uint32_t num_extents; /* 0: none */
+	uint32_t flags;
+	uint64_t reserved[3];
+	struct kbdus_extent extents[KBDUS_PASSTHROUGH_MAX_EXTENTS];
+};
+
+_Static_assert(offsetof(struct bdus_passthrough, num_extents) ==
+			       offsetof(struct kbdus_passthrough, num_extents) &&
+		       offsetof(struct bdus_passthrough, reserved) ==
+			       offsetof(struct kbdus_passthrough, reserved) &&
+		       offsetof(struct bdus_passthrough, extents) ==
+			       offsetof(struct kbdus_passthrough, extents),
+	       "struct bdus_passthrough is laid out as kbdus reads it");
+
 /* A received request or notification. */
 struct bdus_message {
 	uint64_t handle;
@@ -180,6 +199,9 @@ struct bdus_message {
 	 * set write_dest instead of consuming payload (ext->write_ref). */
 	bool data_deferred;
 	char *write_dest;
+	/* Set by bdus_dispatch() if ext->passthrough mapped the request: the
+	 * reply is this passthrough (and its error 0). */
+	struct bdus_passthrough passthrough;
 };
 
 struct bdus_channel {
@@ -189,14 +211,19 @@ struct bdus_channel {
 	bool reply_pending;
 	uint64_t reply_handle;
 	int32_t reply_error;
+	/* A copy of the reply's passthrough: num_extents 0 if none. */
+	struct bdus_passthrough reply_passthrough;
+	uint32_t reply_type; /* for the log */
+	const struct bdus_ctx *ctx; /* for the log */
 };
 
 bool bdus_channel_init(struct bdus_channel *channel,
-		       struct bdus_session *session);
+		       struct bdus_session *session, const struct bdus_ctx *ctx);
 void bdus_channel_destroy(struct bdus_channel *channel);
-/* Queues the reply to send with the next exchange. */
-void bdus_channel_set_reply(struct bdus_channel *channel, uint64_t handle,
-			    int32_t error);
+/* Queues the reply to send with the next exchange: message's passthrough
+ * if it has one and error is 0, else error. */
+void bdus_channel_set_reply(struct bdus_channel *channel,
+			    const struct bdus_message *message, int32_t error);
 /* Sends the pending reply (if any) and waits for the next message.  Returns
  * 0, or an errno value: EINTR if a signal interrupted the wait (the reply
  * was sent), anything else is a failure of the session. */
@@ -216,6 +243,12 @@ int bdus_dispatch(struct bdus_ctx *ctx, struct bdus_message *message,
  * request of kbdus type: block I/O only has a few errno values of its own,
  * the others become EIO; an ioctl's caller sees any errno. */
 int32_t bdus_reply_error(uint32_t type, int ret);
+/* Whether kbdus may serve requests of this type from backing files. */
+bool bdus_passthrough_type(uint32_t type);
+/* A passthrough that kbdus refused (err) for a request of kbdus type:
+ * logs it; the request is then answered with EIO. */
+void bdus_log_refused_passthrough(const struct bdus_ctx *ctx, uint32_t type,
+				  int err);
 /* Calls initialize, on_device_available or terminate (by name, for the
  * log), returning its result; NULL callbacks succeed. */
 int bdus_call_lifecycle(struct bdus_ctx *ctx,

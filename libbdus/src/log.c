@@ -110,4 +110,6 @@ void bdus_log_effective_attrs(const struct bdus_ctx *ctx,
 		 ext->read_ref ? "set" : "not set");
 	bdus_log(ctx, "  %-26s %s", "write_ref",
 		 ext->write_ref ? "set" : "not set");
+	bdus_log(ctx, "  %-26s %s", "passthrough",
+		 ext->passthrough ? "set" : "not set");
 }

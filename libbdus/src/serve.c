@@ -145,7 +145,7 @@ static enum bdus_serve_outcome serve_loop(struct worker *worker,
 			return report_failure(server, EIO, BDUS_ABORT_MESSAGE,
 					      bdus_request_type_name(
 						      message.type));
-		bdus_channel_set_reply(&worker->channel, message.handle, ret);
+		bdus_channel_set_reply(&worker->channel, &message, ret);
 	}
 }
 
@@ -160,7 +160,7 @@ static enum bdus_serve_outcome serve_here(struct bdus_ctx *ctx,
 
 	server_init(&server, ctx, session);
 	worker.server = &server;
-	if (!bdus_channel_init(&worker.channel, session)) {
+	if (!bdus_channel_init(&worker.channel, session, ctx)) {
 		server_destroy(&server);
 		return BDUS_SERVE_FAILED;
 	}
@@ -213,7 +213,8 @@ static unsigned start_workers(struct server *server, struct worker *workers,
 		worker->server = server;
 		worker->index = started;
 		atomic_init(&worker->state, WORKER_BUSY);
-		if (!bdus_channel_init(&worker->channel, server->session)) {
+		if (!bdus_channel_init(&worker->channel, server->session,
+				       server->ctx)) {
 			record_failure(server);
 			break;
 		}

@@ -230,6 +230,18 @@ bool uring_ring_commit(struct uring_ring *r, struct uring_slot *slot)
 		.tag = slot->tag,
 	};
 
+	if (message->passthrough.num_extents && slot->result == 0) {
+		/* kbdus reads it while the command is issued, in this
+		 * thread's next submission, and posts the slot with the
+		 * buffer of its last FETCH. */
+		cmd.buffer = (uintptr_t)&message->passthrough;
+		if (!queue_command(r, KBDUS_URING_CMD_PASSTHROUGH_AND_FETCH,
+				   &cmd, (uintptr_t)slot | URING_TAG_PASS))
+			return false;
+		r->posted++;
+		return true;
+	}
+	message->passthrough.num_extents = 0;
 	if (message->write_dest && slot->result == 0) {
 		/* ext->write_ref: the data lands first; the reply follows. */
 		char *dest = message->write_dest;

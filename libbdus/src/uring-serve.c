@@ -263,6 +263,29 @@ static bool on_slot_completion(struct uring_ring *r, struct uring_slot *slot,
 			    res);
 }
 
+/* A PASSTHROUGH_AND_FETCH that completed at once with an error: kbdus
+ * refused the passthrough and the driver still holds the request.  Its
+ * accepted ones complete as FETCHes do: with a request, a notification or
+ * -ECANCELED. */
+static bool passthrough_refused(int32_t res)
+{
+	return res < 0 && res != -ECANCELED;
+}
+
+static bool on_passthrough_refused(struct uring_ring *r, struct uring_slot *slot,
+				   int32_t res)
+{
+	r->posted--;
+	/* Stale: the request timed out meanwhile, and the reply below is
+	 * ignored. */
+	if (res != -ESTALE)
+		bdus_log_refused_passthrough(r->server->ctx,
+					     slot->message.type, -res);
+	slot->message.passthrough.num_extents = 0;
+	slot->result = EIO;
+	return uring_ring_commit(r, slot) || uring_fail(r->server);
+}
+
 static bool on_completion(struct uring_ring *r, const struct io_uring_cqe *cqe)
 {
 	if (cqe->user_data == URING_EVENT_DATA) {
@@ -281,7 +304,9 @@ static bool on_completion(struct uring_ring *r, const struct io_uring_cqe *cqe)
 	struct uring_slot *slot =
 		(struct uring_slot *)(uintptr_t)(cqe->user_data & ~URING_TAG_MASK);
 
-	if (tag != URING_TAG_SLOT)
+	if (tag == URING_TAG_PASS && passthrough_refused(cqe->res))
+		return on_passthrough_refused(r, slot, cqe->res);
+	if (tag == URING_TAG_FILL || tag == URING_TAG_LAND)
 		return on_data(r, slot, tag, cqe->res);
 	return on_slot_completion(r, slot, cqe->res);
 }
@@ -338,6 +363,12 @@ static bool reap_stopping(struct uring_ring *r, unsigned *stops, bool *failed)
 			/* not a slot command */
 		} else if ((cqe->user_data & URING_TAG_MASK) == URING_TAG_LAND) {
 			on_landed_stopping(r, cqe);
+		} else if ((cqe->user_data & URING_TAG_MASK) ==
+				   URING_TAG_PASS &&
+			   passthrough_refused(cqe->res)) {
+			on_passthrough_refused(r, (struct uring_slot *)(
+				uintptr_t)(cqe->user_data & ~URING_TAG_MASK),
+				cqe->res); /* a broken ring leaves it */
 		} else {
 			r->posted--;
 		}

@@ -75,11 +75,13 @@ struct uring_ring {
 
 /* What a slot command's completion means: a FETCH or COMMIT_AND_FETCH (a
  * request or a notification), a GET_DATA of a request's data into the
- * slot's buffer before its callback runs, or a GET_DATA to where
- * ext->write_ref pointed, after which the write is answered. */
+ * slot's buffer before its callback runs, a GET_DATA to where
+ * ext->write_ref pointed, after which the write is answered, or a
+ * PASSTHROUGH_AND_FETCH (as a FETCH, or refused at once). */
 #define URING_TAG_SLOT ((uint64_t)0)
 #define URING_TAG_FILL ((uint64_t)1)
 #define URING_TAG_LAND ((uint64_t)2)
+#define URING_TAG_PASS ((uint64_t)3)
 #define URING_TAG_MASK ((uint64_t)3)
 _Static_assert(_Alignof(struct uring_slot) > URING_TAG_MASK,
 	       "a slot's address leaves room for a tag");
@@ -214,7 +216,8 @@ bool uring_ring_open(struct uring_ring *r, int session_fd, uint32_t num_slots,
 void uring_ring_close(struct uring_ring *r);
 /* Queue a FETCH or a COMMIT_AND_FETCH (with slot->result) of the slot, for
  * the next submission; a reply whose data is at message.reply_data (or, with
- * data_deferred, in the slot's buffer) is a COMMIT from there and a FETCH.
+ * data_deferred, in the slot's buffer) is a COMMIT from there and a FETCH,
+ * and one with a passthrough (message.passthrough) a PASSTHROUGH_AND_FETCH.
  * A write_ref write whose data must still land (message.write_dest) gets
  * the GET_DATA that puts it there instead; its reply follows once that
  * completes.  false (error set) if the ring is broken. */

@@ -29,6 +29,14 @@
  *                       serve writes through ext write_ref (traced as
  *                       "write_ref OFFSET SIZE"), pointing where the data
  *                       goes; bad and null as for --read-ref
+ *   --passthrough FILE  register FILE (read-write, or read-only with
+ *                       --passthrough-ro) and pass requests through to it
+ *                       (traced as "passthrough TYPE OFFSET SIZE", TYPE a
+ *                       BDUS_REQ_* bit), at the same offset, but those in
+ *                       the first MiB, which the callbacks serve; for the
+ *                       third MiB the mapping is short, so kbdus refuses it
+ *                       and the request fails with EIO
+ *   --passthrough-ro FILE
  *   --linger            once bdus_run() failed and its message is out,
  *                       stay alive until killed (whatever bdus_run() left
  *                       behind must not need the process to exit)
@@ -47,6 +55,7 @@
  */
 
 #include <bdus.h>
+#include <bdus-passthrough.h>
 
 #include "bdus-test-ioctl.h"
 
@@ -79,6 +88,9 @@ static struct {
 	pthread_t main_thread;
 	atomic_bool available;
 	atomic_long running, max_running;
+	const char *backing_path; /* --passthrough */
+	bool backing_read_only;
+	uint32_t backing_id;
 } test = { .trace_fd = -1, .abort_after = -1, .ioctl_text = "bdus" };
 
 static void trace(const char *fmt, ...)
@@ -155,6 +167,39 @@ static int on_initialize(struct bdus_ctx *ctx)
 	if (memory == MAP_FAILED)
 		return errno;
 	test.memory = memory;
+
+	if (test.backing_path) {
+		int id;
+
+		fd = open(test.backing_path,
+			  (test.backing_read_only ? O_RDONLY : O_RDWR) |
+				  O_CLOEXEC);
+		if (fd < 0)
+			return errno;
+		id = bdus_register_backing(ctx, fd);
+		close(fd); /* kbdus keeps its own reference */
+		if (id < 0) {
+			fprintf(stderr, "bdus-test-driver: %s\n",
+				bdus_get_error_message());
+			return errno;
+		}
+		test.backing_id = (uint32_t)id;
+	}
+	return 0;
+}
+
+static int do_passthrough(struct bdus_extent *extents, uint32_t *num,
+			  uint32_t type, uint64_t off, uint32_t size,
+			  struct bdus_ctx *c)
+{
+	(void)c;
+	if (type != BDUS_REQ_FLUSH && off < (1u << 20))
+		return 0; /* the callback's */
+	trace("passthrough %" PRIu32 " %" PRIu64 " %" PRIu32, type, off, size);
+	extents[0] = (struct bdus_extent){ off, size, test.backing_id };
+	if (off >= (2u << 20) && off < (3u << 20))
+		extents[0].length -= 512; /* kbdus must refuse it */
+	*num = 1;
 	return 0;
 }
 
@@ -329,6 +374,8 @@ enum {
 	OPT_FAIL_FLUSH,
 	OPT_ABORT_AFTER,
 	OPT_LINGER,
+	OPT_PASSTHROUGH,
+	OPT_PASSTHROUGH_RO,
 	OPT_DELAY_MS,
 	OPT_READ_REF,
 	OPT_WRITE_REF,
@@ -353,6 +400,8 @@ static const struct option long_options[] = {
 	{ "fail-flush", required_argument, NULL, OPT_FAIL_FLUSH },
 	{ "abort-after", required_argument, NULL, OPT_ABORT_AFTER },
 	{ "linger", no_argument, NULL, OPT_LINGER },
+	{ "passthrough", required_argument, NULL, OPT_PASSTHROUGH },
+	{ "passthrough-ro", required_argument, NULL, OPT_PASSTHROUGH_RO },
 	{ "delay-ms", required_argument, NULL, OPT_DELAY_MS },
 	{ "read-ref", required_argument, NULL, OPT_READ_REF },
 	{ "write-ref", required_argument, NULL, OPT_WRITE_REF },
@@ -486,6 +535,12 @@ static int parse_test_option(struct config *c, int opt, const char *arg)
 		return 0;
 	case OPT_LINGER:
 		test.linger = true;
+		return 0;
+	case OPT_PASSTHROUGH:
+	case OPT_PASSTHROUGH_RO:
+		test.backing_path = arg;
+		test.backing_read_only = opt == OPT_PASSTHROUGH_RO;
+		c->ext.passthrough = do_passthrough;
 		return 0;
 	case OPT_DELAY_MS:
 		if (!parse_number(arg, &n))

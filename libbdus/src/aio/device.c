@@ -137,11 +137,13 @@ static bool aio_check_ext(struct bdus_ext_attrs *ext)
 {
 	if (!bdus_validate_ext(ext))
 		return false;
-	if (ext->read_ref || ext->write_ref)
+	if (ext->read_ref || ext->write_ref || ext->passthrough)
 		return bdus_fail(EINVAL, "ext %s is for bdus_run_ext(): the "
 					 "asynchronous API hands out requests, "
 					 "not callbacks",
-				 ext->read_ref ? "read_ref" : "write_ref");
+				 ext->read_ref	? "read_ref" :
+				 ext->write_ref ? "write_ref" :
+						  "passthrough");
 	if (ext->protocol != BDUS_PROTOCOL_DEFAULT &&
 	    ext->protocol != BDUS_PROTOCOL_URING)
 		return bdus_fail(EINVAL,
