@@ -30,6 +30,12 @@ load_kbdus() {
 	wait_for "[[ -c /dev/bdus-control ]]" 10 || fail "/dev/bdus-control did not appear"
 }
 
+# running PID: whether a child still runs (kill -0 succeeds on a zombie
+# that was not waited for).
+running() {
+	[[ -e /proc/$1 ]] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+
 unload_kbdus() {
 	rmmod kbdus || fail "rmmod kbdus failed"
 }

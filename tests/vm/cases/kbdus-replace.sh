@@ -12,11 +12,16 @@ for protocol in $PROTOCOLS; do
 	start_driver D --protocol "$protocol" --size $((64 << 20)) --threads 2 \
 		--write-cache --backing /dev/shm/disk --log /tmp/old.log
 	fio --name=verify --filename="$D_DEV" --direct=1 --ioengine=libaio \
-		--rw=randwrite --bs=4k --iodepth=16 --size=32M --verify=crc32c \
-		--verify_fatal=1 >/tmp/fio.out 2>&1 &
+		--rw=randwrite --bs=4k --iodepth=16 --size=32M --loops=4 \
+		--verify=crc32c --verify_fatal=1 >/tmp/fio.out 2>&1 &
 	fio_pid=$!
 	for round in 1 2 3; do
-		wait_io "$D_DEV"
+		# Handover under I/O: 20 more requests first.  A fast host
+		# may finish fio before the last handover, which then happens
+		# without I/O: waiting for more would never end.
+		start=$(io_count "$D_DEV")
+		wait_for "(( \$(io_count $D_DEV) >= $start + 20 )) || ! running $fio_pid" 120 ||
+			fail "no I/O reached $D_DEV in round $round"
 		old_pid=$D_PID
 		start_driver N --protocol "$protocol" --threads 2 --attach "$D_ID" \
 			--backing /dev/shm/disk

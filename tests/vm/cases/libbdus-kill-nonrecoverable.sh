@@ -26,11 +26,6 @@ start() {
 	[[ $(bdus info --recoverable "$id") == false ]] || fail "$dev is recoverable"
 }
 
-# Whether child $1 still runs (kill -0 succeeds on a zombie too).
-running() {
-	[[ -e /proc/$1 ]] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
-}
-
 # Requests (reads and writes) the device has completed.
 io_count() { awk '{ print $1 + $5 }' "/sys/block/bdus-$id/stat"; }
 

@@ -38,11 +38,6 @@ fio_failed() {
 	fail "$@"
 }
 
-# Whether child $1 has exited (a zombie not yet waited for counts).
-exited() {
-	[[ ! -e /proc/$1 ]] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
-}
-
 load_kbdus
 rm -f "$img"
 truncate -s 64M "$img"
@@ -83,7 +78,7 @@ wait_for "(( \$(awk '{ print \$1 + \$5 }' /sys/block/bdus-$id/stat) >= 500 ))" 6
 
 for ((round = 1; round <= rounds; round++)); do
 	sleep 2
-	! exited "$fio_pid" || fio_failed "fio failed before replacement $round"
+	running "$fio_pid" || fio_failed "fio failed before replacement $round"
 	# Between passes fio is starting up (slowly, here), with no I/O.
 	wait_for busy 30 || fail "round $round: no I/O in flight on $dev"
 	old=$pid
@@ -106,7 +101,7 @@ for ((round = 1; round <= rounds; round++)); do
 	else
 		info "round $round: live rerun with $protocol"
 		loop_driver --rerun "$dev" --protocol "$protocol" "$img"
-		wait_for "exited $old" 30 || fail "round $round: the replaced driver kept running"
+		wait_for "! running $old" 30 || fail "round $round: the replaced driver kept running"
 		rc=0
 		wait "$old" || rc=$?
 		[[ $rc -eq 0 ]] || { cat "$old_err" >&2; fail "round $round: the replaced driver exited with $rc"; }
