@@ -21,7 +21,8 @@
  *     value: an error before the command is POSTED, RES_TERMINATE or
  *     -ECANCELED (stopped queue) instead of posting it, else -EIOCBQUEUED.
  *     COMMIT and GET_DATA are never posted and always complete this way,
- *     and so does a PASSTHROUGH_AND_FETCH whose passthrough is refused.
+ *     and so does a PASSTHROUGH_AND_FETCH or LAND_AND_FETCH whose first
+ *     half is refused.
  *     Commands issued from io-wq are refused, so the return always happens
  *     in the queue thread, under the ring lock;
  *   - a STOP (uring_stop_queue), for the queue's POSTED commands but a
@@ -450,6 +451,29 @@ static int uring_held_request_cmd(struct uring_session *us,
  * Only the queue's thread touches an IDLE tag, and this is it, so the tag
  * cannot change between the two halves.
  */
+/*
+ * Everything the fetch half of a fused reply checks, for its first half to
+ * run before it: once that half has acted, the fetch half must not fail.
+ * Sets *handle to the request the tag holds.
+ */
+static int uring_check_fused(struct uring_queue *uq, struct uring_tag *tag,
+			     const void *ring, u64 *handle)
+{
+	unsigned long flags;
+	int ret;
+
+	spin_lock_irqsave(&uq->lock, flags);
+	if (uq->task != current || (uq->num_cmds && uq->ring != ring))
+		ret = -EINVAL;
+	else if (tag->state != URING_TAG_IDLE)
+		ret = -EBUSY;
+	else
+		ret = tag->handle ? 0 : -EINVAL; /* no request on that tag */
+	*handle = tag->handle;
+	spin_unlock_irqrestore(&uq->lock, flags);
+	return ret;
+}
+
 static int uring_passthrough(struct uring_session *us, struct uring_queue *uq,
 			     struct uring_tag *tag, const void *ring,
 			     u64 descriptor, u64 *buffer)
@@ -458,17 +482,7 @@ static int uring_passthrough(struct uring_session *us, struct uring_queue *uq,
 	u64 handle;
 	int ret;
 
-	/* Everything the fetch half checks, first: once the passthrough is
-	 * accepted, the fetch half must not fail. */
-	spin_lock_irqsave(&uq->lock, flags);
-	if (uq->task != current || (uq->num_cmds && uq->ring != ring))
-		ret = -EINVAL;
-	else if (tag->state != URING_TAG_IDLE)
-		ret = -EBUSY;
-	else
-		ret = tag->handle ? 0 : -EINVAL; /* no request on that tag */
-	handle = tag->handle;
-	spin_unlock_irqrestore(&uq->lock, flags);
+	ret = uring_check_fused(uq, tag, ring, &handle);
 	if (ret)
 		return ret;
 
@@ -481,6 +495,45 @@ static int uring_passthrough(struct uring_session *us, struct uring_queue *uq,
 	*buffer = tag->buffer;
 	spin_unlock_irqrestore(&uq->lock, flags);
 	return 0;
+}
+
+/*
+ * The landing half of LAND_AND_FETCH: copies the held request's data to
+ * buffer, as GET_DATA does, so that the commit half may answer it in the
+ * same issue.  A refusal changes nothing (the driver still holds the
+ * request): -EINVAL for a request whose reply carries data (a read, whose
+ * pages nothing would fill), -EFAULT.  A request that timed out meanwhile
+ * is no error: the commit half ignores it, as COMMIT_AND_FETCH does.
+ */
+static int uring_land(struct uring_session *us, struct uring_queue *uq,
+		      struct uring_tag *tag, const void *ring, u64 buffer)
+{
+	struct kbdus_slot *slot;
+	struct iov_iter iter;
+	u64 handle;
+	u32 size;
+	int ret;
+
+	ret = uring_check_fused(uq, tag, ring, &handle);
+	if (ret)
+		return ret;
+
+	slot = kbdus_inverter_data_begin(us->session, handle);
+	if (IS_ERR(slot))
+		return PTR_ERR(slot) == -ESTALE ? 0 : PTR_ERR(slot);
+
+	if (kbdus_inverter_payload_out(slot)) {
+		ret = -EINVAL;
+	} else {
+		size = kbdus_inverter_payload_in(slot);
+		if (size) {
+			iov_iter_ubuf(&iter, ITER_DEST,
+				      u64_to_user_ptr(buffer), size);
+			ret = kbdus_inverter_copy_to_driver(slot, &iter);
+		}
+	}
+	kbdus_inverter_data_end(slot);
+	return ret;
 }
 
 /* io_uring is cancelling a posted command (its ring or task is going). */
@@ -578,6 +631,10 @@ static int protocol_uring_cmd(struct kbdus_session *session,
 		if (result < 0 || result > MAX_ERRNO)
 			return -EINVAL;
 		break;
+	case KBDUS_URING_CMD_LAND_AND_FETCH:
+		if (result < 0 || result > MAX_ERRNO || !buffer)
+			return -EINVAL;
+		break;
 	case KBDUS_URING_CMD_GET_DATA:
 	case KBDUS_URING_CMD_PASSTHROUGH_AND_FETCH:
 		if (result || !buffer)
@@ -603,6 +660,12 @@ static int protocol_uring_cmd(struct kbdus_session *session,
 		ret = uring_passthrough(us, uq, tag, ring, buffer, &buffer);
 		if (ret)
 			return ret;
+	} else if (cmd->cmd_op == KBDUS_URING_CMD_LAND_AND_FETCH) {
+		/* Then on as a COMMIT_AND_FETCH that posts no buffer. */
+		ret = uring_land(us, uq, tag, ring, buffer);
+		if (ret)
+			return ret;
+		buffer = 0;
 	}
 
 	spin_lock_irqsave(&uq->lock, flags);
@@ -624,7 +687,8 @@ static int protocol_uring_cmd(struct kbdus_session *session,
 		ret = -EBUSY;
 		goto out_unlock;
 	}
-	if (cmd->cmd_op == KBDUS_URING_CMD_COMMIT_AND_FETCH) {
+	if (cmd->cmd_op == KBDUS_URING_CMD_COMMIT_AND_FETCH ||
+	    cmd->cmd_op == KBDUS_URING_CMD_LAND_AND_FETCH) {
 		if (!tag->handle) {
 			ret = -EINVAL;
 			goto out_unlock;

@@ -8,7 +8,8 @@
  *   uapi-uring stop           STOP gives every posted command back, so the
  *                             session ends while the process lives
  *   uapi-uring late           slots posted without a buffer: GET_DATA takes
- *                             a write's data later, COMMIT answers from any
+ *                             a write's data later, LAND_AND_FETCH lands it
+ *                             and answers at once, COMMIT answers from any
  *                             memory without posting the slot again
  *   uapi-uring fuzz SECONDS   random commands mixed into a working server
  */
@@ -226,6 +227,12 @@ static int cmd_bad(void)
 	BAD(KBDUS_URING_CMD_COMMIT_AND_FETCH, 0, 0, 5000, buf0, -EINVAL);
 	BAD(_IOW(KBDUS_IOCTL_TYPE, 99, struct kbdus_uring_cmd), 0, 0, 0, buf0, -EINVAL);
 	BAD(KBDUS_URING_CMD_COMMIT_AND_FETCH, 0, 0, 0, buf0, -EINVAL); /* no request */
+	BAD(KBDUS_URING_CMD_LAND_AND_FETCH, 0, 0, 0, 0, -EINVAL);      /* buffer */
+	BAD(KBDUS_URING_CMD_LAND_AND_FETCH, 0, 0, -1, buf0, -EINVAL);  /* result */
+	BAD(KBDUS_URING_CMD_LAND_AND_FETCH, 0, 0, 5000, buf0, -EINVAL);
+	BAD(KBDUS_URING_CMD_LAND_AND_FETCH, 0, DEPTH, 0, buf0, -EINVAL); /* tag */
+	BAD(KBDUS_URING_CMD_LAND_AND_FETCH, 1, 0, 0, buf0, -EINVAL);   /* queue */
+	BAD(KBDUS_URING_CMD_LAND_AND_FETCH, 0, 0, 0, buf0, -EINVAL);   /* no request */
 
 	/* Post every slot but 7; slot 0 gets the DEVICE_AVAILABLE. */
 	for (uint16_t t = 0; t < DEPTH - 1; t++)
@@ -543,6 +550,7 @@ static int cmd_fuzz(int seconds, unsigned int seed)
 					   KBDUS_URING_CMD_COMMIT,
 					   KBDUS_URING_CMD_GET_DATA,
 					   KBDUS_URING_CMD_PASSTHROUGH_AND_FETCH,
+					   KBDUS_URING_CMD_LAND_AND_FETCH,
 					   (uint32_t)rand() };
 
 			/* Mostly plausible: one or two extents of the file. */
@@ -552,7 +560,7 @@ static int cmd_fuzz(int seconds, unsigned int seed)
 					(uint64_t)(rand() % 1024) * 4096,
 					(uint32_t)(rand() % 64) * 512,
 					(uint32_t)(rand() % 8 ? 0 : rand() % 70) };
-			prep(&ring, fd, ops[rand() % 6], (uint16_t)(rand() % 3),
+			prep(&ring, fd, ops[rand() % 7], (uint16_t)(rand() % 3),
 			     (uint16_t)(rand() % (DEPTH + 2)), rand() % 3 ? 0 : rand() % 6000 - 100,
 			     buffers[rand() % 6], 1000);
 			commands++;
@@ -809,8 +817,49 @@ static int cmd_late(void)
 	prep(&ring, fd, KBDUS_URING_CMD_FETCH, 0, (uint16_t)tag, 0, 0, tag);
 	io_uring_submit(&ring);
 
+	/* LAND_AND_FETCH: a write's data lands where the driver says and
+	 * the write completes, in one command that then stays posted. */
+	start_transfer(&t, id, true, 32768, 12288);
+	tag = late_next_request(&ring);
+	BAD(KBDUS_URING_CMD_LAND_AND_FETCH, 0, tag, 0, 1, -EFAULT);
+	memset(store, 0, sizeof(store));
+	prep(&ring, fd, KBDUS_URING_CMD_LAND_AND_FETCH, 0, (uint16_t)tag, 0,
+	     (uintptr_t)store + 3, (uint64_t)tag);
+	io_uring_submit(&ring);
+	pthread_join(t.thread, NULL);
+	check(t.result == 12288 && !memcmp(store + 3, t.data, 12288),
+	      "LAND_AND_FETCH landed the write's data and completed it",
+	      t.error);
+	BAD(KBDUS_URING_CMD_FETCH, 0, tag, 0, 0, -EBUSY); /* it is posted */
+	/* The landing answers with the driver's result too. */
+	start_transfer(&t, id, true, 0, 4096);
+	tag = late_next_request(&ring);
+	prep(&ring, fd, KBDUS_URING_CMD_LAND_AND_FETCH, 0, (uint16_t)tag,
+	     ENOSPC, (uintptr_t)store, (uint64_t)tag);
+	io_uring_submit(&ring);
+	pthread_join(t.thread, NULL);
+	check(t.result < 0 && t.error == ENOSPC,
+	      "LAND_AND_FETCH with ENOSPC fails the write", t.error);
+	/* A read has nothing to land, and its pages nothing to fill them:
+	 * refused, and the driver still holds it. */
+	start_transfer(&t, id, false, 4096, 4096);
+	tag = late_next_request(&ring);
+	BAD(KBDUS_URING_CMD_LAND_AND_FETCH, 0, tag, 0, (uintptr_t)store,
+	    -EINVAL);
+	for (size_t i = 0; i < 4096; i++)
+		store[i] = (char)(i * 5 + 1);
+	res = run_one(&ring, fd, KBDUS_URING_CMD_COMMIT, 0, (uint16_t)tag, 0,
+		      (uintptr_t)store);
+	check(res == 0, "COMMIT of the read LAND_AND_FETCH refused", res);
+	pthread_join(t.thread, NULL);
+	check(t.result == 4096 && !memcmp(t.data, store, 4096),
+	      "that read got the committed data", t.error);
+	prep(&ring, fd, KBDUS_URING_CMD_FETCH, 0, (uint16_t)tag, 0, 0, tag);
+	io_uring_submit(&ring);
+
 	/* On a device with a 1 s timeout, a held write times out: GET_DATA
-	 * is stale, the COMMIT is ignored. */
+	 * is stale, the COMMIT is ignored, and so is a LAND_AND_FETCH's
+	 * landing, which then only posts the slot. */
 	io_uring_queue_exit(&ring);
 	io_uring_queue_init(32, &ring, 0);
 	fd = create_with_timeout(KBDUS_PROTOCOL_URING, 1000, &id);
@@ -828,6 +877,19 @@ static int cmd_late(void)
 	check(res == -ESTALE, "GET_DATA after the timeout", res);
 	res = run_one(&ring, fd, KBDUS_URING_CMD_COMMIT, 0, (uint16_t)tag, 0, 0);
 	check(res == 0, "COMMIT after the timeout", res);
+	prep(&ring, fd, KBDUS_URING_CMD_FETCH, 0, (uint16_t)tag, 0, 0, tag);
+	io_uring_submit(&ring);
+	start_transfer(&t, id, true, 8192, 4096);
+	tag = late_next_request(&ring);
+	pthread_join(t.thread, NULL);
+	check(t.result < 0 && t.error == ETIMEDOUT,
+	      "the second held write timed out", t.error);
+	memset(data, 0, sizeof(data));
+	prep(&ring, fd, KBDUS_URING_CMD_LAND_AND_FETCH, 0, (uint16_t)tag, 0,
+	     (uintptr_t)data, (uint64_t)tag);
+	io_uring_submit(&ring);
+	BAD(KBDUS_URING_CMD_FETCH, 0, tag, 0, 0, -EBUSY); /* it is posted */
+	check(data[0] == 0, "nothing landed from a timed-out write", data[0]);
 
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;

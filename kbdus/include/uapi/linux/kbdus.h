@@ -461,6 +461,17 @@ struct kbdus_mmap_transceive_args {
  *     "Kernel-side passthrough") and changes nothing: the driver still
  *     holds the request and answers it with another command.  Once
  *     accepted, the command is a FETCH and completes as one.
+ *   - KBDUS_URING_CMD_LAND_AND_FETCH is a GET_DATA to buffer (not 0) and a
+ *     COMMIT_AND_FETCH with result and no buffer, in one command: the
+ *     request's data lands where the driver wants it, the request
+ *     completes, and the slot is posted again without a buffer.  For a
+ *     driver that knows its answer before it has the data (one copy into
+ *     its own memory, at queue depth 1 without a second round trip).  A
+ *     refusal completes the command at once and changes nothing (the
+ *     driver still holds the request): -EINVAL for a request whose reply
+ *     carries data (a read, an _IOC_READ ioctl), -EFAULT if buffer
+ *     faulted.  A request that timed out meanwhile is dropped as by
+ *     COMMIT_AND_FETCH.  Once the data landed, the command is a FETCH.
  * Every command of one queue must come from one thread and, while any is
  * posted, one ring (COMMIT and GET_DATA: any ring): kbdus delivers requests
  * in that thread's context, one task-work run per batch.  When the ring or the thread goes away, posted
@@ -477,12 +488,13 @@ struct kbdus_mmap_transceive_args {
 struct kbdus_uring_cmd {
 	__u16 queue;
 	__u16 tag;
-	/* COMMIT_AND_FETCH, COMMIT: 0 or a positive errno; FETCH, GET_DATA,
-	 * STOP: 0 */
+	/* COMMIT_AND_FETCH, COMMIT, LAND_AND_FETCH: 0 or a positive errno;
+	 * FETCH, GET_DATA, PASSTHROUGH_AND_FETCH, STOP: 0 */
 	__s32 result;
 	/* FETCH, COMMIT_AND_FETCH: the slot's payload buffer, or 0 (none; a
 	 * COMMIT_AND_FETCH's reply then carries no data); COMMIT: the reply's
-	 * data; GET_DATA: where the request's data goes; STOP: 0. */
+	 * data; GET_DATA, LAND_AND_FETCH: where the request's data goes;
+	 * PASSTHROUGH_AND_FETCH: its struct kbdus_passthrough; STOP: 0. */
 	__u64 buffer;
 };
 
@@ -564,5 +576,7 @@ struct kbdus_uring_cmd {
 	_IOW(KBDUS_IOCTL_TYPE, 36, struct kbdus_uring_cmd)
 #define KBDUS_URING_CMD_PASSTHROUGH_AND_FETCH \
 	_IOW(KBDUS_IOCTL_TYPE, 37, struct kbdus_uring_cmd)
+#define KBDUS_URING_CMD_LAND_AND_FETCH \
+	_IOW(KBDUS_IOCTL_TYPE, 38, struct kbdus_uring_cmd)
 
 #endif /* _UAPI_LINUX_KBDUS_H */
