@@ -14,7 +14,8 @@
  * memory that it has work for the ring, so that polling needs no system
  * call until there is something to take.
  * The ring is sized so that every command it can have in flight (one per
- * slot, two with read_ref or write_ref (a COMMIT and the FETCH), a STOP per
+ * slot, two with read_ref or write_ref (a COMMIT and the FETCH, or a
+ * GET_DATA and its request's COMMIT_AND_FETCH), a STOP per
  * queue, and the eventfd read) fits in the completion queue: nothing is
  * ever held back in the kernel's overflow list.
  */
@@ -243,11 +244,14 @@ bool uring_ring_commit(struct uring_ring *r, struct uring_slot *slot)
 	}
 	message->passthrough.num_extents = 0;
 	if (message->write_dest && slot->result == 0) {
-		/* ext->write_ref: the data lands first; the reply follows. */
+		/* ext->write_ref: kbdus lands the data, then completes the
+		 * write and posts the slot, all in one command. */
 		char *dest = message->write_dest;
 
 		message->write_dest = NULL;
-		return uring_ring_get_data(r, slot, dest, URING_TAG_LAND);
+		return queue_slot_command(r, slot,
+					  KBDUS_URING_CMD_LAND_AND_FETCH, 0,
+					  dest, URING_TAG_LAND);
 	}
 	message->write_dest = NULL;
 	/* The slot's commands name no buffer (data_deferred): data in the

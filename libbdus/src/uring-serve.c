@@ -190,29 +190,22 @@ static bool on_request(struct uring_ring *r, struct uring_slot *slot)
 	return on_request_ready(r, slot);
 }
 
-/* A GET_DATA completed: the data is in the slot's buffer (FILL), or where
- * write_ref pointed (LAND), or the request timed out meanwhile (-ESTALE:
- * kbdus ignores the reply that re-posts the slot). */
-static bool on_data(struct uring_ring *r, struct uring_slot *slot,
-		    uint64_t tag, int32_t res)
+/* A GET_DATA into the slot's buffer completed: the data is there, or the
+ * request timed out meanwhile (-ESTALE: kbdus ignores the reply that
+ * re-posts the slot). */
+static bool on_data(struct uring_ring *r, struct uring_slot *slot, int32_t res)
 {
 	r->posted--;
-	if (res == 0 && tag == URING_TAG_FILL)
+	if (res == 0)
 		return on_request_ready(r, slot);
-	if (res == 0 || res == -ESTALE) {
-		slot->result = bdus_reply_error(slot->message.type,
-						res == 0 ? 0 : EIO);
+	if (res == -ESTALE) {
+		slot->result = bdus_reply_error(slot->message.type, EIO);
 		return uring_ring_commit(r, slot) || uring_fail(r->server);
 	}
 	/* The request is still held: it fails, and so does the driver. */
 	slot->result = bdus_reply_error(slot->message.type, EIO);
 	if (!uring_ring_commit(r, slot))
 		return uring_fail(r->server);
-	if (tag == URING_TAG_LAND)
-		return uring_report(r->server, -res,
-				    "kbdus could not copy a write's data to "
-				    "where write_ref pointed: %s",
-				    strerror(-res));
 	return uring_report(r->server, -res,
 			    "kbdus could not copy a request's data (queue %u, "
 			    "tag %u): %s",
@@ -263,13 +256,31 @@ static bool on_slot_completion(struct uring_ring *r, struct uring_slot *slot,
 			    res);
 }
 
-/* A PASSTHROUGH_AND_FETCH that completed at once with an error: kbdus
- * refused the passthrough and the driver still holds the request.  Its
- * accepted ones complete as FETCHes do: with a request, a notification or
- * -ECANCELED. */
-static bool passthrough_refused(int32_t res)
+/* A PASSTHROUGH_AND_FETCH or LAND_AND_FETCH that completed at once with an
+ * error: kbdus refused its first half and the driver still holds the
+ * request.  Accepted ones complete as FETCHes do: with a request, a
+ * notification or -ECANCELED. */
+static bool fused_refused(int32_t res)
 {
 	return res < 0 && res != -ECANCELED;
+}
+
+/* kbdus could not land a write_ref write's data (write_ref pointed to
+ * memory it cannot write): the write fails with EIO and, unless the ring
+ * is already stopping, so does the driver. */
+static bool on_land_refused(struct uring_ring *r, struct uring_slot *slot,
+			    int32_t res, bool stopping)
+{
+	r->posted--;
+	slot->result = bdus_reply_error(slot->message.type, EIO);
+	if (!uring_ring_commit(r, slot))
+		return stopping || uring_fail(r->server);
+	if (stopping)
+		return true;
+	return uring_report(r->server, -res,
+			    "kbdus could not copy a write's data to where "
+			    "write_ref pointed: %s",
+			    strerror(-res));
 }
 
 static bool on_passthrough_refused(struct uring_ring *r, struct uring_slot *slot,
@@ -304,25 +315,13 @@ static bool on_completion(struct uring_ring *r, const struct io_uring_cqe *cqe)
 	struct uring_slot *slot =
 		(struct uring_slot *)(uintptr_t)(cqe->user_data & ~URING_TAG_MASK);
 
-	if (tag == URING_TAG_PASS && passthrough_refused(cqe->res))
+	if (tag == URING_TAG_PASS && fused_refused(cqe->res))
 		return on_passthrough_refused(r, slot, cqe->res);
-	if (tag == URING_TAG_FILL || tag == URING_TAG_LAND)
-		return on_data(r, slot, tag, cqe->res);
+	if (tag == URING_TAG_LAND && fused_refused(cqe->res))
+		return on_land_refused(r, slot, cqe->res, false);
+	if (tag == URING_TAG_FILL)
+		return on_data(r, slot, cqe->res);
 	return on_slot_completion(r, slot, cqe->res);
-}
-
-/* Once stopping: a write_ref write's data landed, or could not: its answer
- * is committed as the others' are (the COMMIT_AND_FETCH is posted, and
- * reclaim_posted() gets it back). */
-static void on_landed_stopping(struct uring_ring *r,
-			       const struct io_uring_cqe *cqe)
-{
-	struct uring_slot *slot = (struct uring_slot *)(uintptr_t)(
-		cqe->user_data & ~URING_TAG_MASK);
-
-	r->posted--;
-	slot->result = bdus_reply_error(KBDUS_REQ_WRITE, cqe->res == 0 ? 0 : EIO);
-	uring_ring_commit(r, slot); /* a broken ring leaves it uncompleted */
 }
 
 /* Handles every completion there is.  Callbacks run in the middle: the
@@ -361,11 +360,15 @@ static bool reap_stopping(struct uring_ring *r, unsigned *stops, bool *failed)
 			*failed |= cqe->res < 0;
 		} else if (cqe->user_data == URING_COMMIT_DATA) {
 			/* not a slot command */
-		} else if ((cqe->user_data & URING_TAG_MASK) == URING_TAG_LAND) {
-			on_landed_stopping(r, cqe);
+		} else if ((cqe->user_data & URING_TAG_MASK) ==
+				   URING_TAG_LAND &&
+			   fused_refused(cqe->res)) {
+			on_land_refused(r, (struct uring_slot *)(uintptr_t)(
+				cqe->user_data & ~URING_TAG_MASK),
+				cqe->res, true); /* a broken ring leaves it */
 		} else if ((cqe->user_data & URING_TAG_MASK) ==
 				   URING_TAG_PASS &&
-			   passthrough_refused(cqe->res)) {
+			   fused_refused(cqe->res)) {
 			on_passthrough_refused(r, (struct uring_slot *)(
 				uintptr_t)(cqe->user_data & ~URING_TAG_MASK),
 				cqe->res); /* a broken ring leaves it */

@@ -75,9 +75,10 @@ struct uring_ring {
 
 /* What a slot command's completion means: a FETCH or COMMIT_AND_FETCH (a
  * request or a notification), a GET_DATA of a request's data into the
- * slot's buffer before its callback runs, a GET_DATA to where
- * ext->write_ref pointed, after which the write is answered, or a
- * PASSTHROUGH_AND_FETCH (as a FETCH, or refused at once). */
+ * slot's buffer before its callback runs, or a reply fused with a FETCH
+ * that kbdus may refuse at once (then the driver still holds the request)
+ * and that else completes as a FETCH: a LAND_AND_FETCH to where
+ * ext->write_ref pointed, or a PASSTHROUGH_AND_FETCH. */
 #define URING_TAG_SLOT ((uint64_t)0)
 #define URING_TAG_FILL ((uint64_t)1)
 #define URING_TAG_LAND ((uint64_t)2)
@@ -218,9 +219,8 @@ void uring_ring_close(struct uring_ring *r);
  * the next submission; a reply whose data is at message.reply_data (or, with
  * data_deferred, in the slot's buffer) is a COMMIT from there and a FETCH,
  * and one with a passthrough (message.passthrough) a PASSTHROUGH_AND_FETCH.
- * A write_ref write whose data must still land (message.write_dest) gets
- * the GET_DATA that puts it there instead; its reply follows once that
- * completes.  false (error set) if the ring is broken. */
+ * A write_ref write whose data must still land (message.write_dest) is a
+ * LAND_AND_FETCH to there.  false (error set) if the ring is broken. */
 bool uring_ring_fetch(struct uring_ring *r, struct uring_slot *slot);
 bool uring_ring_commit(struct uring_ring *r, struct uring_slot *slot);
 /* Queues a GET_DATA of the slot's request to dest (user_data: the slot,
