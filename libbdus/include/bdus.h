@@ -548,11 +548,11 @@ struct bdus_ext_attrs {
 	 * overlapping I/O does.  Returns as ops->write.  Over uring, if the
 	 * data cannot be written there, the request fails with EIO and the
 	 * driver with EFAULT.  Over uring, too, every request then reaches
-	 * libbdus without its data, and it is fetched (one more system call
-	 * per batch) for each write_ref write, after the callback, and for
-	 * the requests whose callbacks need it (FUA writes, write-same,
-	 * ioctls): a write at queue depth 1 waits that much longer, which
-	 * large writes win back.  FUA writes still go to ops->fua_write.
+	 * libbdus without its data: a write_ref write's lands with the reply,
+	 * in one command, and the data of the requests whose callbacks need
+	 * it (FUA writes, write-same, ioctls) is fetched before they run (one
+	 * more system call per batch).  FUA writes still go to
+	 * ops->fua_write.
 	 * Context and thread-safety: as ops->write.
 	 */
 	int (*write_ref)(char **data, uint64_t offset, uint32_t size,

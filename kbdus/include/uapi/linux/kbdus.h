@@ -463,25 +463,29 @@ struct kbdus_mmap_transceive_args {
  *     accepted, the command is a FETCH and completes as one.
  *   - KBDUS_URING_CMD_LAND_AND_FETCH is a GET_DATA to buffer (not 0) and a
  *     COMMIT_AND_FETCH with result and no buffer, in one command: the
- *     request's data lands where the driver wants it, the request
- *     completes, and the slot is posted again without a buffer.  For a
- *     driver that knows its answer before it has the data (one copy into
- *     its own memory, at queue depth 1 without a second round trip).  A
- *     refusal completes the command at once and changes nothing (the
- *     driver still holds the request): -EINVAL for a request whose reply
- *     carries data (a read, an _IOC_READ ioctl), -EFAULT if buffer
- *     faulted.  A request that timed out meanwhile is dropped as by
- *     COMMIT_AND_FETCH.  Once the data landed, the command is a FETCH.
+ *     request's data lands where the driver wants it (whatever result
+ *     is), the request completes, and the slot is posted again without a
+ *     buffer.  For a driver that knows its answer before it has the data
+ *     (one copy into its own memory, at queue depth 1 without a second
+ *     round trip).  A refusal completes the command at once, and the
+ *     driver still holds the request: -EINVAL for a request whose reply
+ *     carries data (a read, an _IOC_READ ioctl; whatever result is),
+ *     -EFAULT if buffer faulted (part of it may have been written), and
+ *     what COMMIT_AND_FETCH's fetch half refuses (-EBUSY for a posted
+ *     slot, say).  A request that timed out meanwhile is dropped as by
+ *     COMMIT_AND_FETCH, and nothing lands.  Past the refusals, the
+ *     command is a FETCH; on a stopped queue, the request completes and
+ *     the command with -ECANCELED, as a COMMIT_AND_FETCH's.
  * Every command of one queue must come from one thread and, while any is
  * posted, one ring (COMMIT and GET_DATA: any ring): kbdus delivers requests
  * in that thread's context, one task-work run per batch.  When the ring or the thread goes away, posted
  * commands complete with -ECANCELED and the session's requests follow the
  * usual recovery rules.
  * CQE results, besides the ones below: -EINVAL (bad queue, tag, result,
- * buffer or opcode, a COMMIT or GET_DATA for a slot that holds no request, a command
+ * buffer or opcode, a COMMIT, GET_DATA or fused reply for a slot that holds no request, a command
  * from a second thread, or from a second ring while commands of the queue
  * from another ring are posted), -EBUSY (the slot is already posted: FETCH
- * twice or COMMIT_AND_FETCH twice), -EBADFD / -EPROTOTYPE (not a uring session), -EFAULT (the
+ * twice or COMMIT_AND_FETCH twice; a FETCH while the slot's request is unanswered), -EBADFD / -EPROTOTYPE (not a uring session), -EFAULT (the
  * buffer faulted while a request was delivered: that request fails with
  * EIO), -ECANCELED.
  */
