@@ -14,8 +14,7 @@
  * memory that it has work for the ring, so that polling needs no system
  * call until there is something to take.
  * The ring is sized so that every command it can have in flight (one per
- * slot, two with read_ref or write_ref (a COMMIT and the FETCH, or a
- * GET_DATA and its request's COMMIT_AND_FETCH), a STOP per
+ * slot, two with read_ref or write_ref (a COMMIT and the FETCH), a STOP per
  * queue, and the eventfd read) fits in the completion queue: nothing is
  * ever held back in the kernel's overflow list.
  */
