@@ -9,7 +9,7 @@ source "$BDUS_ROOT/tests/vm/testlib.sh"
 source "$BDUS_ROOT/tests/vm/testlib-install.sh"
 
 require_install_prereqs
-install_test_kernel oldest
+install_test_kernel none
 [[ -e /sys/module/kbdus ]] && unload_kbdus
 
 make_install_root
