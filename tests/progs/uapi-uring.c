@@ -830,16 +830,22 @@ static int cmd_late(void)
 	check(t.result == 12288 && !memcmp(store + 3, t.data, 12288),
 	      "LAND_AND_FETCH landed the write's data and completed it",
 	      t.error);
-	BAD(KBDUS_URING_CMD_FETCH, 0, tag, 0, 0, -EBUSY); /* it is posted */
-	/* The landing answers with the driver's result too. */
+	BAD(KBDUS_URING_CMD_LAND_AND_FETCH, 0, tag, 0, (uintptr_t)store,
+	    -EBUSY); /* it is posted */
+	BAD(KBDUS_URING_CMD_COMMIT, 0, tag, 0, 0, -EINVAL); /* none held */
+	/* The landing answers with the driver's result too, and lands the
+	 * data whatever the result. */
 	start_transfer(&t, id, true, 0, 4096);
 	tag = late_next_request(&ring);
+	memset(store, 0, sizeof(store));
 	prep(&ring, fd, KBDUS_URING_CMD_LAND_AND_FETCH, 0, (uint16_t)tag,
 	     ENOSPC, (uintptr_t)store, (uint64_t)tag);
 	io_uring_submit(&ring);
 	pthread_join(t.thread, NULL);
 	check(t.result < 0 && t.error == ENOSPC,
 	      "LAND_AND_FETCH with ENOSPC fails the write", t.error);
+	check(!memcmp(store, t.data, 4096), "and its data landed", 0);
+	BAD(KBDUS_URING_CMD_FETCH, 0, tag, 0, 0, -EBUSY); /* it is posted */
 	/* A read has nothing to land, and its pages nothing to fill them:
 	 * refused, and the driver still holds it. */
 	start_transfer(&t, id, false, 4096, 4096);
@@ -885,10 +891,12 @@ static int cmd_late(void)
 	check(t.result < 0 && t.error == ETIMEDOUT,
 	      "the second held write timed out", t.error);
 	memset(data, 0, sizeof(data));
-	prep(&ring, fd, KBDUS_URING_CMD_LAND_AND_FETCH, 0, (uint16_t)tag, 0,
-	     (uintptr_t)data, (uint64_t)tag);
-	io_uring_submit(&ring);
-	BAD(KBDUS_URING_CMD_FETCH, 0, tag, 0, 0, -EBUSY); /* it is posted */
+	/* Stays posted (run_one's 1000), not refused; the last command. */
+	res = run_one(&ring, fd, KBDUS_URING_CMD_LAND_AND_FETCH, 0,
+		      (uint16_t)tag, 0, (uintptr_t)data);
+	check(res == 1000, "LAND_AND_FETCH after the timeout only posts",
+	      res);
+	BAD(KBDUS_URING_CMD_COMMIT, 0, tag, 0, 0, -EINVAL); /* none held */
 	check(data[0] == 0, "nothing landed from a timed-out write", data[0]);
 
 	printf("%d checks, %d failed\n", checks, failures);
