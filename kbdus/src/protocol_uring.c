@@ -396,7 +396,8 @@ static int uring_commit(struct uring_session *us, u64 handle, int result,
 /* KBDUS_URING_CMD_GET_DATA: copies the data of a request delivered without
  * a buffer.  -ESTALE if it timed out meanwhile (a COMMIT is still owed, and
  * ignored); -EFAULT if the buffer faulted (the request stays delivered). */
-static int uring_get_data(struct uring_session *us, u64 handle, u64 buffer)
+static int uring_get_data(struct uring_session *us, u64 handle, u64 buffer,
+			  bool landing)
 {
 	struct kbdus_slot *slot;
 	struct iov_iter iter;
@@ -407,8 +408,11 @@ static int uring_get_data(struct uring_session *us, u64 handle, u64 buffer)
 	if (IS_ERR(slot))
 		return PTR_ERR(slot);
 
+	/* Landing answers the request too: not one whose pages need data. */
 	size = kbdus_inverter_payload_in(slot);
-	if (size) {
+	if (landing && kbdus_inverter_payload_out(slot)) {
+		ret = -EINVAL;
+	} else if (size) {
 		iov_iter_ubuf(&iter, ITER_DEST, u64_to_user_ptr(buffer), size);
 		ret = kbdus_inverter_copy_to_driver(slot, &iter);
 	}
@@ -441,16 +445,9 @@ static int uring_held_request_cmd(struct uring_session *us,
 		return -EINVAL; /* no request on that tag */
 	if (op == KBDUS_URING_CMD_COMMIT)
 		return uring_commit(us, handle, result, buffer);
-	return uring_get_data(us, handle, buffer);
+	return uring_get_data(us, handle, buffer, false);
 }
 
-/*
- * The passthrough half of PASSTHROUGH_AND_FETCH.  On success the request
- * is the passthrough's, the tag holds nothing, and *buffer is the one the
- * fetch half posts it with: the tag's last.  A refusal changes nothing.
- * Only the queue's thread touches an IDLE tag, and this is it, so the tag
- * cannot change between the two halves.
- */
 /*
  * Everything the fetch half of a fused reply checks, for its first half to
  * run before it: once that half has acted, the fetch half must not fail.
@@ -474,6 +471,13 @@ static int uring_check_fused(struct uring_queue *uq, struct uring_tag *tag,
 	return ret;
 }
 
+/*
+ * The passthrough half of PASSTHROUGH_AND_FETCH.  On success the request
+ * is the passthrough's, the tag holds nothing, and *buffer is the one the
+ * fetch half posts it with: the tag's last.  A refusal changes nothing.
+ * Only the queue's thread touches an IDLE tag, and this is it, so the tag
+ * cannot change between the two halves.
+ */
 static int uring_passthrough(struct uring_session *us, struct uring_queue *uq,
 			     struct uring_tag *tag, const void *ring,
 			     u64 descriptor, u64 *buffer)
@@ -508,32 +512,14 @@ static int uring_passthrough(struct uring_session *us, struct uring_queue *uq,
 static int uring_land(struct uring_session *us, struct uring_queue *uq,
 		      struct uring_tag *tag, const void *ring, u64 buffer)
 {
-	struct kbdus_slot *slot;
-	struct iov_iter iter;
 	u64 handle;
-	u32 size;
 	int ret;
 
 	ret = uring_check_fused(uq, tag, ring, &handle);
 	if (ret)
 		return ret;
-
-	slot = kbdus_inverter_data_begin(us->session, handle);
-	if (IS_ERR(slot))
-		return PTR_ERR(slot) == -ESTALE ? 0 : PTR_ERR(slot);
-
-	if (kbdus_inverter_payload_out(slot)) {
-		ret = -EINVAL;
-	} else {
-		size = kbdus_inverter_payload_in(slot);
-		if (size) {
-			iov_iter_ubuf(&iter, ITER_DEST,
-				      u64_to_user_ptr(buffer), size);
-			ret = kbdus_inverter_copy_to_driver(slot, &iter);
-		}
-	}
-	kbdus_inverter_data_end(slot);
-	return ret;
+	ret = uring_get_data(us, handle, buffer, true);
+	return ret == -ESTALE ? 0 : ret;
 }
 
 /* io_uring is cancelling a posted command (its ring or task is going). */
