@@ -70,6 +70,26 @@ start_driver() {
 	wait_for "[[ -b /dev/bdus-$id ]]" 10 || fail "/dev/bdus-$id did not appear"
 }
 
+# run_background PREFIX LINES CMD...: runs CMD in the background and waits
+# up to 60 s until it has printed LINES lines (its devices' paths) or has
+# exited.  Its stdout and stderr go to new files: with a reused name, the
+# shell would empty the file only once the child runs, so a check made
+# before that could read an earlier run's output as this one's.  Sets
+# ${PREFIX}_PID, ${PREFIX}_OUT and ${PREFIX}_ERR; returns 1, showing
+# CMD's stderr, if fewer lines came.
+run_background() {
+	local prefix=$1 lines=$2 out pid
+	shift 2
+	out=$(mktemp /tmp/background.XXXXXX)
+	"$@" >"$out" 2>"$out.err" &
+	pid=$!
+	printf -v "${prefix}_PID" %s "$pid"
+	printf -v "${prefix}_OUT" %s "$out"
+	printf -v "${prefix}_ERR" %s "$out.err"
+	wait_for "[[ \$(wc -l <$out) -ge $lines ]] || ! kill -0 $pid 2>/dev/null" 60
+	(($(wc -l <"$out") >= lines)) || { cat "$out.err" >&2; return 1; }
+}
+
 # expect_logged LINE: the driver's --log file ($log) has exactly LINE.
 expect_logged() {
 	grep -qx "$1" "$log" || { cat "$log" >&2; fail "driver did not see '$1'"; }

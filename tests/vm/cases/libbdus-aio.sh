@@ -57,12 +57,10 @@ fio_verify_all() {
 load_kbdus
 
 info "bdus-aio-ram: two devices from one thread"
-bdus-aio-ram --devices 2 8M >/tmp/aio-ram.out 2>/tmp/aio-ram.err &
-ram_pid=$!
-wait_for "[[ \$(wc -l </tmp/aio-ram.out) -ge 2 ]] || ! kill -0 $ram_pid 2>/dev/null" 60 ||
-	fail "bdus-aio-ram made no devices"
-mapfile -t ram_devs </tmp/aio-ram.out
-[[ ${#ram_devs[@]} == 2 ]] || { cat /tmp/aio-ram.err >&2; fail "bdus-aio-ram printed: ${ram_devs[*]}"; }
+run_background RAM 2 bdus-aio-ram --devices 2 8M || fail "bdus-aio-ram made no devices"
+ram_pid=$RAM_PID
+mapfile -t ram_devs <"$RAM_OUT"
+[[ ${#ram_devs[@]} == 2 ]] || { cat "$RAM_ERR" >&2; fail "bdus-aio-ram printed: ${ram_devs[*]}"; }
 for dev in "${ram_devs[@]}"; do
 	wait_for "[[ -b $dev ]]" 10 || fail "$dev did not appear"
 	fio_verify "$dev" --rw=randwrite --bs=4k --iodepth=16 --size=6M || fail "fio verify on $dev"
@@ -72,15 +70,14 @@ done
 [[ $(threads_of "$ram_pid") == 1 ]] || fail "bdus-aio-ram has $(threads_of "$ram_pid") threads"
 expect_error "Try 'bdus-aio-ram --help'" bdus-aio-ram --devices 0 8M
 for dev in "${ram_devs[@]}"; do bdus destroy "$dev"; done
-wait_exit "$ram_pid" || { cat /tmp/aio-ram.err >&2; fail "bdus-aio-ram exited with $?"; }
+wait_exit "$ram_pid" || fail "bdus-aio-ram exited with $?: $(cat "$RAM_ERR")"
 
 info "bdus-aloop: the file's I/O and BDUS's commands on one ring"
 truncate -s 64M /tmp/aloop.img
-bdus-aloop --queue-depth 32 /tmp/aloop.img >/tmp/aloop.out 2>/tmp/aloop.err &
-aloop_pid=$!
-wait_for "[[ -s /tmp/aloop.out ]] || ! kill -0 $aloop_pid 2>/dev/null" 60 &&
-	[[ -s /tmp/aloop.out ]] || { cat /tmp/aloop.err >&2; fail "bdus-aloop made no device"; }
-aloop=$(head -n 1 /tmp/aloop.out)
+run_background ALOOP 1 bdus-aloop --queue-depth 32 /tmp/aloop.img ||
+	fail "bdus-aloop made no device"
+aloop_pid=$ALOOP_PID
+aloop=$(head -n 1 "$ALOOP_OUT")
 wait_for "[[ -b $aloop ]]" 10 || fail "$aloop did not appear"
 [[ $(threads_of "$aloop_pid") == 1 ]] || fail "bdus-aloop has $(threads_of "$aloop_pid") threads"
 fio_verify "$aloop" --rw=randrw --bs=4k --iodepth=32 --size=16M || fail "fio verify on bdus-aloop"
@@ -103,18 +100,15 @@ mount "$aloop" /tmp/mnt || fail "mount again"
 (cd /tmp/mnt && sha256sum -c --quiet /tmp/sums) || fail "checksums differ after remount"
 umount /tmp/mnt
 bdus destroy "$aloop"
-wait_exit "$aloop_pid" || { cat /tmp/aloop.err >&2; fail "bdus-aloop exited with $?"; }
+wait_exit "$aloop_pid" || fail "bdus-aloop exited with $?: $(cat "$ALOOP_ERR")"
 
 info "bdus-aloop --direct over a block device, its geometry taken"
 modprobe brd rd_nr=1 rd_size=16384 max_part=0 || fail "cannot load brd"
 wait_for "[[ -b /dev/ram0 ]]" 10 || fail "no /dev/ram0"
-# The shell empties the output only once the child runs.
-rm -f /tmp/aloop.out /tmp/aloop.err
-bdus-aloop --direct /dev/ram0 >/tmp/aloop.out 2>/tmp/aloop.err &
-aloop_pid=$!
-wait_for "[[ -s /tmp/aloop.out ]] || ! kill -0 $aloop_pid 2>/dev/null" 60 &&
-	[[ -s /tmp/aloop.out ]] || { cat /tmp/aloop.err >&2; fail "bdus-aloop --direct made no device"; }
-aloop=$(head -n 1 /tmp/aloop.out)
+run_background ALOOP 1 bdus-aloop --direct /dev/ram0 ||
+	fail "bdus-aloop --direct made no device"
+aloop_pid=$ALOOP_PID
+aloop=$(head -n 1 "$ALOOP_OUT")
 wait_for "[[ -b $aloop ]]" 10 || fail "$aloop did not appear"
 [[ $(blockdev --getsize64 "$aloop") == $(blockdev --getsize64 /dev/ram0) ]] ||
 	fail "size $(blockdev --getsize64 "$aloop"), not /dev/ram0's"
@@ -124,7 +118,7 @@ fio_verify "$aloop" --rw=randrw --bs=4k --iodepth=32 --size=8M || fail "fio veri
 dd if=/tmp/block of="$aloop" bs=64k seek=3 oflag=direct status=none
 cmp -n 65536 -i 0:196608 /tmp/block /dev/ram0 || fail "a write is not on /dev/ram0"
 bdus destroy "$aloop"
-wait_exit "$aloop_pid" || { cat /tmp/aloop.err >&2; fail "bdus-aloop --direct exited with $?"; }
+wait_exit "$aloop_pid" || fail "bdus-aloop --direct exited with $?: $(cat "$ALOOP_ERR")"
 rmmod brd || fail "/dev/ram0 still held after bdus-aloop exited"
 
 info "one thread, four devices sharing 16 buffers, fio verify on all at once"
@@ -145,7 +139,7 @@ wait_for "grep -qx 'closed $first' $F_OUT" 30 || fail "no DEVICE_CLOSED for bdus
 kill -0 "$F_PID" || fail "the driver exited with devices left"
 fio_verify_all "${F_DEVS[@]:1}" || fail "fio verify after one device closed"
 for dev in "${F_DEVS[@]:1}"; do bdus destroy "${dev#/dev/bdus-}"; done
-wait_exit "$F_PID" || { cat "$F_ERR" >&2; fail "the driver exited with $?"; }
+wait_exit "$F_PID" || fail "the driver exited with $?: $(cat "$F_ERR")"
 [[ $(grep -c '^closed ' "$F_OUT") == 4 ]] || fail "not four DEVICE_CLOSED: $(cat "$F_OUT")"
 # Requests came in at most 16 distinct buffers (without a pool: one per
 # slot, up to 256).
@@ -158,7 +152,7 @@ aio_driver W 1 --worker --queues 2 16
 fio_verify "${W_DEVS[0]}" --rw=randrw --bs=4k --iodepth=32 --size=12M ||
 	fail "fio verify with completions from another thread"
 bdus destroy "${W_DEVS[0]#/dev/bdus-}"
-wait_exit "$W_PID" || { cat "$W_ERR" >&2; fail "the worker driver exited with $?"; }
+wait_exit "$W_PID" || fail "the worker driver exited with $?: $(cat "$W_ERR")"
 # No pool: each slot's own buffer, so the pool check above can fail.
 used=$(sed -n 's/^buffers //p' "$W_OUT")
 ((used > 16)) || fail "without a pool, requests came in only $used buffers"
@@ -168,7 +162,7 @@ aio_driver M 1 --misuse 4
 grep -q "misuse checks passed" "$M_ERR" || { cat "$M_ERR" >&2; fail "misuse not checked"; }
 grep -q "pool refusals passed" "$M_ERR" || { cat "$M_ERR" >&2; fail "pool refusals not checked"; }
 bdus destroy "${M_DEVS[0]#/dev/bdus-}"
-wait_exit "$M_PID" || { cat "$M_ERR" >&2; fail "the misuse driver exited with $?"; }
+wait_exit "$M_PID" || fail "the misuse driver exited with $?: $(cat "$M_ERR")"
 
 info "writes outstanding at termination still count"
 mkdir -p /dev/shm/held
@@ -185,7 +179,7 @@ destroyer=$!
 wait_exit "$w1" || fail "a held write failed"
 wait_exit "$w2" || fail "a held write failed"
 wait_exit "$destroyer" || fail "bdus destroy failed"
-wait_exit "$H_PID" || { cat "$H_ERR" >&2; fail "the holding driver exited with $?"; }
+wait_exit "$H_PID" || fail "the holding driver exited with $?: $(cat "$H_ERR")"
 cmp -n 4096 -i 0:12288 /tmp/block /dev/shm/held/dev0 || fail "first held write lost"
 cmp -n 4096 -i 4096:20480 /tmp/block /dev/shm/held/dev0 || fail "second held write lost"
 
@@ -216,12 +210,12 @@ kill -0 "$N_PID" || fail "the refused attach ended the live driver"
 
 info "live replacement of an async driver"
 aio_driver P 1 --attach "$id" --backing /dev/shm/rec 8
-wait_exit "$N_PID" || { cat "$N_ERR" >&2; fail "the replaced driver exited with $?"; }
+wait_exit "$N_PID" || fail "the replaced driver exited with $?: $(cat "$N_ERR")"
 grep -qx "closed $id" "$N_OUT" || fail "the replaced driver saw no DEVICE_CLOSED"
 cmp <(dd if="${R_DEVS[0]}" bs=4k skip=7 count=1 iflag=direct status=none) /tmp/block ||
 	fail "data lost across replacement"
 bdus destroy "$id"
-wait_exit "$P_PID" || { cat "$P_ERR" >&2; fail "the last driver exited with $?"; }
+wait_exit "$P_PID" || fail "the last driver exited with $?: $(cat "$P_ERR")"
 
 info "replacements under fio verify: async and sync drivers, killed and live"
 mkdir -p /dev/shm/rep
@@ -253,7 +247,7 @@ wait_for "[[ \$(bdus info --state $id) == inactive ]]" 10 || fail "not inactive 
 aio_driver B 1 --attach "$id" --backing /dev/shm/rep 32
 wait_io "$dev" 200
 test_driver S --rerun "$id" --store /dev/shm/rep/dev0
-wait_exit "$B_PID" || { cat "$B_ERR" >&2; fail "the async driver replaced live exited with $?"; }
+wait_exit "$B_PID" || fail "the async driver replaced live exited with $?: $(cat "$B_ERR")"
 wait_io "$dev" 200
 kill -9 "$S_PID"
 wait "$S_PID" 2>/dev/null || true
@@ -263,7 +257,7 @@ wait_io "$dev" 200
 touch /tmp/stop
 wait_exit "$fio_pid" || { tail -n 20 /tmp/fio.out >&2; fail "fio failed across the replacements"; }
 bdus destroy "$id"
-wait_exit "$C_PID" || { cat "$C_ERR" >&2; fail "the last async driver exited with $?"; }
+wait_exit "$C_PID" || fail "the last async driver exited with $?: $(cat "$C_ERR")"
 
 info "a non-recoverable device goes with its driver"
 aio_driver K 1 4

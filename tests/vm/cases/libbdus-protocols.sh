@@ -14,6 +14,11 @@ source "$BDUS_ROOT/tests/vm/testlib-libbdus.sh"
 big=(--queues 2 --queue-depth 1024)
 limit=400000 # KiB of address space
 
+# limited LIMIT CMD...: CMD with at most LIMIT KiB of address space.
+limited() {
+	exec bash -c 'ulimit -v "$1" && shift && exec "$@"' limited "$@"
+}
+
 load_kbdus
 test_driver D 4M
 [[ $(bdus info --protocol "$D_ID") == uring ]] || fail "the default protocol is not uring"
@@ -22,21 +27,19 @@ wait_exit "$D_PID" || fail "driver exited with $?"
 
 info "explicit mmap under the limit"
 expect_error "cannot map the" \
-	bash -c "ulimit -v $limit; exec bdus-test-driver --foreground --protocol mmap ${big[*]} 4M"
+	limited "$limit" bdus-test-driver --foreground --protocol mmap "${big[@]}" 4M
 wait_for "[[ -z \$(bdus list) ]]" 10 || fail "a device was left behind: $(bdus list)"
 
 info "explicit uring under the limit"
 expect_error "cannot allocate the .* bytes of request buffers" \
-	bash -c "ulimit -v $limit; exec bdus-test-driver --foreground --protocol uring ${big[*]} 4M"
+	limited "$limit" bdus-test-driver --foreground --protocol uring "${big[@]}" 4M
 wait_for "[[ -z \$(bdus list) ]]" 10 || fail "a device was left behind: $(bdus list)"
 
 info "default protocol under the limit"
-(ulimit -v "$limit"; exec bdus-test-driver --foreground "${big[@]}" --recoverable 4M) \
-	>/tmp/fallback.out 2>/tmp/fallback.err &
-pid=$!
-wait_for "[[ -s /tmp/fallback.out ]] || ! kill -0 $pid 2>/dev/null" 60
-dev=$(head -n 1 /tmp/fallback.out)
-[[ -n $dev ]] || fail "no device: $(cat /tmp/fallback.err)"
+run_background FB 1 limited "$limit" bdus-test-driver --foreground \
+	"${big[@]}" --recoverable 4M || fail "no device"
+pid=$FB_PID
+dev=$(head -n 1 "$FB_OUT")
 id=${dev#/dev/bdus-}
 [[ $(bdus info --protocol "$id") == ioctl ]] || fail "no fallback to ioctl"
 [[ $(bdus list | wc -l) -eq 1 ]] || fail "the failed uring or mmap device was left behind: $(bdus list)"
@@ -44,12 +47,10 @@ dd if=/dev/urandom of=/tmp/block bs=4k count=1 status=none
 dd if=/tmp/block of="$dev" bs=4k oflag=direct status=none
 
 info "rerun with the default protocol under the limit"
-(ulimit -v "$limit"; exec bdus-test-driver --foreground --rerun "$id") \
-	>/tmp/rerun.out 2>/tmp/rerun.err &
-new=$!
+run_background RR 1 limited "$limit" bdus-test-driver --foreground \
+	--rerun "$id" || fail "rerun failed"
+new=$RR_PID
 wait_exit "$pid" || fail "the replaced driver exited with $?"
-wait_for "[[ -s /tmp/rerun.out ]] || ! kill -0 $new 2>/dev/null" 60
-[[ -s /tmp/rerun.out ]] || fail "rerun failed: $(cat /tmp/rerun.err)"
 [[ $(bdus info --protocol --state "$id" | tr '\n' ' ') == "ioctl active " ]] ||
 	fail "after rerun: $(bdus info --protocol --state "$id")"
 dd if="$dev" of=/dev/null bs=4k count=1 iflag=direct status=none || fail "I/O after rerun"

@@ -46,7 +46,7 @@ cmp /tmp/read /tmp/block || fail "data lost across recovery"
 
 info "live replacement"
 test_driver M --rerun "/dev/bdus-$R_ID" --store /dev/shm/store --concurrency 3
-wait_exit "$N_PID" || { cat "$N_ERR" >&2; fail "the replaced driver exited with $?"; }
+wait_exit "$N_PID" || fail "the replaced driver exited with $?: $(cat "$N_ERR")"
 [[ $(bdus info --state --protocol "$R_ID" | tr '\n' ' ') == "active uring " ]] ||
 	fail "after live rerun: $(bdus info --state --protocol "$R_ID")"
 cmp <(dd if="$M_DEV" bs=4k skip=7 count=1 iflag=direct status=none) /tmp/block ||

@@ -57,7 +57,7 @@ for run in "ioctl 2 1" "mmap 2 1" "uring 1 2" "uring 2 2" "uring 2 1" \
 	! grep -q '^write_same' "$trace" || fail "write_same was called"
 
 	bdus destroy "$D_ID"
-	wait_exit "$D_PID" || { cat "$D_ERR" >&2; fail "driver exited with $?"; }
+	wait_exit "$D_PID" || fail "driver exited with $?: $(cat "$D_ERR")"
 	expect_traced "$trace" "terminate"
 	! grep -q off-main-thread "$trace" || fail "a callback ran off the thread that called bdus_run"
 done
@@ -89,7 +89,7 @@ for protocol in $PROTOCOLS; do
 	expect_traced "$trace" "read_ref 196608 65536"
 	! grep -q '^read ' "$trace" || fail "ops->read was called besides read_ref"
 	bdus destroy "$R_ID"
-	wait_exit "$R_PID" || { cat "$R_ERR" >&2; fail "driver exited with $?"; }
+	wait_exit "$R_PID" || fail "driver exited with $?: $(cat "$R_ERR")"
 done
 test_driver R --protocol uring --read-ref bad 4M
 expect_error "Input/output error" dd if="$R_DEV" of=/dev/null bs=4k skip=256 count=1 iflag=direct
@@ -124,7 +124,7 @@ for protocol in $PROTOCOLS; do
 		fail "write_ref wrote other data ($protocol)"
 	! grep -q '^write ' "$trace" || fail "ops->write was called besides write_ref"
 	bdus destroy "$W_ID"
-	wait_exit "$W_PID" || { cat "$W_ERR" >&2; fail "driver exited with $?"; }
+	wait_exit "$W_PID" || fail "driver exited with $?: $(cat "$W_ERR")"
 	# A write_ref that sets no address fails the write.
 	test_driver W --protocol "$protocol" --write-ref null 4M
 	expect_error "Input/output error" dd if=/tmp/block of="$W_DEV" bs=64k seek=16 oflag=direct
@@ -154,7 +154,7 @@ fio_verify "$W_DEV" --rw=randwrite --bs=4k-128k --iodepth=16 --size=16M ||
 	fail "fio verify through read_ref and write_ref"
 grep -q '^write_ref ' /tmp/trace-refs || fail "write_ref was not called"
 bdus destroy "$W_ID"
-wait_exit "$W_PID" || { cat "$W_ERR" >&2; fail "driver exited with $?"; }
+wait_exit "$W_PID" || fail "driver exited with $?: $(cat "$W_ERR")"
 # One queue has one ring thread: callbacks that overlapped ran in the pool.
 max=$(sed -n 's/^max-concurrency //p' /tmp/trace-refs)
 ((max >= 2)) || fail "callbacks never overlapped (max-concurrency ${max:-none}): no pool ran them"

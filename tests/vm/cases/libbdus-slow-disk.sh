@@ -9,10 +9,9 @@
 #     threads, over every protocol: fio crc32c verification at QD32 through
 #     io_uring (io-wq takes what cannot be issued without blocking), and
 #     from two synchronous jobs at once;
+#   - bdus-aloop --direct (the disk I/O on the ring that carries the BDUS
+#     commands): the same verification;
 #   - the disk then reads as what the device reads.
-# bdus-aloop --direct, the bench's other slow row, is left out until a
-# failure is understood: in one clean-clone make check on 6.12 it exited
-# at once, silently, without a device (2026-12-02).
 # timeout: 600
 source "$BDUS_ROOT/tests/vm/testlib.sh"
 
@@ -20,7 +19,8 @@ disk=/dev/nullb0
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
 	pkill -x bdus-loop || true
-	wait_for "! pgrep -x bdus-loop >/dev/null" 20 || true
+	pkill -x bdus-aloop || true
+	wait_for "! pgrep -x 'bdus-a?loop' >/dev/null" 20 || true
 	if lsmod | grep -q '^null_blk '; then rmmod null_blk || true; fi
 }
 trap cleanup EXIT
@@ -64,6 +64,15 @@ for setup in uring:1 uring:16 ioctl:16 mmap:1; do
 	bdus destroy "$id"
 	wait_for "[[ ! -e $dev ]]" 20 || fail "$dev did not go away"
 done
+
+info "bdus-aloop --direct"
+run_background ALOOP 1 bdus-aloop --direct "$disk" || fail "bdus-aloop made no device"
+dev=$(head -n 1 "$ALOOP_OUT")
+wait_for "[[ -b $dev ]]" 10 || fail "$dev did not appear"
+verify_both "$dev" "bdus-aloop"
+same_as_disk "$dev" "bdus-aloop"
+bdus destroy "${dev#/dev/bdus-}"
+wait_exit "$ALOOP_PID" || fail "bdus-aloop exited with $?: $(cat "$ALOOP_ERR")"
 
 wait_for "! pgrep -x bdus-loop >/dev/null" 20 || fail "bdus-loop kept running"
 wait_for '[[ -z $(bdus list) ]]' 30 || fail "devices left behind: $(bdus list)"

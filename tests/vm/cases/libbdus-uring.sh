@@ -36,7 +36,7 @@ for layout in "1 1 1" "1 2 1" "2 2 3" "2 1 2" "3 2 3"; do
 	fio_verify "$D_DEV" --rw=randwrite --bs=4k --iodepth=16 --numjobs=2 \
 		--size=4M --offset_increment=4M || fail "$label: fio verify"
 	bdus destroy "$D_ID"
-	wait_exit "$D_PID" || { cat "$D_ERR" >&2; fail "$label: driver exited with $?"; }
+	wait_exit "$D_PID" || fail "$label: driver exited with $?: $(cat "$D_ERR")"
 	! grep -q off-main-thread "$trace" ||
 		fail "$label: a callback ran off the thread that called bdus_run"
 	max=$(sed -n 's/^max-concurrency //p' "$trace")

@@ -36,7 +36,7 @@ wait_for "[[ \$(threads_of $D_PID) == 2 ]]" 10 ||
 fio_verify "$D_DEV" --rw=randwrite --bs=4k --iodepth=32 --size=4M ||
 	fail "fio verify with a growing pool"
 bdus destroy "$D_ID"
-wait_exit "$D_PID" || { cat "$D_ERR" >&2; fail "the driver exited with $?"; }
+wait_exit "$D_PID" || fail "the driver exited with $?: $(cat "$D_ERR")"
 concurrency=$(sed -n 's/^max-concurrency //p' /tmp/trace)
 info "at most $concurrency callbacks at once"
 ((concurrency >= 4 && concurrency <= 16)) ||
