@@ -29,7 +29,7 @@
 #define BDUS_MAX_IOCTL_SIZE ((size_t)1 << 14)
 
 /* ------------------------------------------------------------------------- */
-/* error.c: the calling thread's error message */
+/* api/error.c: the calling thread's error message */
 
 /* Sets errno to errnum and the message; returns false, for "return fail()". */
 bool bdus_fail(int errnum, const char *fmt, ...) BDUS_PRINTF(2, 3);
@@ -47,7 +47,7 @@ void bdus_save_error(struct bdus_saved_error *saved);
 bool bdus_restore_error(const struct bdus_saved_error *saved);
 
 /* ------------------------------------------------------------------------- */
-/* util.c */
+/* api/util.c */
 
 size_t bdus_page_size(void);
 bool bdus_is_power_of_two(uint64_t value);
@@ -74,7 +74,7 @@ bool bdus_is_serving_device_alone(uint64_t id);
 const char *bdus_protocol_name(uint32_t protocol);
 
 /* ------------------------------------------------------------------------- */
-/* control.c: /dev/bdus-control */
+/* transport/control.c: /dev/bdus-control */
 
 /* Opens the control device; with check_version, also fails if kbdus is not
  * compatible with this libbdus. */
@@ -87,7 +87,7 @@ bool bdus_control_device_info(int control_fd, uint64_t id,
 			      struct kbdus_device_info *info);
 
 /* ------------------------------------------------------------------------- */
-/* validate.c: the 0.1.x rules, checked before any device exists */
+/* api/validate.c: the 0.1.x rules, checked before any device exists */
 
 bool bdus_validate_ops(const struct bdus_ops *ops);
 bool bdus_validate_attrs_for_run(const struct bdus_attrs *attrs);
@@ -100,7 +100,7 @@ bool bdus_validate_for_rerun(const struct bdus_ops *ops,
 			     const struct bdus_ext_attrs *ext,
 			     const struct kbdus_device_config *config);
 
-/* (driver.c) Checks a takeover of device id against the device as kbdus
+/* (api/driver.c) Checks a takeover of device id against the device as kbdus
  * has it now, filling *config (if not NULL) with its configuration. */
 bool bdus_validate_against_device(uint64_t id, const struct bdus_ops *ops,
 				  const struct bdus_attrs *attrs,
@@ -113,7 +113,7 @@ bool bdus_copy_ext(struct bdus_ext_attrs *out,
 		   const struct bdus_ext_attrs *ext, size_t ext_size);
 
 /* ------------------------------------------------------------------------- */
-/* config.c: translating between bdus attributes and kbdus configs */
+/* api/config.c: translating between bdus attributes and kbdus configs */
 
 uint32_t bdus_supported_requests(const struct bdus_ops *ops);
 void bdus_config_for_run(struct kbdus_device_config *config,
@@ -128,7 +128,7 @@ void bdus_effective_attrs(struct bdus_attrs *attrs,
 			  uint32_t protocol, bool is_rerun);
 
 /* ------------------------------------------------------------------------- */
-/* session.c: a driver session (a control fd bound to a device) */
+/* transport/session.c: a driver session (a control fd bound to a device) */
 
 struct bdus_session {
 	int fd;
@@ -161,7 +161,18 @@ void bdus_session_drop_buffers(struct bdus_session *session);
 void bdus_session_close(struct bdus_session *session);
 
 /* ------------------------------------------------------------------------- */
-/* channel.c: one thread's way of receiving requests and sending replies */
+/* transport/uring-cmd.c: kbdus's uring commands */
+
+struct io_uring_sqe;
+
+/* Fills sqe with kbdus command op on session fd (an index in the fixed
+ * file table if fixed_file). */
+void bdus_uring_prep_cmd(struct io_uring_sqe *sqe, int fd, bool fixed_file,
+			 uint32_t op, const struct kbdus_uring_cmd *cmd,
+			 uint64_t user_data);
+
+/* ------------------------------------------------------------------------- */
+/* transport/channel.c: one thread's way of receiving requests and sending replies */
 
 /* A passthrough reply as kbdus reads it: struct kbdus_passthrough's
  * header, then the extents (spelled out: C has no struct with a flexible
@@ -233,7 +244,7 @@ int bdus_channel_exchange(struct bdus_channel *channel,
 int bdus_channel_flush_reply(struct bdus_channel *channel);
 
 /* ------------------------------------------------------------------------- */
-/* dispatch.c: calling the driver's callbacks */
+/* sync/dispatch.c: calling the driver's callbacks */
 
 /* Serves a data request.  Returns the errno for the reply (0 on success) or
  * bdus_abort. */
@@ -256,7 +267,7 @@ int bdus_call_lifecycle(struct bdus_ctx *ctx,
 			const char *name);
 
 /* ------------------------------------------------------------------------- */
-/* log.c */
+/* api/log.c */
 
 void bdus_log(const struct bdus_ctx *ctx, const char *fmt, ...)
 	BDUS_PRINTF(2, 3);
@@ -264,7 +275,7 @@ void bdus_log_effective_attrs(const struct bdus_ctx *ctx,
 			      const struct bdus_attrs *requested);
 
 /* ------------------------------------------------------------------------- */
-/* serve.c: the receive -> callback -> reply loops */
+/* sync/serve.c: the receive -> callback -> reply loops */
 
 enum bdus_serve_outcome {
 	BDUS_SERVE_AVAILABLE, /* got DEVICE_AVAILABLE */
@@ -284,7 +295,7 @@ enum bdus_serve_outcome bdus_serve(struct bdus_ctx *ctx,
 				   bdus_announce_fn announce, void *arg);
 
 /* ------------------------------------------------------------------------- */
-/* uring-serve.c, uring-ring.c: the io_uring protocol */
+/* sync/uring-serve.c, sync/uring-ring.c: the io_uring protocol */
 
 /* Whether io_uring rings can be created here (false with the error set).
  * num_commands (slots plus queues, as a ring serving them all needs) sizes
@@ -296,7 +307,7 @@ enum bdus_serve_outcome bdus_uring_serve(struct bdus_ctx *ctx,
 					 bdus_announce_fn announce, void *arg);
 
 /* ------------------------------------------------------------------------- */
-/* interrupt.c: waking worker threads blocked in a receive */
+/* sync/interrupt.c: waking worker threads blocked in a receive */
 
 /* Installs the interrupt signal's handler (reference counted). */
 bool bdus_interrupt_acquire(void);
@@ -306,7 +317,7 @@ void bdus_interrupt_unblock(void);
 void bdus_interrupt_thread(pthread_t thread);
 
 /* ------------------------------------------------------------------------- */
-/* daemon.c: running in the background */
+/* api/daemon.c: running in the background */
 
 /* A driver process that has yet to tell the waiting parent how it went. */
 struct bdus_daemon {

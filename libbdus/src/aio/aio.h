@@ -28,9 +28,11 @@
 #ifndef LIBBDUS_AIO_H_
 #define LIBBDUS_AIO_H_
 
-#include "uring.h"
+#include "internal.h"
 
 #include <bdus-aio.h>
+#include <liburing.h>
+#include <stdatomic.h>
 
 enum aio_request_state {
 	AIO_REQ_IDLE,

@@ -140,23 +140,6 @@ static struct io_uring_sqe *get_sqe(struct uring_ring *r)
 	return sqe;
 }
 
-void bdus_uring_prep_cmd(struct io_uring_sqe *sqe, int fd, bool fixed_file,
-			 uint32_t op, const struct kbdus_uring_cmd *cmd,
-			 uint64_t user_data)
-{
-	memset(sqe, 0, sizeof(*sqe));
-	sqe->opcode = IORING_OP_URING_CMD;
-	sqe->fd = fd;
-	if (fixed_file)
-		sqe->flags |= IOSQE_FIXED_FILE;
-	sqe->cmd_op = op;
-	sqe->user_data = user_data;
-	/* The command area of a 64-byte SQE starts at addr3 and holds 16
-	 * bytes: exactly struct kbdus_uring_cmd. */
-	memcpy((char *)sqe + offsetof(struct io_uring_sqe, addr3), cmd,
-	       sizeof(*cmd));
-}
-
 static bool queue_command(struct uring_ring *r, uint32_t op,
 			  const struct kbdus_uring_cmd *cmd, uint64_t user_data)
 {

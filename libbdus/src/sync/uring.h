@@ -200,12 +200,6 @@ void uring_drop_queued(struct uring_server *server);
 
 /* uring-ring.c */
 
-/* Fills sqe with kbdus command op on session fd (an index in the fixed
- * file table if fixed_file); also used by the asynchronous API. */
-void bdus_uring_prep_cmd(struct io_uring_sqe *sqe, int fd, bool fixed_file,
-			 uint32_t op, const struct kbdus_uring_cmd *cmd,
-			 uint64_t user_data);
-
 /* Creates the ring in the calling thread, which must be the only one to use
  * it, for commands on up to num_slots slots of num_queues queues, polling
  * for ext->poll_us before each wait (0: never).  false with the error
