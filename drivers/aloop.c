@@ -48,6 +48,16 @@ static const char help_text[] =
 
 static int file_fd;
 
+/* Requests that found the submission queue full even after a submit (the
+ * kernel may refuse to take more while completions wait to be reaped),
+ * with their zeroing mode: started again once the loop has reaped.  At
+ * most one entry per request in flight. */
+static struct waiting_start {
+	struct bdus_aio_request *req;
+	int mode;
+} *waiting;
+static unsigned num_waiting;
+
 /* How far a read or write got: kept in the request's user_data. */
 static uint32_t done_of(const struct bdus_aio_request *req)
 {
@@ -64,6 +74,10 @@ static void start(struct io_uring *ring, struct bdus_aio_request *req,
 	if (!sqe) { /* full: make room */
 		io_uring_submit(ring);
 		sqe = io_uring_get_sqe(ring);
+	}
+	if (!sqe) {
+		waiting[num_waiting++] = (struct waiting_start){ req, mode };
+		return;
 	}
 	switch (req->type) {
 	case BDUS_AIO_READ:
@@ -87,6 +101,16 @@ static void start(struct io_uring *ring, struct bdus_aio_request *req,
 	}
 	/* Our user_data is the request's address: never libbdus's tag. */
 	io_uring_sqe_set_data(sqe, req);
+}
+
+/* Starts what waited for room, in order; what still finds none waits on. */
+static void start_waiting(struct io_uring *ring)
+{
+	unsigned n = num_waiting;
+
+	num_waiting = 0;
+	for (unsigned i = 0; i < n; i++)
+		start(ring, waiting[i].req, waiting[i].mode);
 }
 
 static int zeroing_mode(const struct bdus_aio_request *req)
@@ -251,6 +275,11 @@ int main(int argc, char **argv)
 			strerror(-ret));
 		return 1;
 	}
+	waiting = calloc((size_t)queues * depth, sizeof(*waiting));
+	if (!waiting) {
+		fputs("bdus-aloop: out of memory\n", stderr);
+		return 1;
+	}
 	aio_attrs.ring = &ring;
 	aio = bdus_aio_create(&aio_attrs);
 	if (!aio)
@@ -314,10 +343,12 @@ int main(int argc, char **argv)
 			seen++;
 		}
 		io_uring_cq_advance(&ring, seen);
+		start_waiting(&ring);
 	}
 
 	bdus_aio_destroy(aio);
 	io_uring_queue_exit(&ring);
+	free(waiting);
 	return 0;
 
 usage:
