@@ -34,19 +34,20 @@ load_kbdus
 # Both kinds of load on the device; fails the test on a verify error.
 verify_both() {
 	local dev=$1 what=$2
+	# Sized for time: every 4k request of the synchronous jobs waits 2 ms.
 	fio_verify "$dev" --ioengine=io_uring --rw=randrw --bsrange=4k-128k \
-		--iodepth=32 --size=16M --verify_backlog=64 ||
+		--iodepth=32 --size=8M --verify_backlog=64 ||
 		fail "$what: fio verify at QD32"
 	fio_verify "$dev" --ioengine=psync --rw=randwrite --bs=4k --numjobs=2 \
-		--offset_increment=8M --size=8M ||
+		--offset_increment=8M --size=2M ||
 		fail "$what: fio verify from two synchronous jobs"
 }
 
 # The device and the disk below must hold the same bytes.
 same_as_disk() {
 	local dev=$1 what=$2
-	cmp <(dd if="$dev" bs=1M count=32 iflag=direct status=none) \
-		<(dd if="$disk" bs=1M count=32 iflag=direct status=none) ||
+	cmp <(dd if="$dev" bs=1M count=16 iflag=direct status=none) \
+		<(dd if="$disk" bs=1M count=16 iflag=direct status=none) ||
 		fail "$what: the device and the disk differ"
 }
 
