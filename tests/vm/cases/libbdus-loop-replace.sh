@@ -17,13 +17,9 @@ rounds=8
 # loop_driver ARGS...: bdus-loop --foreground ARGS in the background, once it
 # printed its device.  Sets pid and out.
 loop_driver() {
-	out=$(mktemp /tmp/loop.XXXXXX)
-	bdus-loop --foreground --concurrency 2 "$@" >"$out" 2>"$out.err" &
-	pid=$!
-	if ! wait_for "[[ -s $out ]] || ! kill -0 $pid 2>/dev/null" 60 || [[ ! -s $out ]]; then
-		cat "$out.err" >&2
+	run_background LOOP 1 bdus-loop --foreground --concurrency 2 "$@" ||
 		fail "bdus-loop $* made no device available"
-	fi
+	pid=$LOOP_PID out=$LOOP_OUT
 }
 
 # Whether the device has requests in flight.

@@ -15,19 +15,14 @@ ticks_per_s=$(getconf CLK_TCK)
 # ram PREFIX ARGS...: bdus-ram --foreground ARGS in the background; sets
 # PREFIX_PID and PREFIX_DEV.
 ram() {
-	local prefix=$1 out=/tmp/ram-$1.out pid
+	local prefix=$1 dev
 	shift
-	rm -f "$out" "$out.err"
-	bdus-ram --foreground "$@" >"$out" 2>"$out.err" &
-	pid=$!
-	if ! wait_for "[[ -s $out ]] || ! kill -0 $pid 2>/dev/null" 60 ||
-		[[ ! -s $out ]]; then
-		cat "$out.err" >&2
+	run_background "$prefix" 1 bdus-ram --foreground "$@" ||
 		fail "bdus-ram $* made no device"
-	fi
-	printf -v "${prefix}_PID" %s "$pid"
-	printf -v "${prefix}_DEV" %s "$(head -n 1 "$out")"
-	wait_for "[[ -b $(head -n 1 "$out") ]]" 10 || fail "no device"
+	local out_var=${prefix}_OUT
+	dev=$(head -n 1 "${!out_var}")
+	printf -v "${prefix}_DEV" %s "$dev"
+	wait_for "[[ -b $dev ]]" 10 || fail "no device"
 }
 
 # busy_percent PID DEV: the driver's CPU use, in percent of one CPU, while
