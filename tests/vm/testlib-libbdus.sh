@@ -6,21 +6,14 @@
 # test_driver PREFIX ARGS...: runs bdus-test-driver --foreground ARGS in the
 # background and waits for its device.  Sets PREFIX_PID, _ID and _DEV.
 test_driver() {
-	local prefix=$1 out pid dev
+	local prefix=$1 dev out_var
 	shift
-	out=$(mktemp /tmp/test-driver.XXXXXX)
-	bdus-test-driver --foreground "$@" >"$out" 2>"$out.err" &
-	pid=$!
-	if ! wait_for "[[ -s $out ]] || ! kill -0 $pid 2>/dev/null" 60 ||
-		[[ ! -s $out ]]; then
-		cat "$out.err" >&2
+	run_background "$prefix" 1 bdus-test-driver --foreground "$@" ||
 		fail "bdus-test-driver $* made no device"
-	fi
-	dev=$(head -n 1 "$out")
-	printf -v "${prefix}_PID" %s "$pid"
+	out_var=${prefix}_OUT
+	dev=$(head -n 1 "${!out_var}")
 	printf -v "${prefix}_DEV" %s "$dev"
 	printf -v "${prefix}_ID" %s "${dev#/dev/bdus-}"
-	printf -v "${prefix}_ERR" %s "$out.err"
 	wait_for "[[ -b $dev ]]" 10 || fail "$dev did not appear"
 }
 

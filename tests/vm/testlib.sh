@@ -53,18 +53,12 @@ wait_for() {
 # until its device is available.  Sets ${PREFIX}_PID, ${PREFIX}_ID and
 # ${PREFIX}_DEV.
 start_driver() {
-	local prefix=$1 out
+	local prefix=$1 id out_var
 	shift
-	out=$(mktemp /tmp/driver.XXXXXX)
-	uapi-ram "$@" >"$out" 2>"$out.err" &
-	local pid=$!
-	if ! wait_for "[[ -s $out ]] || ! kill -0 $pid 2>/dev/null" 60 || [[ ! -s $out ]]; then
-		cat "$out.err" >&2
+	run_background "$prefix" 1 uapi-ram "$@" ||
 		fail "driver ($*) did not make a device available"
-	fi
-	local id
-	id=$(head -n1 "$out")
-	printf -v "${prefix}_PID" %s "$pid"
+	out_var=${prefix}_OUT
+	id=$(head -n1 "${!out_var}")
 	printf -v "${prefix}_ID" %s "$id"
 	printf -v "${prefix}_DEV" %s "/dev/bdus-$id"
 	wait_for "[[ -b /dev/bdus-$id ]]" 10 || fail "/dev/bdus-$id did not appear"

@@ -22,20 +22,14 @@ source "$BDUS_ROOT/tests/vm/testlib-libbdus.sh"
 # PREFIX_OUT (its stdout: paths, then "closed <id>" lines), PREFIX_ERR and
 # PREFIX_DEVS (an array).
 aio_driver() {
-	local prefix=$1 count=$2 out pid
+	local prefix=$1 count=$2 out_var
 	shift 2
-	out=$(mktemp /tmp/aio.XXXXXX)
-	bdus-test-aio "$@" >"$out" 2>"$out.err" &
-	pid=$!
-	if ! wait_for "[[ \$(grep -c '^/dev/' $out) -ge $count ]] || ! kill -0 $pid 2>/dev/null" 60 ||
-		[[ $(grep -c '^/dev/' "$out") -lt $count ]]; then
-		cat "$out.err" >&2
+	run_background "$prefix" "$count" bdus-test-aio "$@" ||
 		fail "bdus-test-aio $* made no $count devices"
-	fi
-	printf -v "${prefix}_PID" %s "$pid"
-	printf -v "${prefix}_OUT" %s "$out"
-	printf -v "${prefix}_ERR" %s "$out.err"
-	mapfile -t "${prefix}_DEVS" < <(grep '^/dev/' "$out")
+	out_var=${prefix}_OUT
+	[[ $(grep -c '^/dev/' "${!out_var}") -ge $count ]] ||
+		fail "bdus-test-aio $* printed: $(cat "${!out_var}")"
+	mapfile -t "${prefix}_DEVS" < <(grep '^/dev/' "${!out_var}")
 }
 
 # The process's threads, but io_uring's own workers (iou-wrk-*, which run

@@ -15,11 +15,11 @@ img=/dev/shm/replace.img
 rounds=8
 
 # loop_driver ARGS...: bdus-loop --foreground ARGS in the background, once it
-# printed its device.  Sets pid and out.
+# printed its device.  Sets pid, out and err.
 loop_driver() {
 	run_background LOOP 1 bdus-loop --foreground --concurrency 2 "$@" ||
 		fail "bdus-loop $* made no device available"
-	pid=$LOOP_PID out=$LOOP_OUT
+	pid=$LOOP_PID out=$LOOP_OUT err=$LOOP_ERR
 }
 
 # Whether the device has requests in flight.
@@ -43,7 +43,7 @@ id=${dev#/dev/bdus-}
 wait_for "[[ -b $dev ]]" 10 || fail "$dev did not appear"
 [[ $(bdus info --recoverable --driver-pid --state --protocol "$id" | tr '\n' ' ') == "true $pid active uring " ]] ||
 	fail "bdus info: $(bdus info --recoverable --driver-pid --state --protocol "$id" | tr '\n' ' ')"
-old_err=$out.err
+old_err=$err
 
 # fio passes one after another until the replacements are over: random
 # writes over 32 MiB, each block read back and checked soon after it is
@@ -103,7 +103,7 @@ for ((round = 1; round <= rounds; round++)); do
 		[[ $rc -eq 0 ]] || { cat "$old_err" >&2; fail "round $round: the replaced driver exited with $rc"; }
 	fi
 	[[ $(head -n 1 "$out") == "$dev" ]] || fail "round $round: the new driver printed $(cat "$out")"
-	old_err=$out.err
+	old_err=$err
 	fields=$(bdus info --driver-pid --state --protocol "$id" | tr '\n' ' ')
 	[[ $fields == "$pid active $protocol " ]] ||
 		fail "round $round: bdus info says '$fields', expected '$pid active $protocol '"
@@ -119,7 +119,7 @@ info "$(cat /tmp/passes) fio passes"
 bdus destroy "$id" || fail "bdus destroy"
 rc=0
 wait "$pid" || rc=$?
-((rc == 0)) || { cat "$out.err" >&2; fail "the last driver exited with $rc"; }
+((rc == 0)) || { cat "$err" >&2; fail "the last driver exited with $rc"; }
 [[ ! -e $dev ]] || fail "$dev outlived bdus destroy"
 rm -f "$img"
 unload_kbdus
