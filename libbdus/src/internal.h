@@ -161,17 +161,6 @@ void bdus_session_drop_buffers(struct bdus_session *session);
 void bdus_session_close(struct bdus_session *session);
 
 /* ------------------------------------------------------------------------- */
-/* transport/uring-cmd.c: kbdus's uring commands */
-
-struct io_uring_sqe;
-
-/* Fills sqe with kbdus command op on session fd (an index in the fixed
- * file table if fixed_file). */
-void bdus_uring_prep_cmd(struct io_uring_sqe *sqe, int fd, bool fixed_file,
-			 uint32_t op, const struct kbdus_uring_cmd *cmd,
-			 uint64_t user_data);
-
-/* ------------------------------------------------------------------------- */
 /* transport/channel.c: one thread's way of receiving requests and sending replies */
 
 /* A passthrough reply as kbdus reads it: struct kbdus_passthrough's

@@ -29,6 +29,7 @@
 #define LIBBDUS_AIO_H_
 
 #include "internal.h"
+#include "transport/uring-cmd.h"
 
 #include <bdus-aio.h>
 #include <liburing.h>

@@ -8,6 +8,7 @@
 #define LIBBDUS_URING_H_
 
 #include "internal.h"
+#include "transport/uring-cmd.h"
 
 #include <liburing.h>
 #include <stdatomic.h>
