@@ -49,9 +49,9 @@ static const char help_text[] =
 static int file_fd;
 
 /* Requests that found the submission queue full even after a submit (the
- * kernel may refuse to take more while completions wait to be reaped),
- * with their zeroing mode: started again once the loop has reaped.  At
- * most one entry per request in flight. */
+ * kernel takes nothing when it cannot allocate requests: -EAGAIN), with
+ * their zeroing mode: started again once the loop has reaped.  At most one
+ * entry per request in flight. */
 static struct waiting_start {
 	struct bdus_aio_request *req;
 	int mode;

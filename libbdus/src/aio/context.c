@@ -99,14 +99,21 @@ static struct io_uring_sqe *aio_get_sqe(struct bdus_aio *aio)
 		return NULL;
 	sqe = io_uring_get_sqe(aio->ring);
 	if (!sqe) {
-		/* Full: make room.  Errors show in the next submission. */
+		/* Full: make room.  Since Linux 5.13 a submission takes SQEs
+		 * even while completions wait in the overflow list, and
+		 * stops early only after taking at least one; it takes none
+		 * only when it cannot allocate (-EAGAIN).  -EBUSY and -EINTR
+		 * can come from flushing that list, after the SQEs went. */
 		ret = io_uring_submit(aio->ring);
 		if (ret < 0 && ret != -EAGAIN && ret != -EBUSY && ret != -EINTR)
 			aio_fail_ring(aio, -ret, "io_uring submission");
 		sqe = io_uring_get_sqe(aio->ring);
 	}
 	if (!sqe && !aio->ring_broken) {
-		bdus_fail(EBUSY, "the io_uring submission queue stays full");
+		/* A command that cannot be queued would leave its slot (or
+		 * a STOP) unaccounted for: fail rather than hang. */
+		bdus_fail(ENOMEM, "the kernel took no io_uring submission "
+				  "(out of memory)");
 		aio_fail(aio, true);
 	}
 	return sqe;
