@@ -42,7 +42,8 @@ MAN3_LINKS := bdus_run bdus_rerun bdus_run_ext bdus_rerun_ext \
 MAN3_PASSTHROUGH_LINKS := bdus_register_backing bdus_unregister_backing
 # The asynchronous API's functions: links to bdus-aio(3).
 MAN3_AIO_LINKS := bdus_aio_create bdus_aio_destroy bdus_aio_get_fd \
-	bdus_aio_create_dev bdus_aio_attach_dev bdus_aio_get_dev_id \
+	bdus_aio_create_dev bdus_aio_attach_dev bdus_aio_share_dev \
+	bdus_aio_get_dev_id \
 	bdus_aio_get_dev_path bdus_aio_get_dev_attrs bdus_aio_get_dev_ext_attrs \
 	bdus_aio_close_dev bdus_aio_process bdus_aio_get_events \
 	bdus_aio_complete bdus_aio_release bdus_aio_handle_cqe

@@ -155,7 +155,18 @@ struct bdus_aio_dev_attrs {
 	 * device has a volatile write cache.
 	 */
 	uint32_t requests;
-	uint32_t reserved[7]; /* zero */
+	/*
+	 * The device queues this context serves: num_queues of them from
+	 * first_queue; num_queues 0 is every queue from first_queue on, so
+	 * zero for both is all of them.  Leave queues out to serve them from
+	 * other contexts (bdus_aio_share_dev()); a queue nobody serves keeps
+	 * the requests the kernel routes to it waiting.  kbdus gives a device
+	 * at most one queue per CPU: bdus_aio_get_dev_ext_attrs() says how
+	 * many it got.
+	 */
+	uint32_t first_queue;
+	uint32_t num_queues;
+	uint32_t reserved[5]; /* zero */
 };
 
 /* The functions behind the wrappers below; call the wrappers. */
@@ -212,6 +223,35 @@ bdus_aio_attach_dev(struct bdus_aio *aio, uint64_t dev_id,
 					 sizeof(struct bdus_aio_dev_attrs),
 					 user_data);
 }
+
+/*
+ * Serves queues of a device that another context serves already, from
+ * this context (and so from its owner thread): num_queues of them (0: all
+ * the rest) from first_queue, none of which another context serves.  dev is
+ * that other context's handle of the device; this returns a new handle,
+ * with its own user_data, whose requests and events come to this context.
+ * Each context then runs its own loop, on its own ring, in its own thread.
+ *
+ * The handles end together: when one begins closing (bdus_aio_close_dev(),
+ * a failure, a released request, bdus_aio_destroy()), every other one gets
+ * BDUS_AIO_DEVICE_TERMINATED and closes, and the device is closed for
+ * kbdus (the driver's exit) once all of them closed.  A termination by the
+ * kernel reaches every handle by itself.  BDUS_AIO_DEVICE_AVAILABLE comes
+ * on one of them.
+ *
+ * dev must still be valid (its own owner has not taken its
+ * BDUS_AIO_DEVICE_CLOSED); it may be in use by its owner meanwhile.  A
+ * context without shared_buffers cannot share a device that one with them
+ * created (it has no buffers per slot).  NULL on failure (errno,
+ * bdus_get_error_message()): EINVAL for a queue out of range or dev of
+ * this same context, EBUSY for a queue already served, ESHUTDOWN for a
+ * device that is closing, ENOSPC if the context's ring has no room.
+ * Owner (of aio) only.  Since 0.1.3.
+ */
+struct bdus_aio_dev *bdus_aio_share_dev(struct bdus_aio *aio,
+					struct bdus_aio_dev *dev,
+					uint32_t first_queue,
+					uint32_t num_queues, void *user_data);
 
 /* The device's id, its path ("/dev/bdus-<id>") and its effective
  * attributes.  Valid until the device's BDUS_AIO_DEVICE_CLOSED event has

@@ -174,12 +174,14 @@ static void *other_thread(void *arg)
 	ret[1] = bdus_aio_get_events(aio, &event, 1) == 0 && errno == EPERM;
 	bdus_aio_destroy(aio); /* does nothing off the owner */
 	ret[2] = errno == EPERM;
+	errno = 0;
+	ret[3] = !bdus_aio_share_dev(aio, NULL, 0, 1, NULL) && errno == EPERM;
 	return NULL;
 }
 
 static void test_threads(void)
 {
-	int ret[3] = { 0 };
+	int ret[4] = { 0 };
 	pthread_t thread;
 
 	pthread_create(&thread, NULL, other_thread, ret);
@@ -190,8 +192,28 @@ static void test_threads(void)
 	       "did not fail with EPERM");
 	result("bdus_aio_destroy() off the owner thread", ret[2],
 	       "did not fail with EPERM");
+	result("bdus_aio_share_dev() off the owner thread", ret[3],
+	       "did not fail with EPERM");
 	result("bdus_aio_process() with nothing to do", bdus_aio_process(aio) == 0,
 	       "returned non-zero: %s", bdus_get_error_message());
+}
+
+static void test_share(void)
+{
+	struct bdus_aio_dev_attrs dattrs = { .requests = BDUS_REQ_READ };
+
+	errno = 0;
+	result("bdus_aio_share_dev(NULL)",
+	       !bdus_aio_share_dev(aio, NULL, 0, 1, NULL) && errno == EINVAL &&
+		       strstr(bdus_get_error_message(), "must not be NULL"),
+	       "errno %d, message \"%s\"", errno, bdus_get_error_message());
+	/* A part of the queues is valid: it gets as far as kbdus. */
+	dattrs.first_queue = 1;
+	dattrs.num_queues = 1;
+	expect_dev_refusal("a device serving some of its queues reaches the "
+			   "control device",
+			   &attrs, NULL, &dattrs, ENOENT, "kbdus is not loaded",
+			   geteuid() == 0 ? 2 : 1);
 }
 
 static void test_requests(void)
@@ -239,6 +261,7 @@ int main(void)
 	       bdus_aio_get_fd(aio));
 	test_devices();
 	test_threads();
+	test_share();
 	test_requests();
 	bdus_aio_destroy(aio);
 	return failed ? 1 : 0;

@@ -19,11 +19,18 @@
  *                        and the shared pool's
  *     --hold N           leave the first N writes uncompleted until the
  *                        device terminates, then complete them
+ *     --threads T        T contexts, one per thread, each serving an equal
+ *                        part of every device's queues (bdus_aio_share_dev();
+ *                        --queues must be a multiple of T); first checks
+ *                        the refusals of sharing
+ *     --close-after N    the last thread closes its part of every device
+ *                        after it served N requests (of all its devices)
  *
  * Prints each device's path once it is available, "held <offset>" for
- * each write it holds, "closed <id>" when a device closes, and at the end
- * "buffers <n>": how many distinct payload buffers requests came in;
- * exits 0 once every device closed, 1 on a failure.
+ * each write it holds, "closed <id>" when a device (or one thread's part
+ * of it) closes, "thread <t> served <n>" for each thread with --threads,
+ * and at the end "buffers <n>": how many distinct payload buffers requests
+ * came in; exits 0 once every device closed, 1 on a failure.
  */
 
 #include <bdus-aio.h>
@@ -48,6 +55,7 @@ struct ram {
 };
 
 static struct ram rams[MAX_DEVICES];
+static struct bdus_aio_attrs aio_attrs;
 static unsigned hold_left;
 static struct bdus_aio_request *held[1024];
 static unsigned num_held;
@@ -56,19 +64,24 @@ static unsigned num_held;
 #define BUFFER_SET_SIZE 8192
 static char *buffers_seen[BUFFER_SET_SIZE];
 static unsigned num_buffers_seen;
+static pthread_mutex_t buffers_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void note_buffer(char *buffer)
 {
 	size_t i = ((uintptr_t)buffer >> 12) % BUFFER_SET_SIZE;
 
-	if (!buffer || num_buffers_seen == BUFFER_SET_SIZE / 2)
+	pthread_mutex_lock(&buffers_lock);
+	if (!buffer || num_buffers_seen == BUFFER_SET_SIZE / 2) {
+		pthread_mutex_unlock(&buffers_lock);
 		return;
+	}
 	while (buffers_seen[i] && buffers_seen[i] != buffer)
 		i = (i + 1) % BUFFER_SET_SIZE;
 	if (!buffers_seen[i]) {
 		buffers_seen[i] = buffer;
 		num_buffers_seen++;
 	}
+	pthread_mutex_unlock(&buffers_lock);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -276,6 +289,179 @@ static void setup_memory(struct ram *ram, unsigned index, const char *backing,
 	}
 }
 
+/* ------------------------------------------------------------------------- */
+/* The loop */
+
+struct loop {
+	struct bdus_aio *aio;
+	unsigned open_devices;
+	bool use_worker; /* hand requests to the worker thread */
+	bool misuse; /* check the refusals on the first request */
+	bool may_hold; /* --hold applies to this loop */
+	unsigned long close_after; /* close every device after N; 0: never */
+	unsigned long served;
+	struct bdus_aio_dev *devs[MAX_DEVICES];
+	unsigned num_devs;
+};
+
+static void loop_on_request(struct loop *l, struct bdus_aio_request *req)
+{
+	note_buffer(req->buffer);
+	l->served++;
+	if (l->misuse) {
+		l->misuse = false;
+		check_misuse(l->aio, req);
+	} else if (l->may_hold && hold_left > 0 && req->type == BDUS_AIO_WRITE) {
+		hold_left--;
+		held[num_held++] = req;
+		printf("held %" PRIu64 "\n", req->offset);
+		fflush(stdout);
+	} else if (l->use_worker) {
+		worker_push(req);
+	} else if (bdus_aio_complete(req, serve(req))) {
+		die("bdus_aio_complete");
+	}
+	if (l->close_after && l->served == l->close_after) {
+		fprintf(stderr, "bdus-test-aio: closing after %lu requests\n",
+			l->served);
+		for (unsigned i = 0; i < l->num_devs; i++)
+			bdus_aio_close_dev(l->devs[i]);
+	}
+}
+
+/* Serves until every device of the loop closed; 0, or 1 on a failure. */
+static int loop_run(struct loop *l)
+{
+	while (l->open_devices > 0) {
+		struct bdus_aio_event events[64];
+		struct pollfd pfd = { .fd = bdus_aio_get_fd(l->aio),
+				      .events = POLLIN };
+		int more = bdus_aio_process(l->aio);
+		unsigned n;
+
+		if (more < 0)
+			die("bdus_aio_process");
+		n = bdus_aio_get_events(l->aio, events, 64);
+		for (unsigned i = 0; i < n; i++) {
+			struct bdus_aio_event *e = &events[i];
+
+			switch (e->type) {
+			case BDUS_AIO_REQUEST:
+				loop_on_request(l, e->request);
+				break;
+			case BDUS_AIO_DEVICE_AVAILABLE:
+				printf("%s\n", bdus_aio_get_dev_path(e->dev));
+				fflush(stdout);
+				break;
+			case BDUS_AIO_DEVICE_FAILED:
+				fprintf(stderr, "bdus-test-aio: %s\n",
+					e->error_message);
+				/* fall through */
+			case BDUS_AIO_DEVICE_TERMINATED:
+				/* Held writes still count, after the fact. */
+				for (unsigned h = 0; l->may_hold && h < num_held;
+				     h++)
+					if (held[h] && held[h]->dev == e->dev) {
+						serve(held[h]);
+						bdus_aio_complete(held[h], 0);
+						held[h] = NULL;
+					}
+				bdus_aio_close_dev(e->dev);
+				break;
+			case BDUS_AIO_DEVICE_CLOSED:
+				printf("closed %" PRIu64 "\n",
+				       bdus_aio_get_dev_id(e->dev));
+				fflush(stdout);
+				l->open_devices--;
+				break;
+			}
+		}
+		if (more == 0 && n == 0 && poll(&pfd, 1, -1) < 0 &&
+		    errno != EINTR) {
+			perror("bdus-test-aio: poll");
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Sharing devices between threads (--threads) */
+
+struct sharer {
+	pthread_t thread;
+	struct loop loop;
+	uint32_t first_queue, num_queues;
+	struct bdus_aio_dev **origins; /* thread 0's handles */
+	unsigned count;
+	/* Set once the thread shares every device, or failed to. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int state; /* 0 sharing, 1 serving, -1 failed */
+};
+
+static void expect_share_refusal(struct bdus_aio *aio,
+				 struct bdus_aio_dev *dev, uint32_t first,
+				 uint32_t count, int err, const char *what)
+{
+	errno = 0;
+	if (bdus_aio_share_dev(aio, dev, first, count, NULL) || errno != err) {
+		fprintf(stderr, "bdus-test-aio: sharing %s: errno %d (%s), "
+				"expected %d\n",
+			what, errno, bdus_get_error_message(), err);
+		exit(1);
+	}
+}
+
+static void sharer_set_state(struct sharer *sh, int state)
+{
+	pthread_mutex_lock(&sh->lock);
+	sh->state = state;
+	pthread_cond_signal(&sh->cond);
+	pthread_mutex_unlock(&sh->lock);
+}
+
+static void *sharer_main(void *arg)
+{
+	struct sharer *sh = arg;
+	struct loop *l = &sh->loop;
+	uint32_t num_queues =
+		bdus_aio_get_dev_ext_attrs(sh->origins[0])->num_queues;
+
+	l->aio = bdus_aio_create(&aio_attrs);
+	if (!l->aio)
+		die("bdus_aio_create (a sharing thread)");
+	/* The refusals first: what thread 0 serves, and beyond the last. */
+	expect_share_refusal(l->aio, sh->origins[0], 0, 1, EBUSY,
+			     "a queue another context serves");
+	expect_share_refusal(l->aio, sh->origins[0], num_queues, 1, EINVAL,
+			     "a queue out of range");
+	expect_share_refusal(l->aio, sh->origins[0], sh->first_queue,
+			     num_queues, EINVAL, "too many queues");
+	for (unsigned i = 0; i < sh->count; i++) {
+		struct bdus_aio_dev *dev =
+			bdus_aio_share_dev(l->aio, sh->origins[i],
+					   sh->first_queue, sh->num_queues,
+					   &rams[i]);
+
+		if (!dev) {
+			fprintf(stderr, "bdus-test-aio: bdus_aio_share_dev: "
+					"%s\n", bdus_get_error_message());
+			sharer_set_state(sh, -1);
+			return NULL;
+		}
+		l->devs[l->num_devs++] = dev;
+		l->open_devices++;
+	}
+	expect_share_refusal(l->aio, sh->origins[0], sh->first_queue, 1, EBUSY,
+			     "a queue shared twice");
+	sharer_set_state(sh, 1);
+	if (loop_run(l) != 0)
+		exit(1);
+	bdus_aio_destroy(l->aio);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -290,9 +476,11 @@ int main(int argc, char **argv)
 		{ "shared-buffers", required_argument, NULL, 's' },
 		{ "shared-buffer-size", required_argument, NULL, 'S' },
 		{ "hold", required_argument, NULL, 'H' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "close-after", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct bdus_aio_dev_attrs dattrs = {
+	struct bdus_aio_dev_attrs dattrs = {
 		.requests = BDUS_REQ_READ | BDUS_REQ_WRITE |
 			    BDUS_REQ_WRITE_ZEROS_NO_UNMAP |
 			    BDUS_REQ_WRITE_ZEROS_MAY_UNMAP | BDUS_REQ_FLUSH |
@@ -300,15 +488,17 @@ int main(int argc, char **argv)
 	};
 	struct bdus_attrs attrs = { .logical_block_size = 512 };
 	struct bdus_ext_attrs ext = { 0 };
-	struct bdus_aio_attrs aio_attrs = { 0 };
 	uint64_t attach_ids[MAX_DEVICES];
-	unsigned count = 1, num_attach = 0, open_devices = 0;
+	unsigned count = 1, num_attach = 0, num_threads = 1;
+	unsigned long close_after = 0;
+	struct sharer *sharers = NULL;
 	const char *backing = NULL;
-	bool use_worker = false, misuse = false;
+	struct loop main_loop = { 0 };
+	bool use_worker = false;
 	pthread_t worker;
-	struct bdus_aio *aio;
+	uint32_t per_thread;
 	uint64_t size;
-	int opt;
+	int opt, ret;
 
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
@@ -336,7 +526,7 @@ int main(int argc, char **argv)
 			use_worker = true;
 			break;
 		case 'm':
-			misuse = true;
+			main_loop.misuse = true;
 			break;
 		case 's':
 			aio_attrs.shared_buffers = (uint32_t)atoi(optarg);
@@ -347,29 +537,46 @@ int main(int argc, char **argv)
 		case 'H':
 			hold_left = (unsigned)atoi(optarg);
 			break;
+		case 't':
+			num_threads = (unsigned)atoi(optarg);
+			break;
+		case 'c':
+			close_after = strtoul(optarg, NULL, 10);
+			break;
 		default:
 			return 2;
 		}
 	}
 	if (num_attach)
 		count = num_attach;
+	per_thread = num_threads ? (ext.num_queues ? ext.num_queues : 1) /
+					   num_threads :
+				   0;
 	if (optind != argc - 1 || count == 0 || count > MAX_DEVICES ||
-	    hold_left > 1024) {
+	    hold_left > 1024 || per_thread == 0 ||
+	    per_thread * num_threads != (ext.num_queues ? ext.num_queues : 1)) {
 		fprintf(stderr, "usage: bdus-test-aio [options] <MiB>\n");
 		return 2;
 	}
 	size = strtoull(argv[optind], NULL, 10) << 20;
 	attrs.size = size;
+	if (num_threads > 1)
+		dattrs.num_queues = per_thread; /* the first part: thread 0's */
 
-	if (misuse)
+	if (main_loop.misuse)
 		check_pool_refusals(&attrs, &dattrs);
-	aio = bdus_aio_create(&aio_attrs);
-	if (!aio)
+	main_loop.aio = bdus_aio_create(&aio_attrs);
+	if (!main_loop.aio)
 		die("bdus_aio_create");
+	main_loop.use_worker = use_worker;
+	main_loop.may_hold = true;
+	if (num_threads == 1)
+		main_loop.close_after = close_after;
 	if (use_worker && pthread_create(&worker, NULL, worker_main, NULL))
 		return 1;
 
 	for (unsigned i = 0; i < count; i++) {
+		struct bdus_aio *aio = main_loop.aio;
 		struct bdus_aio_dev *dev;
 
 		setup_memory(&rams[i], i, backing, size);
@@ -387,73 +594,50 @@ int main(int argc, char **argv)
 		if (!dev)
 			die(num_attach ? "bdus_aio_attach_dev" :
 					 "bdus_aio_create_dev");
-		open_devices++;
+		main_loop.devs[main_loop.num_devs++] = dev;
+		main_loop.open_devices++;
 	}
 
-	while (open_devices > 0) {
-		struct bdus_aio_event events[64];
-		struct pollfd pfd = { .fd = bdus_aio_get_fd(aio),
-				      .events = POLLIN };
-		int more = bdus_aio_process(aio);
-		unsigned n;
-
-		if (more < 0)
-			die("bdus_aio_process");
-		n = bdus_aio_get_events(aio, events, 64);
-		for (unsigned i = 0; i < n; i++) {
-			struct bdus_aio_event *e = &events[i];
-			struct bdus_aio_request *req = e->request;
-
-			switch (e->type) {
-			case BDUS_AIO_REQUEST:
-				note_buffer(req->buffer);
-				if (misuse) {
-					misuse = false;
-					check_misuse(aio, req);
-				} else if (hold_left > 0 &&
-					   req->type == BDUS_AIO_WRITE) {
-					hold_left--;
-					held[num_held++] = req;
-					printf("held %" PRIu64 "\n",
-					       req->offset);
-					fflush(stdout);
-				} else if (use_worker) {
-					worker_push(req);
-				} else if (bdus_aio_complete(req, serve(req))) {
-					die("bdus_aio_complete");
-				}
-				break;
-			case BDUS_AIO_DEVICE_AVAILABLE:
-				printf("%s\n", bdus_aio_get_dev_path(e->dev));
-				fflush(stdout);
-				break;
-			case BDUS_AIO_DEVICE_FAILED:
-				fprintf(stderr, "bdus-test-aio: %s\n",
-					e->error_message);
-				/* fall through */
-			case BDUS_AIO_DEVICE_TERMINATED:
-				/* Held writes still count, after the fact. */
-				for (unsigned h = 0; h < num_held; h++)
-					if (held[h] && held[h]->dev == e->dev) {
-						serve(held[h]);
-						bdus_aio_complete(held[h], 0);
-						held[h] = NULL;
-					}
-				bdus_aio_close_dev(e->dev);
-				break;
-			case BDUS_AIO_DEVICE_CLOSED:
-				printf("closed %" PRIu64 "\n",
-				       bdus_aio_get_dev_id(e->dev));
-				fflush(stdout);
-				open_devices--;
-				break;
-			}
-		}
-		if (more == 0 && n == 0 && poll(&pfd, 1, -1) < 0 &&
-		    errno != EINTR) {
-			perror("bdus-test-aio: poll");
+	if (num_threads > 1) {
+		/* Thread 0's own device must not be shared with itself. */
+		expect_share_refusal(main_loop.aio, main_loop.devs[0],
+				     per_thread, 1, EINVAL, "with its own context");
+		sharers = calloc(num_threads - 1, sizeof(*sharers));
+		if (!sharers)
 			return 1;
-		}
+	}
+	for (unsigned t = 1; t < num_threads; t++) {
+		struct sharer *sh = &sharers[t - 1];
+
+		sh->first_queue = t * per_thread;
+		sh->num_queues = per_thread;
+		sh->origins = main_loop.devs;
+		sh->count = count;
+		if (t == num_threads - 1)
+			sh->loop.close_after = close_after;
+		pthread_mutex_init(&sh->lock, NULL);
+		pthread_cond_init(&sh->cond, NULL);
+		if (pthread_create(&sh->thread, NULL, sharer_main, sh))
+			return 1;
+		/* One at a time, so that the refusals see what they expect. */
+		pthread_mutex_lock(&sh->lock);
+		while (sh->state == 0)
+			pthread_cond_wait(&sh->cond, &sh->lock);
+		pthread_mutex_unlock(&sh->lock);
+		if (sh->state < 0)
+			return 1;
+	}
+
+	ret = loop_run(&main_loop);
+	for (unsigned t = 1; t < num_threads; t++)
+		pthread_join(sharers[t - 1].thread, NULL);
+	if (ret != 0)
+		return 1;
+	if (num_threads > 1) {
+		printf("thread 0 served %lu\n", main_loop.served);
+		for (unsigned t = 1; t < num_threads; t++)
+			printf("thread %u served %lu\n", t,
+			       sharers[t - 1].loop.served);
 	}
 
 	if (use_worker) {
@@ -463,7 +647,8 @@ int main(int argc, char **argv)
 		pthread_mutex_unlock(&queue_lock);
 		pthread_join(worker, NULL);
 	}
-	bdus_aio_destroy(aio);
+	bdus_aio_destroy(main_loop.aio);
+	free(sharers);
 	printf("buffers %u\n", num_buffers_seen);
 	return 0;
 }

@@ -33,6 +33,7 @@
 
 #include <bdus-aio.h>
 #include <liburing.h>
+#include <pthread.h>
 #include <stdatomic.h>
 
 enum aio_request_state {
@@ -62,19 +63,54 @@ struct aio_request {
 	struct aio_request *next_waiting; /* WAITING */
 };
 
-/* A device served by a context.  Owner only, but the constant fields. */
+/*
+ * What every context serving one device shares (bdus_aio_share_dev()):
+ * its session, and which queues are taken.  A device served by one
+ * context has one of these too.  Each handle (struct bdus_aio_dev) holds a
+ * reference until its own close finished; the last one closes the session,
+ * which is the driver's exit for kbdus.  So the session outlives every
+ * command any handle posted on it.
+ *
+ * Closing is all or nothing: a queue nobody serves would leave its
+ * requests waiting forever, so the first handle that begins closing asks
+ * every other one to close too (aio_shared_ask_close()).
+ */
+struct aio_shared_dev {
+	struct bdus_session session; /* constant once shared */
+	uint32_t queue_depth; /* constant */
+	/* Under aio_shared_lock (share.c): */
+	unsigned refs; /* handles whose close has not finished */
+	bool closing; /* a handle began closing: every handle must */
+	struct bdus_aio_dev *handles; /* those holding a reference */
+	bool *queue_taken; /* [config.num_queues] */
+};
+
+/* A device served by a context.  Owner only, but the constant fields and
+ * those that say otherwise. */
 struct bdus_aio_dev {
 	struct bdus_aio *aio;
 	struct bdus_aio_dev *next; /* on aio->devices */
-	struct bdus_session session;
+	/* Until this handle's close finished (then NULL); written under
+	 * aio_shared_lock, which other threads read it under. */
+	struct aio_shared_dev *shared;
+	struct bdus_session *session; /* &shared->session */
+	int fd; /* the session's, for commands */
+	struct bdus_aio_dev *next_handle; /* on shared->handles */
+	/* Another handle of the device began closing: set under
+	 * aio_shared_lock, read by the owner in bdus_aio_process(). */
+	atomic_bool close_asked;
 	uint64_t id;
 	struct bdus_attrs attrs; /* effective */
 	struct bdus_ext_attrs ext; /* effective */
 	char path[32];
 	void *user_data;
+	/* The queues this handle serves: [first_queue, first_queue +
+	 * num_queues); requests[i] is slot first_slot + i of the session. */
+	uint32_t first_queue;
+	uint32_t num_queues;
+	uint32_t first_slot;
 	struct aio_request *requests; /* num_queues * queue_depth */
 	uint32_t num_requests;
-	uint32_t num_queues;
 	uint32_t cq_reserved; /* this device's share of the ring's CQ */
 
 	unsigned posted; /* slot commands (and COMMITs, GET_DATAs) in the kernel */
@@ -161,6 +197,8 @@ struct bdus_aio {
 	/* Completions from other threads between their push and their
 	 * eventfd write: destroy waits for them before freeing. */
 	atomic_uint completing;
+	/* Some device's close_asked was set (by another context's thread). */
+	atomic_bool close_asked;
 };
 
 /* context.c */
@@ -184,6 +222,11 @@ bool aio_queue_get_data(struct bdus_aio_dev *dev, struct aio_request *req);
 
 /* device.c */
 
+/* Allocates the requests of count queues of depth slots for dev, and
+ * reserves their room in the CQ; false (failed) if there is none. */
+bool aio_dev_alloc_requests(struct bdus_aio_dev *dev, uint32_t count,
+			    uint32_t depth);
+
 /* Handles the completion of one of dev's slot commands. */
 void aio_dev_on_slot(struct bdus_aio_dev *dev, struct aio_request *req,
 		     int32_t res);
@@ -199,6 +242,34 @@ void aio_dev_fail(struct bdus_aio_dev *dev, int errnum, const char *fmt, ...)
 void aio_dev_finish_close(struct bdus_aio_dev *dev);
 /* Frees a device whose CLOSED was taken (or any device, at destroy). */
 void aio_dev_free(struct bdus_aio_dev *dev);
+
+/* share.c */
+
+/* Whether a device (id) with num_queues queues has count queues from
+ * first (count 0: all from first, and *count says how many); fails if not. */
+bool aio_check_queue_range(uint64_t id, uint32_t num_queues, uint32_t first,
+			   uint32_t *count);
+/* A new device's shared part, owning session (moved in); false if out of
+ * memory (the session is then left to the caller). */
+bool aio_shared_init(struct bdus_aio_dev *dev, struct bdus_session *session,
+		     uint32_t queue_depth);
+/* Takes queues [first, first + count) (count 0: all from first) for dev,
+ * and sets dev's queue and slot ranges; false (failed) if they are out of
+ * range or taken.  claim: for the handle aio_shared_init() made; join: for
+ * a new handle of other's device, which then has its requests and holds a
+ * reference (also false if the device is closing or lacks what dev's
+ * context needs). */
+bool aio_shared_claim(struct bdus_aio_dev *dev, uint32_t first,
+		      uint32_t count);
+bool aio_shared_join(struct bdus_aio_dev *dev, struct bdus_aio_dev *other,
+		     uint32_t first, uint32_t count);
+/* dev begins closing: every other handle is asked to close too. */
+void aio_shared_ask_close(struct bdus_aio_dev *dev);
+/* dev's close finished (or dev is freed): drops its reference; the last
+ * one closes the session. */
+void aio_shared_put(struct bdus_aio_dev *dev);
+/* bdus_aio_process(): begins closing the devices asked to. */
+void aio_shared_handle_asks(struct bdus_aio *aio);
 
 /* pool.c */
 

@@ -127,7 +127,7 @@ static bool aio_queue_command(struct bdus_aio_dev *dev, uint32_t op,
 
 	if (!sqe)
 		return false;
-	bdus_uring_prep_cmd(sqe, dev->session.fd, false, op, cmd,
+	bdus_uring_prep_cmd(sqe, dev->fd, false, op, cmd,
 			    BDUS_AIO_USER_DATA_TAG | user_data);
 	return true;
 }
@@ -258,6 +258,7 @@ bdus_aio_create_sized(const struct bdus_aio_attrs *attrs, size_t attrs_size)
 	aio->owner = pthread_self();
 	atomic_init(&aio->completed, NULL);
 	atomic_init(&aio->completing, 0);
+	atomic_init(&aio->close_asked, false);
 	aio->eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (aio->eventfd < 0) {
 		bdus_fail_errno(errno, "cannot create an eventfd");
@@ -562,6 +563,7 @@ BDUS_API int bdus_aio_process(struct bdus_aio *aio)
 		/* The driver submits and reaps its ring, and hands our CQEs
 		 * to bdus_aio_handle_cqe(). */
 		aio_commit_completed(aio);
+		aio_shared_handle_asks(aio);
 		aio_arm_event(aio);
 		aio_finish_closing(aio);
 		if (aio->failed)
@@ -571,6 +573,7 @@ BDUS_API int bdus_aio_process(struct bdus_aio *aio)
 
 	aio_drain_eventfd(aio);
 	aio_commit_completed(aio);
+	aio_shared_handle_asks(aio);
 	if (!aio->ring_broken)
 		aio_enter(aio, false);
 	all_reaped = aio_reap(aio);

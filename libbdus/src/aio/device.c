@@ -204,57 +204,56 @@ static struct bdus_aio_dev *aio_dev_alloc(struct bdus_aio *aio,
 	dev->aio = aio;
 	dev->user_data = user_data;
 	dev->attrs = *attrs;
-	dev->session.fd = -1;
+	dev->fd = -1;
+	atomic_init(&dev->close_asked, false);
 	return dev;
 }
 
-/* Once its session exists: the requests, the effective attributes, the
- * first FETCH of every slot, and a place among the context's devices. */
-static bool aio_dev_start(struct bdus_aio_dev *dev, const struct bdus_ops *ops,
-			  bool is_rerun)
+/* The requests of dev's slots, before it serves them: false (failed) if
+ * the context has no room for its commands. */
+bool aio_dev_alloc_requests(struct bdus_aio_dev *dev, uint32_t count,
+			    uint32_t depth)
 {
 	struct bdus_aio *aio = dev->aio;
-	const struct kbdus_device_config *config = &dev->session.config;
-	uint32_t depth = config->queue_depth;
 
-	uint32_t need = aio_cq_need(aio, config->num_queues, depth);
-
-	dev->id = config->id;
-	dev->num_queues = config->num_queues;
-	dev->num_requests = dev->session.num_slots;
-	if (!aio_check_room(aio, need))
+	dev->cq_reserved = aio_cq_need(aio, count, depth);
+	if (!aio_check_room(aio, dev->cq_reserved)) {
+		dev->cq_reserved = 0;
 		return false;
-	dev->requests = calloc(dev->num_requests, sizeof(*dev->requests));
-	if (!dev->requests)
+	}
+	dev->requests = calloc((size_t)count * depth, sizeof(*dev->requests));
+	if (!dev->requests) {
+		dev->cq_reserved = 0;
 		return bdus_fail(ENOMEM, "cannot allocate %" PRIu32 " requests",
-				 dev->num_requests);
+				 count * depth);
+	}
+	aio->cq_reserved += dev->cq_reserved;
+	return true;
+}
 
-	/* Create and attach checked that requests fit the pool's buffers
-	 * (kbdus only ever lowers max_read_write_size). */
-	if (aio->pool.count)
-		bdus_session_drop_buffers(&dev->session);
-	dev->attrs.max_concurrent_callbacks = 1;
-	bdus_effective_attrs(&dev->attrs, &dev->ext, ops, config,
-			     dev->session.protocol, is_rerun);
-	bdus_device_path(dev->path, sizeof(dev->path), config->id);
+/* Once dev has its queues: its requests, a place among the context's
+ * devices, and the first FETCH of every slot. */
+static void aio_dev_serve(struct bdus_aio_dev *dev)
+{
+	struct bdus_aio *aio = dev->aio;
+	uint32_t depth = dev->shared->queue_depth;
 
 	for (uint32_t i = 0; i < dev->num_requests; i++) {
 		struct aio_request *req = &dev->requests[i];
+		uint32_t slot = dev->first_slot + i;
 
 		req->public.dev = dev;
 		req->public.dev_user_data = dev->user_data;
-		req->public.queue = (uint16_t)(i / depth);
-		req->tag = (uint16_t)(i % depth);
+		req->public.queue = (uint16_t)(slot / depth);
+		req->tag = (uint16_t)(slot % depth);
 		/* With a shared pool: FETCHes without a buffer. */
 		req->slot_buffer = aio->pool.count ?
 					   NULL :
-					   dev->session.buffers +
-						   (size_t)i *
-							   dev->session.buffer_size;
+					   dev->session->buffers +
+						   (size_t)slot *
+							   dev->session->buffer_size;
 		atomic_init(&req->state, AIO_REQ_IDLE);
 	}
-	dev->cq_reserved = need;
-	aio->cq_reserved += need;
 	dev->next = aio->devices;
 	aio->devices = dev;
 
@@ -262,6 +261,36 @@ static bool aio_dev_start(struct bdus_aio_dev *dev, const struct bdus_ops *ops,
 		if (!aio_queue_fetch(dev, &dev->requests[i]))
 			break; /* the context failed: process() says so */
 	aio_submit(aio);
+}
+
+/* Once its session exists: the shared part, the effective attributes, and
+ * serving its queues (dattrs->first_queue, num_queues). */
+static bool aio_dev_start(struct bdus_aio_dev *dev, struct bdus_session *session,
+			  const struct bdus_ops *ops,
+			  const struct bdus_aio_dev_attrs *dattrs,
+			  bool is_rerun)
+{
+	struct bdus_aio *aio = dev->aio;
+	const struct kbdus_device_config *config = &session->config;
+	uint32_t depth = config->queue_depth;
+
+	if (!aio_shared_init(dev, session, depth))
+		return false; /* the caller closes the session */
+	session->fd = -1; /* moved */
+	dev->id = config->id;
+	bdus_device_path(dev->path, sizeof(dev->path), config->id);
+	if (!aio_shared_claim(dev, dattrs->first_queue, dattrs->num_queues) ||
+	    !aio_dev_alloc_requests(dev, dev->num_queues, depth))
+		return false;
+
+	/* Create and attach checked that requests fit the pool's buffers
+	 * (kbdus only ever lowers max_read_write_size). */
+	if (aio->pool.count)
+		bdus_session_drop_buffers(dev->session);
+	dev->attrs.max_concurrent_callbacks = 1;
+	bdus_effective_attrs(&dev->attrs, &dev->ext, ops, &dev->session->config,
+			     dev->session->protocol, is_rerun);
+	aio_dev_serve(dev);
 	return true;
 }
 
@@ -294,13 +323,17 @@ bdus_aio_create_dev_sized(struct bdus_aio *aio, const struct bdus_attrs *attrs,
 			  size_t dattrs_size, void *user_data)
 {
 	struct kbdus_device_config config;
+	struct bdus_session session;
 	struct aio_dev_args args;
 	struct bdus_aio_dev *dev;
 
 	if (!aio_dev_args_init(&args, aio, "bdus_aio_create_dev", attrs, ext,
 			       ext_size, dattrs, dattrs_size) ||
 	    !bdus_validate_attrs_for_run(attrs) ||
-	    !aio_check_room(aio, aio_cq_need(aio, args.ext.num_queues,
+	    !aio_check_room(aio, aio_cq_need(aio,
+					     args.dattrs.num_queues ?
+						     args.dattrs.num_queues :
+						     args.ext.num_queues,
 					     args.ext.queue_depth)))
 		return NULL;
 
@@ -315,22 +348,26 @@ bdus_aio_create_dev_sized(struct bdus_aio *aio, const struct bdus_attrs *attrs,
 		goto err_free;
 	if (aio->pool.count && config.max_read_write_size == 0)
 		config.max_read_write_size = aio->pool.buffer_size;
-	if (!bdus_session_create(&dev->session, &config, BDUS_PROTOCOL_URING))
+	if (!bdus_session_create(&session, &config, BDUS_PROTOCOL_URING))
 		goto err_free;
-	if (!aio_dev_start(dev, &args.ops, false))
+	if (!aio_dev_start(dev, &session, &args.ops, &args.dattrs, false))
 		goto err_destroy;
 	return dev;
 
 err_destroy: {
-	/* Nobody knows of it yet. */
-	struct kbdus_destroy_args args = {
-		.id = dev->session.config.id,
+	/* Nobody knows of it yet.  The session is the device's own until
+	 * aio_dev_start() moved it into the shared part. */
+	struct kbdus_destroy_args destroy = {
+		.id = session.config.id,
 		.flags = KBDUS_DESTROY_NO_FLUSH,
 	};
 	struct bdus_saved_error error;
 
 	bdus_save_error(&error);
-	bdus_ioctl_retry(dev->session.fd, KBDUS_IOCTL_DESTROY_DEVICE, &args);
+	bdus_ioctl_retry(dev->shared ? dev->fd : session.fd,
+			 KBDUS_IOCTL_DESTROY_DEVICE, &destroy);
+	if (!dev->shared)
+		bdus_session_close(&session);
 	bdus_restore_error(&error);
 }
 err_free:
@@ -346,16 +383,21 @@ bdus_aio_attach_dev_sized(struct bdus_aio *aio, uint64_t dev_id,
 			  size_t dattrs_size, void *user_data)
 {
 	struct kbdus_device_config config;
+	struct bdus_session session;
 	struct aio_dev_args args;
 	struct bdus_aio_dev *dev;
+	uint32_t count;
 
 	if (!aio_dev_args_init(&args, aio, "bdus_aio_attach_dev", attrs, ext,
 			       ext_size, dattrs, dattrs_size))
 		return NULL;
 	/* Checked before attaching: attaching ends the current driver. */
+	count = args.dattrs.num_queues;
 	if (!bdus_validate_against_device(dev_id, &args.ops, attrs, &args.ext,
 					  false, &config) ||
-	    !aio_check_room(aio, aio_cq_need(aio, config.num_queues,
+	    !aio_check_queue_range(dev_id, config.num_queues,
+				   args.dattrs.first_queue, &count) ||
+	    !aio_check_room(aio, aio_cq_need(aio, count,
 					     config.queue_depth)) ||
 	    !aio_check_pool_fits(aio, config.max_read_write_size))
 		return NULL;
@@ -372,15 +414,55 @@ bdus_aio_attach_dev_sized(struct bdus_aio *aio, uint64_t dev_id,
 	if (!dev)
 		return NULL;
 	dev->ext = args.ext;
-	if (!bdus_session_attach(&dev->session, dev_id, BDUS_PROTOCOL_URING))
+	if (!bdus_session_attach(&session, dev_id, BDUS_PROTOCOL_URING))
 		goto err_free;
-	if (!aio_dev_start(dev, &args.ops, true))
-		goto err_free; /* closing the session gives the device back */
+	/* On failure, closing the session gives the device back. */
+	if (!aio_dev_start(dev, &session, &args.ops, &args.dattrs, true)) {
+		if (!dev->shared)
+			bdus_session_close(&session);
+		goto err_free;
+	}
 	return dev;
 
 err_free:
 	aio_dev_free(dev);
 	return NULL;
+}
+
+BDUS_API struct bdus_aio_dev *
+bdus_aio_share_dev(struct bdus_aio *aio, struct bdus_aio_dev *other,
+		   uint32_t first_queue, uint32_t num_queues, void *user_data)
+{
+	struct bdus_aio_dev *dev;
+
+	if (!aio_check_owner(aio, "bdus_aio_share_dev"))
+		return NULL;
+	if (!other) {
+		bdus_fail(EINVAL, "dev must not be NULL");
+		return NULL;
+	}
+	if (other->aio == aio) {
+		bdus_fail(EINVAL,
+			  "%s is already served by this context: one context "
+			  "serves its queues through one handle",
+			  other->path);
+		return NULL;
+	}
+	if (!aio_check_pool_fits(aio, other->attrs.max_read_write_size))
+		return NULL;
+
+	dev = aio_dev_alloc(aio, &other->attrs, user_data);
+	if (!dev)
+		return NULL;
+	dev->ext = other->ext;
+	dev->id = other->id;
+	memcpy(dev->path, other->path, sizeof(dev->path));
+	if (!aio_shared_join(dev, other, first_queue, num_queues)) {
+		aio_dev_free(dev);
+		return NULL;
+	}
+	aio_dev_serve(dev);
+	return dev;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -453,14 +535,15 @@ static bool aio_has_payload(uint32_t kbdus_type, uint32_t ioctl_command)
 
 static void aio_dev_deliver(struct bdus_aio_dev *dev, struct aio_request *req)
 {
-	const struct kbdus_request *d =
-		&dev->session.descriptors[req - dev->requests];
+	const struct kbdus_request *d;
 	struct bdus_aio_request *r = &req->public;
-	uint32_t kbdus_type = d->type;
+	uint32_t kbdus_type;
 
 	/* Once closing, it stays uncompleted (see bdus_aio_close_dev()). */
 	if (dev->closing)
 		return;
+	d = &dev->session->descriptors[dev->first_slot + (req - dev->requests)];
+	kbdus_type = d->type;
 	r->type = aio_request_type(kbdus_type);
 	if (!r->type) {
 		aio_dev_fail(dev, EPROTO,
@@ -542,11 +625,12 @@ void aio_dev_begin_close(struct bdus_aio_dev *dev)
 	if (dev->closing)
 		return;
 	dev->closing = true;
+	aio_shared_ask_close(dev);
 	aio_pool_forget_dev(dev);
 	/* Every queue, posted or not: a commit made later must not post a
 	 * fetch that nothing would take back. */
 	for (uint32_t q = 0; q < dev->num_queues; q++)
-		if (!aio_queue_stop(dev, (uint16_t)q))
+		if (!aio_queue_stop(dev, (uint16_t)(dev->first_queue + q)))
 			return; /* the context failed */
 }
 
@@ -581,7 +665,7 @@ void aio_dev_finish_close(struct bdus_aio_dev *dev)
 	if (!dev->closing || dev->closed || (dev->posted && !dev->stop_refused) ||
 	    dev->stops || dev->held)
 		return;
-	bdus_session_close(&dev->session);
+	aio_shared_put(dev); /* the last handle closes the session */
 	aio->cq_reserved -= dev->cq_reserved;
 	dev->cq_reserved = 0;
 	dev->closed = true;
@@ -590,8 +674,7 @@ void aio_dev_finish_close(struct bdus_aio_dev *dev)
 
 void aio_dev_free(struct bdus_aio_dev *dev)
 {
-	if (dev->session.fd >= 0)
-		bdus_session_close(&dev->session);
+	aio_shared_put(dev);
 	dev->aio->cq_reserved -= dev->cq_reserved;
 	free(dev->requests);
 	free(dev);

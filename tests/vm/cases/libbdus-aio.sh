@@ -6,7 +6,8 @@
 # through bdus-test-aio: one thread (and no thread of libbdus's) serves
 # four devices, with one pool of 16 payload buffers, under fio verify at
 # once, and the others go on when one closes; completions from another thread in
-# reverse order; misuse is refused; writes still outstanding when the
+# reverse order; one device served by contexts in two threads, and closed
+# whole when one of them closes; misuse is refused; writes still outstanding when the
 # device terminates count; a recoverable device survives kill -9 of its
 # async driver and another async driver (with a shared pool) recovers it,
 # then replaces it
@@ -150,6 +151,42 @@ wait_exit "$W_PID" || fail "the worker driver exited with $?: $(cat "$W_ERR")"
 # No pool: each slot's own buffer, so the pool check above can fail.
 used=$(sed -n 's/^buffers //p' "$W_OUT")
 ((used > 16)) || fail "without a pool, requests came in only $used buffers"
+
+info "one device served by two contexts in two threads (bdus_aio_share_dev)"
+# Queue 0 in the main thread, queue 1 in another; the program checks the
+# refusals of sharing first (a queue taken, out of range, its own context).
+aio_driver T 1 --threads 2 --queues 2 --queue-depth 32 16
+[[ $(threads_of "$T_PID") == 2 ]] || fail "threads: $(threads_of "$T_PID"), expected 2"
+[[ $(bdus info --queues "${T_DEVS[0]#/dev/bdus-}") == 2 ]] || fail "not two queues"
+# One job per CPU: blk-mq sends each CPU's requests to its own queue.
+fio --name=share --filename="${T_DEVS[0]}" --direct=1 --ioengine=libaio \
+	--rw=randrw --bs=4k --iodepth=16 --size=6M --offset_increment=6M \
+	--numjobs=2 --cpus_allowed=0,1 --cpus_allowed_policy=split \
+	--verify=crc32c --verify_fatal=1 --do_verify=1 >/tmp/fio.out 2>&1 ||
+	{ tail -n 30 /tmp/fio.out >&2; fail "fio verify on a shared device"; }
+! grep -q 'verify: bad' /tmp/fio.out || fail "fio verify found bad data on a shared device"
+bdus destroy "${T_DEVS[0]#/dev/bdus-}"
+wait_exit "$T_PID" || fail "the sharing driver exited with $?: $(cat "$T_ERR")"
+[[ $(grep -c '^closed ' "$T_OUT") == 2 ]] || fail "not one DEVICE_CLOSED per thread: $(cat "$T_OUT")"
+info "requests served: $(grep '^thread ' "$T_OUT" | tr '\n' ' ')"
+for t in 0 1; do
+	n=$(sed -n "s/^thread $t served //p" "$T_OUT")
+	((n > 0)) || fail "thread $t served no request: $(cat "$T_OUT")"
+done
+
+info "one context closing its part closes the whole device"
+aio_driver U 1 --threads 2 --queues 2 --close-after 100 16
+dev=${U_DEVS[0]}
+# Only CPU 1 submits, so only the second thread's queue gets requests.
+fio --name=close --filename="$dev" --direct=1 --ioengine=libaio --rw=randread \
+	--bs=4k --iodepth=8 --size=6M --time_based --runtime=60 \
+	--cpus_allowed=1 >/tmp/fio-close.out 2>&1 &
+fio_pid=$!
+wait_exit "$U_PID" || fail "the sharing driver exited with $?: $(cat "$U_ERR")"
+grep -q "closing after 100" "$U_ERR" || fail "the second thread did not close: $(cat "$U_ERR")"
+[[ $(grep -c '^closed ' "$U_OUT") == 2 ]] || fail "not one DEVICE_CLOSED per thread: $(cat "$U_OUT")"
+wait_for "[[ ! -e $dev ]]" 10 || fail "the device outlived its driver's close"
+wait "$fio_pid" 2>/dev/null || true
 
 info "misuse"
 aio_driver M 1 --misuse 4
