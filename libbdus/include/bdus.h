@@ -465,8 +465,7 @@ enum bdus_protocol {
 	BDUS_PROTOCOL_URING = 3
 };
 
-/* bdus_ext_attrs.flags: report the device as rotational (a hint for I/O
- * schedulers and tools).  Ignored by bdus_rerun_ext(). */
+/* ext flags: the device is rotational (a hint); bdus_rerun_ext() ignores it. */
 #define BDUS_EXT_ROTATIONAL (1u << 0)
 
 struct bdus_extent; /* bdus-passthrough.h */
@@ -505,30 +504,25 @@ struct bdus_ext_attrs {
 	 * device's. */
 	uint32_t flags;
 
-	/* How long a thread that serves requests keeps looking for the next
-	 * one before it sleeps, in microseconds: 0 (never: the default) up
-	 * to BDUS_MAX_POLL_US.  A request that arrives meanwhile is taken
-	 * without waking a sleeping thread, which lowers latency at low queue
-	 * depths, at the cost of a CPU busy for that long after each request.
-	 * URING protocol only: an error with IOCTL or MMAP, and ignored when
-	 * DEFAULT falls back to them.  bdus_rerun_ext() uses the new value. */
+	/* How long a serving thread looks for the next request before it
+	 * sleeps, in microseconds: 0 (never: the default) to BDUS_MAX_POLL_US.
+	 * Lower latency at low queue depths, for a CPU kept busy that long
+	 * after each request.  URING only: an error with IOCTL or MMAP,
+	 * ignored if DEFAULT falls back to them.  bdus_rerun_ext(): new. */
 	uint32_t poll_us;
-
 	uint32_t reserved0; /* zero */
 
 	/*
 	 * Optional, for reads that move their data once (since 0.1.3).  If
 	 * set, libbdus calls it instead of ops->read, which must be set too:
-	 * it points *data at the size bytes at offset in the driver's own
-	 * memory (a NULL *data fails the read with EIO), and over the uring
-	 * protocol kbdus copies them from there
-	 * straight into the request's pages (with the other protocols,
-	 * libbdus copies them through its buffer, as before).  The memory
-	 * must stay mapped until the reply is sent, soon after the callback
-	 * returns; a write to it meanwhile races with the read as any
-	 * overlapping I/O does.  Returns as ops->read.  If *data cannot be
-	 * read, the request fails with EIO and the driver with EFAULT.
-	 * Context and thread-safety: as ops->read.
+	 * it points *data at the size bytes at offset in the driver's memory
+	 * (NULL fails the read with EIO); over uring kbdus copies them from
+	 * there straight into the request's pages (otherwise libbdus copies
+	 * them through its buffer).  The memory must stay mapped until the
+	 * reply, soon after the callback returns; a write to it meanwhile
+	 * races as overlapping I/O does.  Returns as ops->read.  Data that
+	 * cannot be read fails the request with EIO and the driver with
+	 * EFAULT.  Context and thread-safety: as ops->read.
 	 */
 	int (*read_ref)(const char **data, uint64_t offset, uint32_t size,
 			struct bdus_ctx *ctx);
@@ -536,24 +530,19 @@ struct bdus_ext_attrs {
 	/*
 	 * Optional, for writes that move their data once (since 0.1.3).  If
 	 * set, libbdus calls it instead of ops->write, which must be set too:
-	 * it points *data at the size bytes at offset in the driver's own
-	 * memory where the write's data is to land (a NULL *data fails the
-	 * write with EIO), and libbdus then has the data copied there: over
-	 * the uring protocol by kbdus, straight from the request's pages
-	 * (with the other protocols, from libbdus's buffer).  The write
-	 * succeeds once the data is there; the driver is not called again
-	 * for it.  The data lands after the callback returns and before the
-	 * reply is sent, so the memory must stay mapped and writable until
-	 * then, and a read of it meanwhile races with the write as any
-	 * overlapping I/O does.  Returns as ops->write.  Over uring, if the
-	 * data cannot be written there, the request fails with EIO and the
-	 * driver with EFAULT.  Over uring, too, every request then reaches
-	 * libbdus without its data: a write_ref write's lands with the reply,
-	 * in one command, and the data of the requests whose callbacks need
-	 * it (FUA writes, write-same, ioctls) is fetched before they run (one
-	 * more system call per batch).  FUA writes still go to
-	 * ops->fua_write.
-	 * Context and thread-safety: as ops->write.
+	 * it points *data at the size bytes at offset in the driver's memory
+	 * where the write's data is to land (NULL fails the write with EIO),
+	 * and libbdus has it copied there: over uring by kbdus, straight from
+	 * the request's pages (otherwise from libbdus's buffer).  The write
+	 * succeeds once the data is there, after the callback returns and
+	 * before the reply, so the memory must stay mapped and writable until
+	 * then; a read of it meanwhile races as overlapping I/O does.  Returns
+	 * as ops->write.  Over uring, data that cannot be written there fails
+	 * the request with EIO and the driver with EFAULT, and every request
+	 * reaches libbdus without its data: the data of those whose callbacks
+	 * need it (FUA writes, write-same, ioctls) is fetched before they run
+	 * (one more system call per batch).  FUA writes still go to
+	 * ops->fua_write.  Context and thread-safety: as ops->write.
 	 */
 	int (*write_ref)(char **data, uint64_t offset, uint32_t size,
 			 struct bdus_ctx *ctx);
@@ -563,6 +552,21 @@ struct bdus_ext_attrs {
 	int (*passthrough)(struct bdus_extent *extents, uint32_t *num_extents,
 			   uint32_t type, uint64_t offset, uint32_t size,
 			   struct bdus_ctx *ctx);
+
+	/*
+	 * Optional, both or neither (since 0.1.3): payload buffers in the
+	 * driver's own memory (huge pages, memory shared with another
+	 * process).  alloc_buffers returns size bytes (a page multiple),
+	 * page-aligned and writable, or NULL (the driver fails with ENOMEM);
+	 * free_buffers takes them back once unused.  Callbacks' buffers then
+	 * point into it.  Asked once per device over uring (kbdus copies
+	 * straight to and from it), per serving thread over ioctl; not
+	 * with mmap, whose buffers are kbdus's (DEFAULT skips it).  Called
+	 * after ops->initialize and before ops->terminate, possibly from
+	 * several serving threads at once.
+	 */
+	void *(*alloc_buffers)(size_t size, struct bdus_ctx *ctx);
+	void (*free_buffers)(void *buffers, size_t size, struct bdus_ctx *ctx);
 };
 
 /* The largest bdus_ext_attrs.poll_us: 100 ms. */

@@ -146,7 +146,15 @@ struct bdus_session {
 	/* uring protocol: the buffers are ours, not kbdus's */
 	void *own_buffers;
 	size_t own_buffers_size;
+	/* uring: buffers are the driver's (ext->alloc_buffers), not own */
+	bool driver_buffers;
 };
+
+/* OR'ed into the protocol given to bdus_session_create() and _attach():
+ * the driver brings its own buffers (bdus_session_take_driver_buffers()),
+ * so uring allocates none and DEFAULT falls back from uring to ioctl, past
+ * mmap, which cannot use them. */
+#define BDUS_SESSION_DRIVER_BUFFERS (1u << 31)
 
 /* protocol is a BDUS_PROTOCOL_* value; DEFAULT tries URING, then MMAP, then
  * IOCTL. */
@@ -159,6 +167,13 @@ bool bdus_session_attach(struct bdus_session *session, uint64_t id,
  * its own (the asynchronous API's shared pool). */
 void bdus_session_drop_buffers(struct bdus_session *session);
 void bdus_session_close(struct bdus_session *session);
+/* uring protocol with ext->alloc_buffers: the slots' buffers become the
+ * driver's (after ops->initialize); given back with return, which must
+ * come before the session closes.  Nothing for other protocols. */
+bool bdus_session_take_driver_buffers(struct bdus_session *session,
+				      struct bdus_ctx *ctx);
+void bdus_session_return_driver_buffers(struct bdus_session *session,
+					struct bdus_ctx *ctx);
 
 /* ------------------------------------------------------------------------- */
 /* transport/channel.c: one thread's way of receiving requests and sending replies */
@@ -214,7 +229,8 @@ struct bdus_channel {
 	/* A copy of the reply's passthrough: num_extents 0 if none. */
 	struct bdus_passthrough reply_passthrough;
 	uint32_t reply_type; /* for the log */
-	const struct bdus_ctx *ctx; /* for the log */
+	const struct bdus_ctx *ctx; /* for the log, and ext->free_buffers */
+	bool driver_payload; /* payload came from ext->alloc_buffers */
 };
 
 bool bdus_channel_init(struct bdus_channel *channel,

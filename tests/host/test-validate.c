@@ -65,6 +65,17 @@ static int noop_read(char *b, uint64_t o, uint32_t s, struct bdus_ctx *c)
 	return 0;
 }
 
+static void *any_alloc_buffers(size_t size, struct bdus_ctx *ctx)
+{
+	(void)size, (void)ctx;
+	return NULL;
+}
+
+static void any_free_buffers(void *buffers, size_t size, struct bdus_ctx *ctx)
+{
+	(void)buffers, (void)size, (void)ctx;
+}
+
 static int noop_write(const char *b, uint64_t o, uint32_t s,
 		      struct bdus_ctx *c)
 {
@@ -241,6 +252,17 @@ static void test_ext(void)
 	ext = (struct bdus_ext_attrs){ .reserved0 = 1 };
 	ext_case("ext reserved0 must be zero", ext,
 		 "ext reserved0 must be zero");
+	ext = (struct bdus_ext_attrs){ .alloc_buffers = any_alloc_buffers };
+	ext_case("ext alloc_buffers without free_buffers is refused", ext,
+		 "ext alloc_buffers is set without free_buffers");
+	ext = (struct bdus_ext_attrs){ .free_buffers = any_free_buffers };
+	ext_case("ext free_buffers without alloc_buffers is refused", ext,
+		 "ext free_buffers is set without alloc_buffers");
+	ext = (struct bdus_ext_attrs){ .protocol = BDUS_PROTOCOL_MMAP,
+				       .alloc_buffers = any_alloc_buffers,
+				       .free_buffers = any_free_buffers };
+	ext_case("ext alloc_buffers with the mmap protocol is refused", ext,
+		 "ext alloc_buffers needs the uring or ioctl protocol");
 	{
 		static const struct bdus_ops write_only_ops = {
 			.write = noop_write,

@@ -37,6 +37,12 @@
  *                       third MiB the mapping is short, so kbdus refuses it
  *                       and the request fails with EIO
  *   --passthrough-ro FILE
+ *   --driver-buffers    request buffers from the driver's own memory (ext
+ *                       alloc_buffers, traced as "alloc_buffers SIZE" and
+ *                       "free_buffers SIZE"); a read or write whose buffer
+ *                       is not inside it fails with EIO and traces
+ *                       "buffer-outside", and terminate() traces
+ *                       "buffers-live N", those not freed yet
  *   --linger            once bdus_run() failed and its message is out,
  *                       stay alive until killed (whatever bdus_run() left
  *                       behind must not need the process to exit)
@@ -91,7 +97,15 @@ static struct {
 	const char *backing_path; /* --passthrough */
 	bool backing_read_only;
 	uint32_t backing_id;
-} test = { .trace_fd = -1, .abort_after = -1, .ioctl_text = "bdus" };
+	/* --driver-buffers: the regions alloc_buffers gave out */
+	bool driver_buffers;
+	pthread_mutex_t regions_lock;
+	struct region {
+		char *start;
+		size_t size;
+	} regions[64];
+	unsigned num_regions;
+} test = { .regions_lock = PTHREAD_MUTEX_INITIALIZER, .trace_fd = -1, .abort_after = -1, .ioctl_text = "bdus" };
 
 static void trace(const char *fmt, ...)
 {
@@ -212,8 +226,73 @@ static int on_available(struct bdus_ctx *ctx)
 	return 0;
 }
 
+/* --driver-buffers */
+
+static void *test_alloc_buffers(size_t size, struct bdus_ctx *ctx)
+{
+	char *memory;
+
+	(void)ctx;
+	trace("alloc_buffers %zu", size);
+	pthread_mutex_lock(&test.regions_lock);
+	if (test.num_regions == 64) {
+		pthread_mutex_unlock(&test.regions_lock);
+		return NULL;
+	}
+	/* Shared, as memory another process could see. */
+	memory = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (memory == MAP_FAILED) {
+		memory = NULL;
+	} else {
+		test.regions[test.num_regions++] =
+			(struct region){ memory, size };
+	}
+	pthread_mutex_unlock(&test.regions_lock);
+	return memory;
+}
+
+static void test_free_buffers(void *buffers, size_t size, struct bdus_ctx *ctx)
+{
+	bool found = false;
+
+	(void)ctx;
+	trace("free_buffers %zu", size);
+	pthread_mutex_lock(&test.regions_lock);
+	for (unsigned i = 0; i < test.num_regions; i++)
+		if (test.regions[i].start == buffers &&
+		    test.regions[i].size == size) {
+			test.regions[i] = test.regions[--test.num_regions];
+			found = true;
+			break;
+		}
+	pthread_mutex_unlock(&test.regions_lock);
+	if (!found)
+		trace("free_buffers-unknown");
+	munmap(buffers, size);
+}
+
+/* With --driver-buffers, whether buf's size bytes are in a region. */
+static bool buffer_is_drivers(const char *buf, uint32_t size)
+{
+	bool inside = false;
+
+	if (!test.driver_buffers)
+		return true;
+	pthread_mutex_lock(&test.regions_lock);
+	for (unsigned i = 0; i < test.num_regions; i++)
+		if (buf >= test.regions[i].start &&
+		    buf + size <= test.regions[i].start + test.regions[i].size)
+			inside = true;
+	pthread_mutex_unlock(&test.regions_lock);
+	if (!inside)
+		trace("buffer-outside");
+	return inside;
+}
+
 static int on_terminate(struct bdus_ctx *ctx)
 {
+	trace("buffers-live %u", test.num_regions);
 	trace("max-concurrency %ld", atomic_load(&test.max_running));
 	trace("terminate");
 	if (test.store_path)
@@ -227,6 +306,8 @@ static int do_read(char *buf, uint64_t off, uint32_t size, struct bdus_ctx *c)
 	int ret = begin_request(c);
 
 	trace("read %" PRIu64 " %" PRIu32, off, size);
+	if (!ret && !buffer_is_drivers(buf, size))
+		ret = EIO;
 	if (!ret)
 		memcpy(buf, test.memory + off, size);
 	return ret;
@@ -261,6 +342,8 @@ static int store(const char *buf, uint64_t off, uint32_t size, bool fua,
 		return ret;
 	if (test.write_error)
 		return test.write_error;
+	if (!buffer_is_drivers(buf, size))
+		return EIO;
 	memcpy(test.memory + off, buf, size);
 	return 0;
 }
@@ -379,6 +462,7 @@ enum {
 	OPT_DELAY_MS,
 	OPT_READ_REF,
 	OPT_WRITE_REF,
+	OPT_DRIVER_BUFFERS,
 	OPT_PROTOCOL,
 	OPT_QUEUES,
 	OPT_QUEUE_DEPTH,
@@ -405,6 +489,7 @@ static const struct option long_options[] = {
 	{ "delay-ms", required_argument, NULL, OPT_DELAY_MS },
 	{ "read-ref", required_argument, NULL, OPT_READ_REF },
 	{ "write-ref", required_argument, NULL, OPT_WRITE_REF },
+	{ "driver-buffers", no_argument, NULL, OPT_DRIVER_BUFFERS },
 	{ "protocol", required_argument, NULL, OPT_PROTOCOL },
 	{ "queues", required_argument, NULL, OPT_QUEUES },
 	{ "queue-depth", required_argument, NULL, OPT_QUEUE_DEPTH },
@@ -560,6 +645,11 @@ static int parse_test_option(struct config *c, int opt, const char *arg)
 			return usage("bad --write-ref", arg);
 		write_ref_mode = arg;
 		c->ext.write_ref = do_write_ref;
+		return 0;
+	case OPT_DRIVER_BUFFERS:
+		test.driver_buffers = true;
+		c->ext.alloc_buffers = test_alloc_buffers;
+		c->ext.free_buffers = test_free_buffers;
 		return 0;
 	default:
 		return -1;

@@ -144,6 +144,10 @@ static bool aio_check_ext(struct bdus_ext_attrs *ext)
 				 ext->read_ref	? "read_ref" :
 				 ext->write_ref ? "write_ref" :
 						  "passthrough");
+	if (ext->alloc_buffers)
+		return bdus_fail(EINVAL, "ext alloc_buffers is for "
+					 "bdus_run_ext(): an asynchronous "
+					 "context has shared_buffers");
 	if (ext->protocol != BDUS_PROTOCOL_DEFAULT &&
 	    ext->protocol != BDUS_PROTOCOL_URING)
 		return bdus_fail(EINVAL,

@@ -172,6 +172,12 @@ BDUS_API bool bdus_unregister_backing(struct bdus_ctx *ctx, int backing)
 
 /* ------------------------------------------------------------------------- */
 
+/* The protocol to ask bdus_session_create() or _attach() for. */
+static uint32_t session_protocol(const struct bdus_ext_attrs *ext)
+{
+	return ext->protocol | (ext->alloc_buffers ? BDUS_SESSION_DRIVER_BUFFERS : 0);
+}
+
 static bool run_driver_here(struct driver *driver, void *private_data,
 			    bool is_rerun)
 {
@@ -209,9 +215,19 @@ static bool run_driver_here(struct driver *driver, void *private_data,
 		return false;
 	}
 
-	served = bdus_serve(&ctx, session, announce_device, driver) ==
-		 BDUS_SERVE_TERMINATED;
-	bdus_save_error(&error);
+	/* After initialize, which may set up what the allocator uses. */
+	if (bdus_session_take_driver_buffers(session, &ctx)) {
+		served = bdus_serve(&ctx, session, announce_device, driver) ==
+			 BDUS_SERVE_TERMINATED;
+		bdus_save_error(&error);
+	} else {
+		served = false;
+		bdus_save_error(&error);
+		if (!is_rerun)
+			destroy_unstarted_device(session);
+	}
+	/* Nothing uses them once serving returned: its rings are gone. */
+	bdus_session_return_driver_buffers(session, &ctx);
 
 	ret = bdus_call_lifecycle(&ctx, driver->ops.terminate, "terminate");
 	running_remove(&entry);
@@ -289,7 +305,8 @@ static bool run(const struct bdus_ops *ops, const struct bdus_attrs *attrs,
 
 	if (!fork_if_daemonizing(&driver, &ok))
 		return ok;
-	if (!bdus_session_create(&driver.session, &config, driver.ext.protocol))
+	if (!bdus_session_create(&driver.session, &config,
+				 session_protocol(&driver.ext)))
 		return finish(&driver, false);
 
 	bdus_effective_attrs(&driver.attrs, &driver.ext, ops,
@@ -379,7 +396,8 @@ static bool rerun(uint64_t id, const struct bdus_ops *ops,
 
 	if (!fork_if_daemonizing(&driver, &ok))
 		return ok;
-	if (!bdus_session_attach(&driver.session, id, driver.ext.protocol))
+	if (!bdus_session_attach(&driver.session, id,
+				 session_protocol(&driver.ext)))
 		return finish(&driver, false);
 
 	bdus_effective_attrs(&driver.attrs, &driver.ext, ops,

@@ -140,6 +140,17 @@ bool bdus_validate_ext(const struct bdus_ext_attrs *ext)
 				 bdus_protocol_name(ext->protocol));
 	if (ext->reserved0)
 		return bdus_fail(EINVAL, "ext reserved0 must be zero");
+	if (!ext->alloc_buffers != !ext->free_buffers)
+		return bdus_fail(EINVAL, "ext %s is set without %s: set both "
+					 "or neither",
+				 ext->alloc_buffers ? "alloc_buffers" :
+						      "free_buffers",
+				 ext->alloc_buffers ? "free_buffers" :
+						      "alloc_buffers");
+	if (ext->alloc_buffers && ext->protocol == BDUS_PROTOCOL_MMAP)
+		return bdus_fail(EINVAL, "ext alloc_buffers needs the uring or "
+					 "ioctl protocol (or the default): the "
+					 "mmap protocol's buffers are kbdus's");
 	return true;
 }
 

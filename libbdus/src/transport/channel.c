@@ -40,6 +40,26 @@ bool bdus_channel_init(struct bdus_channel *channel,
 		size = BDUS_MAX_IOCTL_SIZE;
 	size = bdus_round_up(size ? size : page, page);
 
+	if (ctx->ext && ctx->ext->alloc_buffers) {
+		/* Callbacks get ctx without const: so does the allocator. */
+		struct bdus_ctx *driver_ctx = (struct bdus_ctx *)ctx;
+
+		channel->payload = ctx->ext->alloc_buffers(size, driver_ctx);
+		if (!channel->payload)
+			return bdus_fail(ENOMEM, "the driver's alloc_buffers "
+						 "gave no memory for a %zu-byte "
+						 "request buffer",
+					 size);
+		channel->payload_size = size;
+		channel->driver_payload = true;
+		if ((uintptr_t)channel->payload % page != 0) {
+			bdus_channel_destroy(channel);
+			return bdus_fail(EINVAL, "the driver's alloc_buffers "
+						 "returned memory that is not "
+						 "page-aligned");
+		}
+		return true;
+	}
 	channel->payload = aligned_alloc(page, size);
 	if (!channel->payload)
 		return bdus_fail_errno(ENOMEM,
@@ -51,8 +71,14 @@ bool bdus_channel_init(struct bdus_channel *channel,
 
 void bdus_channel_destroy(struct bdus_channel *channel)
 {
-	free(channel->payload);
+	if (channel->driver_payload)
+		channel->ctx->ext->free_buffers(channel->payload,
+						channel->payload_size,
+						(struct bdus_ctx *)channel->ctx);
+	else
+		free(channel->payload);
 	channel->payload = NULL;
+	channel->driver_payload = false;
 }
 
 void bdus_channel_set_reply(struct bdus_channel *channel,

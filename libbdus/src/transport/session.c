@@ -27,16 +27,18 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* The protocol to fall back to from one that failed; IOCTL always works. */
-static uint32_t next_protocol(uint32_t protocol)
+/* The protocol to fall back to from one that failed; IOCTL always works.
+ * no_mmap: the driver brings its own buffers, which mmap cannot use. */
+static uint32_t next_protocol(uint32_t protocol, bool no_mmap)
 {
-	return protocol == KBDUS_PROTOCOL_URING ? KBDUS_PROTOCOL_MMAP :
-						  KBDUS_PROTOCOL_IOCTL;
+	return protocol == KBDUS_PROTOCOL_URING && !no_mmap ?
+		       KBDUS_PROTOCOL_MMAP :
+		       KBDUS_PROTOCOL_IOCTL;
 }
 
 /* The protocol to try first, or 0 (error set) if the requested one cannot
  * work here. */
-static uint32_t first_protocol(uint32_t requested)
+static uint32_t first_protocol(uint32_t requested, bool no_mmap)
 {
 	struct bdus_saved_error error;
 
@@ -45,7 +47,7 @@ static uint32_t first_protocol(uint32_t requested)
 		if (bdus_uring_probe(0))
 			return KBDUS_PROTOCOL_URING;
 		bdus_restore_error(&error); /* not a failure */
-		return KBDUS_PROTOCOL_MMAP;
+		return next_protocol(KBDUS_PROTOCOL_URING, no_mmap);
 	}
 	if (requested == BDUS_PROTOCOL_URING && !bdus_uring_probe(0))
 		return 0;
@@ -148,14 +150,21 @@ static bool map_descriptors(struct bdus_session *session, uint32_t num_slots)
 }
 
 /* One buffer per slot, in memory that is only backed once used. */
-static bool allocate_buffers(struct bdus_session *session, uint32_t num_slots)
+/* uring: the slots' buffer size; their memory too, unless the driver
+ * brings it (driver_buffers). */
+static bool allocate_buffers(struct bdus_session *session, uint32_t num_slots,
+			     bool driver_buffers)
 {
 	uint32_t buffer_size = (uint32_t)bdus_round_up(
 		session->config.max_read_write_size, bdus_page_size());
 	size_t size = (size_t)num_slots * buffer_size;
-	void *buffers = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *buffers;
 
+	session->buffer_size = buffer_size;
+	if (driver_buffers)
+		return true;
+	buffers = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (buffers == MAP_FAILED)
 		return bdus_fail_errno(errno,
 				       "cannot allocate the %zu bytes of request "
@@ -164,7 +173,6 @@ static bool allocate_buffers(struct bdus_session *session, uint32_t num_slots)
 	session->own_buffers = buffers;
 	session->own_buffers_size = size;
 	session->buffers = buffers;
-	session->buffer_size = buffer_size;
 	return true;
 }
 
@@ -177,7 +185,45 @@ void bdus_session_drop_buffers(struct bdus_session *session)
 	session->buffers = NULL;
 }
 
-static bool setup_uring(struct bdus_session *session)
+bool bdus_session_take_driver_buffers(struct bdus_session *session,
+				      struct bdus_ctx *ctx)
+{
+	const struct bdus_ext_attrs *ext = ctx->ext;
+	size_t size = (size_t)session->num_slots * session->buffer_size;
+	char *buffers;
+
+	if (session->protocol != KBDUS_PROTOCOL_URING || !ext->alloc_buffers)
+		return true;
+	buffers = ext->alloc_buffers(size, ctx);
+	if (!buffers)
+		return bdus_fail(ENOMEM, "the driver's alloc_buffers gave no "
+					 "memory for %zu bytes of buffers",
+				 size);
+	if ((uintptr_t)buffers % bdus_page_size() != 0) {
+		ext->free_buffers(buffers, size, ctx);
+		return bdus_fail(EINVAL, "the driver's alloc_buffers returned "
+					 "memory that is not page-aligned");
+	}
+	bdus_session_drop_buffers(session);
+	session->buffers = buffers;
+	session->driver_buffers = true;
+	return true;
+}
+
+void bdus_session_return_driver_buffers(struct bdus_session *session,
+					struct bdus_ctx *ctx)
+{
+	if (!session->driver_buffers)
+		return;
+	ctx->ext->free_buffers(session->buffers,
+			       (size_t)session->num_slots * session->buffer_size,
+			       ctx);
+	session->buffers = NULL;
+	session->driver_buffers = false;
+}
+
+/* driver_buffers: the driver's come later (take_driver_buffers). */
+static bool setup_uring(struct bdus_session *session, bool driver_buffers)
 {
 	const struct kbdus_device_config *config = &session->config;
 	uint32_t num_slots = (uint32_t)config->num_queues * config->queue_depth;
@@ -194,17 +240,17 @@ static bool setup_uring(struct bdus_session *session)
 	/* Rings are made by the threads that use them; check now that one
 	 * that size can be made, while falling back is still possible. */
 	return map_descriptors(session, num_slots) &&
-	       allocate_buffers(session, num_slots) &&
+	       allocate_buffers(session, num_slots, driver_buffers) &&
 	       bdus_uring_probe(num_slots + config->num_queues);
 }
 
-static bool setup_protocol(struct bdus_session *session)
+static bool setup_protocol(struct bdus_session *session, bool driver_buffers)
 {
 	switch (session->protocol) {
 	case KBDUS_PROTOCOL_MMAP:
 		return setup_mmap(session);
 	case KBDUS_PROTOCOL_URING:
-		return setup_uring(session);
+		return setup_uring(session, driver_buffers);
 	default:
 		return true;
 	}
@@ -245,7 +291,7 @@ static bool fail_create(int errnum, uint32_t protocol)
 
 static bool open_and_create(struct bdus_session *session,
 			    const struct kbdus_device_config *config,
-			    uint32_t protocol, bool may_fall_back)
+			    uint32_t protocol, bool may_fall_back, bool no_mmap)
 {
 	reset(session);
 	session->fd = bdus_control_open(true);
@@ -260,7 +306,7 @@ static bool open_and_create(struct bdus_session *session,
 			break;
 		if ((errno == ENOPROTOOPT || errno == E2BIG) &&
 		    may_fall_back && protocol != KBDUS_PROTOCOL_IOCTL) {
-			protocol = next_protocol(protocol);
+			protocol = next_protocol(protocol, no_mmap);
 			continue;
 		}
 		fail_create(errno, protocol);
@@ -288,22 +334,28 @@ bool bdus_session_create(struct bdus_session *session,
 			 const struct kbdus_device_config *config,
 			 uint32_t requested)
 {
-	bool may_fall_back = requested == BDUS_PROTOCOL_DEFAULT;
-	uint32_t protocol = first_protocol(requested);
+	bool no_mmap = requested & BDUS_SESSION_DRIVER_BUFFERS;
+	bool may_fall_back;
+	uint32_t protocol;
+
+	requested &= ~BDUS_SESSION_DRIVER_BUFFERS;
+	may_fall_back = requested == BDUS_PROTOCOL_DEFAULT;
+	protocol = first_protocol(requested, no_mmap);
 
 	reset(session);
 	if (!protocol)
 		return false;
 	for (;;) {
-		if (!open_and_create(session, config, protocol, may_fall_back))
+		if (!open_and_create(session, config, protocol, may_fall_back,
+				     no_mmap))
 			return false;
-		if (setup_protocol(session))
+		if (setup_protocol(session, no_mmap))
 			return true;
 
 		discard_new_device(session);
 		if (!may_fall_back)
 			return false;
-		protocol = next_protocol(session->protocol);
+		protocol = next_protocol(session->protocol, no_mmap);
 	}
 }
 
@@ -357,7 +409,7 @@ static bool fail_attach(int errnum, uint64_t id, uint32_t protocol)
 }
 
 static bool open_and_attach(struct bdus_session *session, uint64_t id,
-			    uint32_t protocol, bool may_fall_back)
+			    uint32_t protocol, bool may_fall_back, bool no_mmap)
 {
 	struct kbdus_attach_args args;
 
@@ -376,7 +428,7 @@ static bool open_and_attach(struct bdus_session *session, uint64_t id,
 			break;
 		if ((errno == ENOPROTOOPT || errno == E2BIG) &&
 		    may_fall_back && protocol != KBDUS_PROTOCOL_IOCTL) {
-			protocol = next_protocol(protocol);
+			protocol = next_protocol(protocol, no_mmap);
 			continue;
 		}
 		fail_attach(errno, id, protocol);
@@ -415,19 +467,25 @@ static bool fail_setup_after_attach(struct bdus_session *session, uint64_t id,
 bool bdus_session_attach(struct bdus_session *session, uint64_t id,
 			 uint32_t requested)
 {
-	bool may_fall_back = requested == BDUS_PROTOCOL_DEFAULT;
-	uint32_t protocol = first_protocol(requested);
+	bool no_mmap = requested & BDUS_SESSION_DRIVER_BUFFERS;
+	bool may_fall_back;
+	uint32_t protocol;
+
+	requested &= ~BDUS_SESSION_DRIVER_BUFFERS;
+	may_fall_back = requested == BDUS_PROTOCOL_DEFAULT;
+	protocol = first_protocol(requested, no_mmap);
 
 	reset(session);
 	if (!protocol)
 		return false;
 	for (;;) {
-		if (!open_and_attach(session, id, protocol, may_fall_back))
+		if (!open_and_attach(session, id, protocol, may_fall_back,
+				     no_mmap))
 			return false;
-		if (setup_protocol(session))
+		if (setup_protocol(session, no_mmap))
 			return true;
 
-		protocol = next_protocol(session->protocol);
+		protocol = next_protocol(session->protocol, no_mmap);
 		if (!fail_setup_after_attach(session, id, may_fall_back))
 			return false;
 	}
