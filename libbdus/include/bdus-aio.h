@@ -239,13 +239,15 @@ bdus_aio_attach_dev(struct bdus_aio *aio, uint64_t dev_id,
  * kernel reaches every handle by itself.  BDUS_AIO_DEVICE_AVAILABLE comes
  * on one of them.
  *
- * dev must still be valid (its own owner has not taken its
- * BDUS_AIO_DEVICE_CLOSED); it may be in use by its owner meanwhile.  A
- * context without shared_buffers cannot share a device that one with them
- * created (it has no buffers per slot).  NULL on failure (errno,
- * bdus_get_error_message()): EINVAL for a queue out of range or dev of
- * this same context, EBUSY for a queue already served, ESHUTDOWN for a
- * device that is closing, ENOSPC if the context's ring has no room.
+ * dev is another context's handle, which its owner may be using, closing
+ * or freeing meanwhile: it is looked up among the open handles before it
+ * is read, and one that has closed fails with ESHUTDOWN.  A context
+ * without shared_buffers cannot share a device that one with them created
+ * (it has no buffers per slot).  NULL on failure (errno,
+ * bdus_get_error_message()): EINVAL for a queue out of range or a device
+ * this context serves already, EBUSY for a queue another context serves,
+ * ESHUTDOWN for a handle or device that is closing or closed, ENOSPC if
+ * the context's ring has no room.
  * Owner (of aio) only.  Since 0.1.3.
  */
 struct bdus_aio_dev *bdus_aio_share_dev(struct bdus_aio *aio,

@@ -207,6 +207,20 @@ static void test_share(void)
 	       !bdus_aio_share_dev(aio, NULL, 0, 1, NULL) && errno == EINVAL &&
 		       strstr(bdus_get_error_message(), "must not be NULL"),
 	       "errno %d, message \"%s\"", errno, bdus_get_error_message());
+	/* Not a live handle (one closed and freed, say): found to be none
+	 * before it is read, so its bytes do not matter. */
+	{
+		static uint64_t stale[64];
+
+		memset(stale, 0xff, sizeof(stale));
+		errno = 0;
+		result("bdus_aio_share_dev() of a handle that is not open",
+		       !bdus_aio_share_dev(aio, (struct bdus_aio_dev *)stale, 0,
+					   1, NULL) &&
+			       errno == ESHUTDOWN,
+		       "errno %d, message \"%s\"", errno,
+		       bdus_get_error_message());
+	}
 	/* A part of the queues is valid: it gets as far as kbdus. */
 	dattrs.first_queue = 1;
 	dattrs.num_queues = 1;
@@ -214,6 +228,20 @@ static void test_share(void)
 			   "control device",
 			   &attrs, NULL, &dattrs, ENOENT, "kbdus is not loaded",
 			   geteuid() == 0 ? 2 : 1);
+	/* Queues past ext->num_queues: refused before a device is made. */
+	{
+		struct bdus_ext_attrs two = { .num_queues = 2 };
+
+		dattrs.first_queue = 2;
+		dattrs.num_queues = 0;
+		expect_dev_refusal("a first queue past ext->num_queues", &attrs,
+				   &two, &dattrs, EINVAL,
+				   "must be below ext->num_queues", 0);
+		dattrs.first_queue = 1;
+		dattrs.num_queues = 2;
+		expect_dev_refusal("queues past ext->num_queues", &attrs, &two,
+				   &dattrs, EINVAL, "exceeds ext->num_queues", 0);
+	}
 }
 
 static void test_requests(void)

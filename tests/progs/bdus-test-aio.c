@@ -27,10 +27,12 @@
  *                        after it served N requests (of all its devices)
  *
  * Prints each device's path once it is available, "held <offset>" for
- * each write it holds, "closed <id>" when a device (or one thread's part
- * of it) closes, "thread <t> served <n>" for each thread with --threads,
- * and at the end "buffers <n>": how many distinct payload buffers requests
- * came in; exits 0 once every device closed, 1 on a failure.
+ * each write it holds, "terminated <id>" and "closed <id>" when a device
+ * (or one thread's part of it) terminates and closes (with " thread <t>"
+ * after them with --threads), "thread <t> served <n>" for each thread with
+ * --threads, and at the end "buffers <n>": how many distinct payload
+ * buffers requests came in; exits 0 once every device closed, 1 on a
+ * failure, a device's DEVICE_FAILED included.
  */
 
 #include <bdus-aio.h>
@@ -300,6 +302,8 @@ struct loop {
 	bool may_hold; /* --hold applies to this loop */
 	unsigned long close_after; /* close every device after N; 0: never */
 	unsigned long served;
+	bool failed; /* a device failed: the program exits 1 */
+	int thread; /* with --threads: its number, printed with events */
 	struct bdus_aio_dev *devs[MAX_DEVICES];
 	unsigned num_devs;
 };
@@ -329,7 +333,19 @@ static void loop_on_request(struct loop *l, struct bdus_aio_request *req)
 	}
 }
 
-/* Serves until every device of the loop closed; 0, or 1 on a failure. */
+/* "<what> <id>", and " thread <t>" with --threads. */
+static void loop_print(const struct loop *l, const char *what,
+		       const struct bdus_aio_dev *dev)
+{
+	printf("%s %" PRIu64, what, bdus_aio_get_dev_id(dev));
+	if (l->thread >= 0)
+		printf(" thread %d", l->thread);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* Serves until every device of the loop closed; 0, or 1 on a failure
+ * (also if a device failed). */
 static int loop_run(struct loop *l)
 {
 	while (l->open_devices > 0) {
@@ -356,8 +372,11 @@ static int loop_run(struct loop *l)
 			case BDUS_AIO_DEVICE_FAILED:
 				fprintf(stderr, "bdus-test-aio: %s\n",
 					e->error_message);
+				l->failed = true;
 				/* fall through */
 			case BDUS_AIO_DEVICE_TERMINATED:
+				if (e->type == BDUS_AIO_DEVICE_TERMINATED)
+					loop_print(l, "terminated", e->dev);
 				/* Held writes still count, after the fact. */
 				for (unsigned h = 0; l->may_hold && h < num_held;
 				     h++)
@@ -369,9 +388,7 @@ static int loop_run(struct loop *l)
 				bdus_aio_close_dev(e->dev);
 				break;
 			case BDUS_AIO_DEVICE_CLOSED:
-				printf("closed %" PRIu64 "\n",
-				       bdus_aio_get_dev_id(e->dev));
-				fflush(stdout);
+				loop_print(l, "closed", e->dev);
 				l->open_devices--;
 				break;
 			}
@@ -382,7 +399,7 @@ static int loop_run(struct loop *l)
 			return 1;
 		}
 	}
-	return 0;
+	return l->failed ? 1 : 0;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -453,8 +470,10 @@ static void *sharer_main(void *arg)
 		l->devs[l->num_devs++] = dev;
 		l->open_devices++;
 	}
-	expect_share_refusal(l->aio, sh->origins[0], sh->first_queue, 1, EBUSY,
-			     "a queue shared twice");
+	/* Through another context's handle, so that only a check of every
+	 * handle of the device finds this context among them. */
+	expect_share_refusal(l->aio, sh->origins[0], sh->first_queue, 1, EINVAL,
+			     "a device this context serves already");
 	sharer_set_state(sh, 1);
 	if (loop_run(l) != 0)
 		exit(1);
@@ -570,6 +589,7 @@ int main(int argc, char **argv)
 		die("bdus_aio_create");
 	main_loop.use_worker = use_worker;
 	main_loop.may_hold = true;
+	main_loop.thread = num_threads > 1 ? 0 : -1;
 	if (num_threads == 1)
 		main_loop.close_after = close_after;
 	if (use_worker && pthread_create(&worker, NULL, worker_main, NULL))
@@ -615,6 +635,7 @@ int main(int argc, char **argv)
 		sh->count = count;
 		if (t == num_threads - 1)
 			sh->loop.close_after = close_after;
+		sh->loop.thread = (int)t;
 		pthread_mutex_init(&sh->lock, NULL);
 		pthread_cond_init(&sh->cond, NULL);
 		if (pthread_create(&sh->thread, NULL, sharer_main, sh))

@@ -83,6 +83,7 @@ struct aio_shared_dev {
 	bool closing; /* a handle began closing: every handle must */
 	struct bdus_aio_dev *handles; /* those holding a reference */
 	bool *queue_taken; /* [config.num_queues] */
+	struct aio_shared_dev *next; /* on aio_shared_devices (share.c) */
 };
 
 /* A device served by a context.  Owner only, but the constant fields and
@@ -121,8 +122,9 @@ struct bdus_aio_dev {
 	bool closing; /* bdus_aio_close_dev() or a failure: STOPs sent */
 	bool closed; /* its session is closed and CLOSED queued */
 	bool closed_taken; /* CLOSED was handed out: free it */
-	/* kbdus refused a STOP (it never should): what is still posted is
-	 * left to the ring's teardown, so that the device can close. */
+	/* kbdus refused a STOP (it never should): the device closes with
+	 * commands still posted, and keeps its reference and its memory
+	 * until they come back or the ring is torn down. */
 	bool stop_refused;
 	int error; /* FAILED: an errno value */
 	char error_message[512]; /* FAILED */
@@ -222,6 +224,10 @@ bool aio_queue_get_data(struct bdus_aio_dev *dev, struct aio_request *req);
 
 /* device.c */
 
+/* Whether every request of a device (up to max_read_write_size) fits in
+ * one of aio's shared buffers, if it has them; false (failed) if not. */
+bool aio_check_pool_fits(const struct bdus_aio *aio,
+			 uint32_t max_read_write_size);
 /* Allocates the requests of count queues of depth slots for dev, and
  * reserves their room in the CQ; false (failed) if there is none. */
 bool aio_dev_alloc_requests(struct bdus_aio_dev *dev, uint32_t count,
@@ -240,6 +246,8 @@ void aio_dev_fail(struct bdus_aio_dev *dev, int errnum, const char *fmt, ...)
 /* Closes dev's session once nothing of it is in the kernel or handed out,
  * and queues CLOSED. */
 void aio_dev_finish_close(struct bdus_aio_dev *dev);
+/* A command of dev came back after dev closed (a STOP was refused). */
+void aio_dev_on_late_cqe(struct bdus_aio_dev *dev);
 /* Frees a device whose CLOSED was taken (or any device, at destroy). */
 void aio_dev_free(struct bdus_aio_dev *dev);
 
@@ -255,13 +263,15 @@ bool aio_shared_init(struct bdus_aio_dev *dev, struct bdus_session *session,
 		     uint32_t queue_depth);
 /* Takes queues [first, first + count) (count 0: all from first) for dev,
  * and sets dev's queue and slot ranges; false (failed) if they are out of
- * range or taken.  claim: for the handle aio_shared_init() made; join: for
- * a new handle of other's device, which then has its requests and holds a
- * reference (also false if the device is closing or lacks what dev's
- * context needs). */
+ * range or taken.  claim: for the handle aio_shared_init() made, once its
+ * attributes are set (other contexts may then share it).  join: for a new
+ * handle of other's device, which gets other's attributes and its own
+ * requests and holds a reference; also false if other has closed, the
+ * device is closing, this context serves it already or lacks what it
+ * needs. */
 bool aio_shared_claim(struct bdus_aio_dev *dev, uint32_t first,
 		      uint32_t count);
-bool aio_shared_join(struct bdus_aio_dev *dev, struct bdus_aio_dev *other,
+bool aio_shared_join(struct bdus_aio_dev *dev, const struct bdus_aio_dev *other,
 		     uint32_t first, uint32_t count);
 /* dev begins closing: every other handle is asked to close too. */
 void aio_shared_ask_close(struct bdus_aio_dev *dev);

@@ -354,7 +354,8 @@ static void aio_free_closed(struct bdus_aio *aio)
 	struct bdus_aio_dev **link = &aio->devices, *dev;
 
 	while ((dev = *link)) {
-		if (dev->closed_taken) {
+		/* Not while commands of it are posted (see stop_refused). */
+		if (dev->closed_taken && !dev->posted) {
 			*link = dev->next;
 			aio_dev_free(dev);
 		} else {
@@ -466,6 +467,10 @@ static void aio_on_cqe(struct bdus_aio *aio, const struct io_uring_cqe *cqe)
 	}
 	struct aio_request *req = address;
 
+	if (req->public.dev->closed) {
+		aio_dev_on_late_cqe(req->public.dev);
+		return;
+	}
 	req->public.dev->posted--;
 	switch (cqe->user_data & AIO_KIND_MASK) {
 	case AIO_COMMIT_DATA:

@@ -168,9 +168,8 @@ static uint32_t aio_cq_need(const struct bdus_aio *aio, uint32_t num_queues,
 	return num_queues * depth * (aio->pool.count ? 2 : 1) + num_queues;
 }
 
-/* With a shared pool, every request must fit in one of its buffers. */
-static bool aio_check_pool_fits(const struct bdus_aio *aio,
-				uint32_t max_read_write_size)
+bool aio_check_pool_fits(const struct bdus_aio *aio,
+			 uint32_t max_read_write_size)
 {
 	if (aio->pool.count && max_read_write_size > aio->pool.buffer_size)
 		return bdus_fail(EINVAL,
@@ -207,7 +206,8 @@ static struct bdus_aio_dev *aio_dev_alloc(struct bdus_aio *aio,
 	}
 	dev->aio = aio;
 	dev->user_data = user_data;
-	dev->attrs = *attrs;
+	if (attrs) /* else copied from the handle it shares */
+		dev->attrs = *attrs;
 	dev->fd = -1;
 	atomic_init(&dev->close_asked, false);
 	return dev;
@@ -283,10 +283,6 @@ static bool aio_dev_start(struct bdus_aio_dev *dev, struct bdus_session *session
 	session->fd = -1; /* moved */
 	dev->id = config->id;
 	bdus_device_path(dev->path, sizeof(dev->path), config->id);
-	if (!aio_shared_claim(dev, dattrs->first_queue, dattrs->num_queues) ||
-	    !aio_dev_alloc_requests(dev, dev->num_queues, depth))
-		return false;
-
 	/* Create and attach checked that requests fit the pool's buffers
 	 * (kbdus only ever lowers max_read_write_size). */
 	if (aio->pool.count)
@@ -294,6 +290,11 @@ static bool aio_dev_start(struct bdus_aio_dev *dev, struct bdus_session *session
 	dev->attrs.max_concurrent_callbacks = 1;
 	bdus_effective_attrs(&dev->attrs, &dev->ext, ops, &dev->session->config,
 			     dev->session->protocol, is_rerun);
+
+	/* Last: once it has queues, other contexts may share it. */
+	if (!aio_shared_claim(dev, dattrs->first_queue, dattrs->num_queues) ||
+	    !aio_dev_alloc_requests(dev, dev->num_queues, depth))
+		return false;
 	aio_dev_serve(dev);
 	return true;
 }
@@ -320,6 +321,29 @@ static bool aio_dev_args_init(struct aio_dev_args *args, struct bdus_aio *aio,
 	       aio_check_ext(&args->ext);
 }
 
+/* The queues asked for, against ext->num_queues if set, before kbdus
+ * makes the device (which may still give it fewer queues). */
+static bool aio_check_create_queues(const struct aio_dev_args *args)
+{
+	uint32_t total = args->ext.num_queues;
+	uint32_t first = args->dattrs.first_queue;
+
+	if (!total)
+		return true;
+	if (first >= total)
+		return bdus_fail(EINVAL,
+				 "dattrs->first_queue (%" PRIu32 ") must be "
+				 "below ext->num_queues (%" PRIu32 ")",
+				 first, total);
+	if (args->dattrs.num_queues > total - first)
+		return bdus_fail(EINVAL,
+				 "dattrs->num_queues (%" PRIu32 ") from queue "
+				 "%" PRIu32 " exceeds ext->num_queues (%" PRIu32
+				 ")",
+				 args->dattrs.num_queues, first, total);
+	return true;
+}
+
 BDUS_API struct bdus_aio_dev *
 bdus_aio_create_dev_sized(struct bdus_aio *aio, const struct bdus_attrs *attrs,
 			  const struct bdus_ext_attrs *ext, size_t ext_size,
@@ -334,6 +358,7 @@ bdus_aio_create_dev_sized(struct bdus_aio *aio, const struct bdus_attrs *attrs,
 	if (!aio_dev_args_init(&args, aio, "bdus_aio_create_dev", attrs, ext,
 			       ext_size, dattrs, dattrs_size) ||
 	    !bdus_validate_attrs_for_run(attrs) ||
+	    !aio_check_create_queues(&args) ||
 	    !aio_check_room(aio, aio_cq_need(aio,
 					     args.dattrs.num_queues ?
 						     args.dattrs.num_queues :
@@ -445,22 +470,10 @@ bdus_aio_share_dev(struct bdus_aio *aio, struct bdus_aio_dev *other,
 		bdus_fail(EINVAL, "dev must not be NULL");
 		return NULL;
 	}
-	if (other->aio == aio) {
-		bdus_fail(EINVAL,
-			  "%s is already served by this context: one context "
-			  "serves its queues through one handle",
-			  other->path);
-		return NULL;
-	}
-	if (!aio_check_pool_fits(aio, other->attrs.max_read_write_size))
-		return NULL;
-
-	dev = aio_dev_alloc(aio, &other->attrs, user_data);
+	/* other is read only once found live, under the lock (share.c). */
+	dev = aio_dev_alloc(aio, NULL, user_data);
 	if (!dev)
 		return NULL;
-	dev->ext = other->ext;
-	dev->id = other->id;
-	memcpy(dev->path, other->path, sizeof(dev->path));
 	if (!aio_shared_join(dev, other, first_queue, num_queues)) {
 		aio_dev_free(dev);
 		return NULL;
@@ -662,6 +675,21 @@ BDUS_API void bdus_aio_close_dev(struct bdus_aio_dev *dev)
 	}
 }
 
+/* dev's close finished and nothing of it is in the kernel: its reference
+ * (the last handle closes the session) and its room in the CQ. */
+static void aio_dev_release(struct bdus_aio_dev *dev)
+{
+	aio_shared_put(dev);
+	dev->aio->cq_reserved -= dev->cq_reserved;
+	dev->cq_reserved = 0;
+}
+
+void aio_dev_on_late_cqe(struct bdus_aio_dev *dev)
+{
+	if (--dev->posted == 0)
+		aio_dev_release(dev);
+}
+
 void aio_dev_finish_close(struct bdus_aio_dev *dev)
 {
 	struct bdus_aio *aio = dev->aio;
@@ -669,17 +697,18 @@ void aio_dev_finish_close(struct bdus_aio_dev *dev)
 	if (!dev->closing || dev->closed || (dev->posted && !dev->stop_refused) ||
 	    dev->stops || dev->held)
 		return;
-	aio_shared_put(dev); /* the last handle closes the session */
-	aio->cq_reserved -= dev->cq_reserved;
-	dev->cq_reserved = 0;
 	dev->closed = true;
+	/* With commands still posted (a STOP was refused), the session and
+	 * its buffers stay, and so does dev after CLOSED was taken, until
+	 * they come back (aio_dev_on_late_cqe()) or the ring is torn down. */
+	if (!dev->posted)
+		aio_dev_release(dev);
 	aio_queue_event(aio, BDUS_AIO_DEVICE_CLOSED, dev, NULL);
 }
 
 void aio_dev_free(struct bdus_aio_dev *dev)
 {
-	aio_shared_put(dev);
-	dev->aio->cq_reserved -= dev->cq_reserved;
+	aio_dev_release(dev);
 	free(dev->requests);
 	free(dev);
 }

@@ -7,15 +7,18 @@
  * Who touches struct aio_shared_dev, and each handle's shared pointer:
  *   - the owner of each handle's context: it takes queues when the handle
  *     is made, and at its close drops its reference (aio_shared_put()),
- *     which clears the handle's pointer;
- *   - the owner of a context that shares the device: it reads another
- *     context's handle's pointer (bdus_aio_share_dev());
+ *     which gives its queues back and clears the handle's pointer;
+ *   - the owner of a context that shares the device: it finds the handle
+ *     it was given among the live ones (aio_shared_devices) before reading
+ *     it, since another context's handle may be freed at any time once a
+ *     sibling's close asked it to close;
  *   - whichever owner begins closing first: it sets closing and asks every
  *     other handle to close, writing the eventfd of that handle's context.
  * All of it under aio_shared_lock, one lock for the process: sharing and
  * closing are rare, and a handle's pointer is read by another thread.  A
  * handle leaves shared->handles (under the lock) before its context may
- * free it, so a context's eventfd is written only while it is open.
+ * free it, so a context's eventfd is written only while it is open, and a
+ * handle found on the list can be read until the lock is dropped.
  */
 
 #include "aio/aio.h"
@@ -27,6 +30,10 @@
 #include <unistd.h>
 
 static pthread_mutex_t aio_shared_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Every device that has a serving handle, so that the handle given to
+ * bdus_aio_share_dev() is found before it is read: its owner may have
+ * closed and freed it meanwhile.  Under aio_shared_lock. */
+static struct aio_shared_dev *aio_shared_devices;
 
 bool aio_shared_init(struct bdus_aio_dev *dev, struct bdus_session *session,
 		     uint32_t queue_depth)
@@ -96,43 +103,73 @@ static bool aio_shared_claim_locked(struct aio_shared_dev *shared,
 bool aio_shared_claim(struct bdus_aio_dev *dev, uint32_t first,
 		      uint32_t count)
 {
+	struct aio_shared_dev *shared = dev->shared;
 	bool ok;
 
 	pthread_mutex_lock(&aio_shared_lock);
-	ok = aio_shared_claim_locked(dev->shared, dev, first, count);
+	ok = aio_shared_claim_locked(shared, dev, first, count);
+	if (ok) {
+		/* Only now may other contexts share it: dev is complete. */
+		shared->next = aio_shared_devices;
+		aio_shared_devices = shared;
+	}
 	pthread_mutex_unlock(&aio_shared_lock);
 	return ok;
 }
 
-/* What sharing needs of the device; false (failed) if it lacks it. */
-static bool aio_shared_check_join(const struct aio_shared_dev *shared,
-				  const struct bdus_aio_dev *other,
-				  const struct bdus_aio *aio)
+/* The shared part of other, if other is a handle that has not finished
+ * closing (and so is not freed); NULL if not. */
+static struct aio_shared_dev *
+aio_shared_find_locked(const struct bdus_aio_dev *other)
 {
-	if (!shared || shared->closing)
+	for (struct aio_shared_dev *s = aio_shared_devices; s; s = s->next)
+		for (struct bdus_aio_dev *h = s->handles; h; h = h->next_handle)
+			if (h == other)
+				return s;
+	return NULL;
+}
+
+/* Whether dev, of another context, may join shared, whose handle other
+ * is; copies other's attributes into dev.  False (failed) if not. */
+static bool aio_shared_check_join_locked(struct aio_shared_dev *shared,
+					 struct bdus_aio_dev *dev,
+					 const struct bdus_aio_dev *other)
+{
+	if (shared->closing)
 		return bdus_fail(ESHUTDOWN, "%s is closing", other->path);
-	if (!aio->pool.count && !shared->session.buffers)
+	for (struct bdus_aio_dev *h = shared->handles; h; h = h->next_handle)
+		if (h->aio == dev->aio)
+			return bdus_fail(EINVAL,
+					 "%s is already served by this context: "
+					 "one context serves its queues through "
+					 "one handle",
+					 other->path);
+	if (!dev->aio->pool.count && !shared->session.buffers)
 		return bdus_fail(EINVAL,
 				 "%s is served with shared buffers, so it has "
 				 "no buffers per slot: share it from a context "
 				 "with shared_buffers too",
 				 other->path);
+	if (!aio_check_pool_fits(dev->aio, other->attrs.max_read_write_size))
+		return false;
+	dev->attrs = other->attrs;
+	dev->ext = other->ext;
+	dev->id = other->id;
+	memcpy(dev->path, other->path, sizeof(dev->path));
 	return true;
 }
 
-bool aio_shared_join(struct bdus_aio_dev *dev, struct bdus_aio_dev *other,
+bool aio_shared_join(struct bdus_aio_dev *dev, const struct bdus_aio_dev *other,
 		     uint32_t first, uint32_t count)
 {
 	struct aio_shared_dev *shared;
 	bool ok;
 
 	pthread_mutex_lock(&aio_shared_lock);
-	shared = other->shared;
-	ok = aio_shared_check_join(shared, other, dev->aio) &&
-	     aio_check_queue_range(other->id,
-				   shared->session.config.num_queues, first,
-				   &count) &&
-	     aio_dev_alloc_requests(dev, count, shared->queue_depth) &&
+	shared = aio_shared_find_locked(other);
+	ok = (shared || bdus_fail(ESHUTDOWN,
+				  "the device handle given has closed")) &&
+	     aio_shared_check_join_locked(shared, dev, other) &&
 	     aio_shared_claim_locked(shared, dev, first, count);
 	if (ok) {
 		shared->refs++;
@@ -143,7 +180,15 @@ bool aio_shared_join(struct bdus_aio_dev *dev, struct bdus_aio_dev *other,
 		dev->fd = shared->session.fd;
 	}
 	pthread_mutex_unlock(&aio_shared_lock);
-	return ok;
+	if (!ok)
+		return false;
+	/* Not under the lock: it may fail for this context alone.  If the
+	 * device began closing meanwhile, dev was asked to close as well. */
+	if (!aio_dev_alloc_requests(dev, dev->num_queues, shared->queue_depth)) {
+		aio_shared_put(dev);
+		return false;
+	}
+	return true;
 }
 
 void aio_shared_ask_close(struct bdus_aio_dev *dev)
@@ -172,6 +217,7 @@ void aio_shared_ask_close(struct bdus_aio_dev *dev)
 void aio_shared_put(struct bdus_aio_dev *dev)
 {
 	struct aio_shared_dev *shared = dev->shared;
+	struct aio_shared_dev **link2;
 	struct bdus_aio_dev **link;
 	bool last;
 
@@ -183,7 +229,17 @@ void aio_shared_put(struct bdus_aio_dev *dev)
 			*link = dev->next_handle;
 			break;
 		}
+	for (uint32_t q = dev->first_queue;
+	     q < dev->first_queue + dev->num_queues; q++)
+		shared->queue_taken[q] = false;
 	last = --shared->refs == 0;
+	if (last)
+		for (link2 = &aio_shared_devices; *link2;
+		     link2 = &(*link2)->next)
+			if (*link2 == shared) {
+				*link2 = shared->next;
+				break;
+			}
 	dev->shared = NULL;
 	pthread_mutex_unlock(&aio_shared_lock);
 	dev->session = NULL;

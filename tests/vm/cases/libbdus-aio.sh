@@ -182,9 +182,16 @@ fio --name=close --filename="$dev" --direct=1 --ioengine=libaio --rw=randread \
 	--bs=4k --iodepth=8 --size=6M --time_based --runtime=60 \
 	--cpus_allowed=1 >/tmp/fio-close.out 2>&1 &
 fio_pid=$!
+wait_for "! kill -0 $U_PID 2>/dev/null" 60 || fail "the sharing driver did not exit after one part closed"
 wait_exit "$U_PID" || fail "the sharing driver exited with $?: $(cat "$U_ERR")"
 grep -q "closing after 100" "$U_ERR" || fail "the second thread did not close: $(cat "$U_ERR")"
 [[ $(grep -c '^closed ' "$U_OUT") == 2 ]] || fail "not one DEVICE_CLOSED per thread: $(cat "$U_OUT")"
+# The thread that did not close is told why, before its part closes.
+term=$(grep -n "^terminated ${dev#/dev/bdus-} thread 0\$" "$U_OUT" | cut -d: -f1)
+closed=$(grep -n "^closed ${dev#/dev/bdus-} thread 0\$" "$U_OUT" | cut -d: -f1)
+[[ -n $term && -n $closed ]] && ((term < closed)) ||
+	fail "thread 0 did not see DEVICE_TERMINATED before DEVICE_CLOSED: $(cat "$U_OUT")"
+! grep -q "^terminated .* thread 1\$" "$U_OUT" || fail "the closing thread saw DEVICE_TERMINATED: $(cat "$U_OUT")"
 wait_for "[[ ! -e $dev ]]" 10 || fail "the device outlived its driver's close"
 wait "$fio_pid" 2>/dev/null || true
 
