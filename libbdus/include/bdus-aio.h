@@ -126,7 +126,11 @@ bdus_aio_create(const struct bdus_aio_attrs *attrs)
  * already running is waited for).  Owner only (from another thread it
  * does nothing); blocks while the kernel gives the commands back.  With a
  * ring of the driver's own it waits on that ring, consuming CQEs that are
- * not libbdus's unseen: have no I/O of the driver's in flight then.
+ * not libbdus's unseen: have no I/O of the driver's in flight then.  (A
+ * device whose commands kbdus refused to give back, which it never should:
+ * on the context's own ring they are cancelled with it; on the driver's,
+ * that device's session and the shared buffers are left behind, not
+ * freed, since the kernel may still use them.)
  */
 void bdus_aio_destroy(struct bdus_aio *aio);
 
@@ -241,7 +245,10 @@ bdus_aio_attach_dev(struct bdus_aio *aio, uint64_t dev_id,
  *
  * dev is another context's handle, which its owner may be using, closing
  * or freeing meanwhile: it is looked up among the open handles before it
- * is read, and one that has closed fails with ESHUTDOWN.  A context
+ * is read, and one that has closed fails with ESHUTDOWN.  (A freed
+ * handle's memory may be reused for a new handle of its context, which
+ * this would then share: pass a handle that its owner has not yet seen
+ * close.)  A context
  * without shared_buffers cannot share a device that one with them created
  * (it has no buffers per slot).  NULL on failure (errno,
  * bdus_get_error_message()): EINVAL for a queue out of range or a device
@@ -270,8 +277,11 @@ bdus_aio_get_dev_ext_attrs(const struct bdus_aio_dev *dev);
  * recoverable one waits for a new driver with the requests left
  * uncompleted.  Returns at once.  The device's last event,
  * BDUS_AIO_DEVICE_CLOSED, comes once every request handed out was
- * completed or released and the kernel gave its commands back.  Calling
- * it again does nothing.  Owner only.
+ * completed or released and the kernel gave its commands back.  (Should
+ * kbdus refuse to give them back, which it never should, CLOSED comes
+ * anyway, after an error, and the device stays open for kbdus until the
+ * commands return or the context is destroyed.)  Calling it again does
+ * nothing.  Owner only.
  */
 void bdus_aio_close_dev(struct bdus_aio_dev *dev);
 

@@ -67,7 +67,8 @@ struct aio_request {
  * What every context serving one device shares (bdus_aio_share_dev()):
  * its session, and which queues are taken.  A device served by one
  * context has one of these too.  Each handle (struct bdus_aio_dev) holds a
- * reference until its own close finished; the last one closes the session,
+ * reference until its own close finished and nothing of it is posted (see
+ * stop_refused); the last one closes the session,
  * which is the driver's exit for kbdus.  So the session outlives every
  * command any handle posted on it.
  *

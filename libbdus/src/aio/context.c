@@ -468,6 +468,12 @@ static void aio_on_cqe(struct bdus_aio *aio, const struct io_uring_cqe *cqe)
 	struct aio_request *req = address;
 
 	if (req->public.dev->closed) {
+		/* A COMMIT's pool buffer is the context's: it goes back. */
+		if ((cqe->user_data & AIO_KIND_MASK) == AIO_COMMIT_DATA &&
+		    req->commit_buffer) {
+			aio_pool_put(aio, req->commit_buffer);
+			req->commit_buffer = NULL;
+		}
 		aio_dev_on_late_cqe(req->public.dev);
 		return;
 	}
@@ -625,6 +631,7 @@ BDUS_API void bdus_aio_destroy(struct bdus_aio *aio)
 {
 	struct bdus_saved_error error;
 	struct bdus_aio_dev *dev, *next;
+	bool leave_pool = false;
 
 	if (!aio || !aio_check_owner(aio, "bdus_aio_destroy"))
 		return;
@@ -667,10 +674,18 @@ BDUS_API void bdus_aio_destroy(struct bdus_aio *aio)
 		sched_yield();
 	for (dev = aio->devices; dev; dev = next) {
 		next = dev->next;
+		/* A STOP kbdus refused (it never should): on the driver's
+		 * ring, its commands may still name the session's and the
+		 * pool's memory, so both are left behind rather than freed. */
+		if (!aio->own_ring && dev->posted) {
+			leave_pool = true;
+			continue;
+		}
 		aio_dev_free(dev);
 	}
 	bdus_close_quietly(aio->eventfd);
-	aio_pool_free(aio);
+	if (!leave_pool)
+		aio_pool_free(aio);
 	free(aio->events);
 	free(aio);
 	bdus_restore_error(&error);

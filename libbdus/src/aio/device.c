@@ -344,6 +344,19 @@ static bool aio_check_create_queues(const struct aio_dev_args *args)
 	return true;
 }
 
+/* How many queues a new device's handle serves, as far as is known before
+ * kbdus makes it (ext->num_queues 0: kbdus's default of 1). */
+static uint32_t aio_create_queue_count(const struct aio_dev_args *args)
+{
+	uint32_t total = args->ext.num_queues ? args->ext.num_queues : 1;
+
+	if (args->dattrs.num_queues)
+		return args->dattrs.num_queues;
+	return total > args->dattrs.first_queue ?
+		       total - args->dattrs.first_queue :
+		       1;
+}
+
 BDUS_API struct bdus_aio_dev *
 bdus_aio_create_dev_sized(struct bdus_aio *aio, const struct bdus_attrs *attrs,
 			  const struct bdus_ext_attrs *ext, size_t ext_size,
@@ -359,10 +372,7 @@ bdus_aio_create_dev_sized(struct bdus_aio *aio, const struct bdus_attrs *attrs,
 			       ext_size, dattrs, dattrs_size) ||
 	    !bdus_validate_attrs_for_run(attrs) ||
 	    !aio_check_create_queues(&args) ||
-	    !aio_check_room(aio, aio_cq_need(aio,
-					     args.dattrs.num_queues ?
-						     args.dattrs.num_queues :
-						     args.ext.num_queues,
+	    !aio_check_room(aio, aio_cq_need(aio, aio_create_queue_count(&args),
 					     args.ext.queue_depth)))
 		return NULL;
 
