@@ -64,6 +64,7 @@ install-lib:
 	ln -sf $(BDUS_SONAME) $(DESTDIR)$(LIBDIR)/libbdus.so
 	$(INSTALL) -m 644 $(BUILD)/lib/libbdus.a $(DESTDIR)$(LIBDIR)/
 	$(INSTALL) -m 644 $(TOP)/libbdus/include/bdus.h \
+		$(TOP)/libbdus/include/bdus-ext.h \
 		$(TOP)/libbdus/include/bdus-aio.h \
 		$(TOP)/libbdus/include/bdus-passthrough.h $(DESTDIR)$(INCLUDEDIR)/
 	$(INSTALL) -m 644 $(TOP)/kbdus/include/uapi/linux/kbdus.h \
@@ -145,7 +146,8 @@ uninstall: uninstall-module
 		$(DESTDIR)$(LIBDIR)/$(BDUS_SONAME) \
 		$(DESTDIR)$(LIBDIR)/libbdus.so $(DESTDIR)$(LIBDIR)/libbdus.a \
 		$(DESTDIR)$(LIBDIR)/pkgconfig/bdus.pc \
-		$(DESTDIR)$(INCLUDEDIR)/bdus.h $(DESTDIR)$(INCLUDEDIR)/bdus-aio.h \
+		$(DESTDIR)$(INCLUDEDIR)/bdus.h $(DESTDIR)$(INCLUDEDIR)/bdus-ext.h \
+		$(DESTDIR)$(INCLUDEDIR)/bdus-aio.h \
 		$(DESTDIR)$(INCLUDEDIR)/bdus-passthrough.h \
 		$(DESTDIR)$(INCLUDEDIR)/kbdus.h \
 		$(PROGRAMS:%=$(DESTDIR)$(BINDIR)/%) \
