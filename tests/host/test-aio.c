@@ -236,11 +236,11 @@ static void test_share(void)
 		dattrs.num_queues = 0;
 		expect_dev_refusal("a first queue past ext->num_queues", &attrs,
 				   &two, &dattrs, EINVAL,
-				   "must be below ext->num_queues", 0);
+				   "has 2 queues: there is no queue 2", 0);
 		dattrs.first_queue = 1;
 		dattrs.num_queues = 2;
 		expect_dev_refusal("queues past ext->num_queues", &attrs, &two,
-				   &dattrs, EINVAL, "exceeds ext->num_queues", 0);
+				   &dattrs, EINVAL, "are too many", 0);
 	}
 }
 

@@ -254,10 +254,11 @@ void aio_dev_free(struct bdus_aio_dev *dev);
 
 /* share.c */
 
-/* Whether a device (id) with num_queues queues has count queues from
- * first (count 0: all from first, and *count says how many); fails if not. */
-bool aio_check_queue_range(uint64_t id, uint32_t num_queues, uint32_t first,
-			   uint32_t *count);
+/* Whether a device (name, for the message) with num_queues queues has
+ * count queues from first (count 0: all from first, and *count says how
+ * many); fails if not. */
+bool aio_check_queue_range(const char *name, uint32_t num_queues,
+			   uint32_t first, uint32_t *count);
 /* A new device's shared part, owning session (moved in); false if out of
  * memory (the session is then left to the caller). */
 bool aio_shared_init(struct bdus_aio_dev *dev, struct bdus_session *session,

@@ -321,40 +321,17 @@ static bool aio_dev_args_init(struct aio_dev_args *args, struct bdus_aio *aio,
 	       aio_check_ext(&args->ext);
 }
 
-/* The queues asked for, against ext->num_queues if set, before kbdus
- * makes the device (which may still give it fewer queues). */
-static bool aio_check_create_queues(const struct aio_dev_args *args)
+/* The queues a new device's handle serves, checked against
+ * ext->num_queues if set, before kbdus makes the device (which may still
+ * give it fewer, and checks them then); *count: how many (0: unknown). */
+static bool aio_check_create_queues(const struct aio_dev_args *args,
+				    uint32_t *count)
 {
-	uint32_t total = args->ext.num_queues;
-	uint32_t first = args->dattrs.first_queue;
-
-	if (!total)
-		return true;
-	if (first >= total)
-		return bdus_fail(EINVAL,
-				 "dattrs->first_queue (%" PRIu32 ") must be "
-				 "below ext->num_queues (%" PRIu32 ")",
-				 first, total);
-	if (args->dattrs.num_queues > total - first)
-		return bdus_fail(EINVAL,
-				 "dattrs->num_queues (%" PRIu32 ") from queue "
-				 "%" PRIu32 " exceeds ext->num_queues (%" PRIu32
-				 ")",
-				 args->dattrs.num_queues, first, total);
-	return true;
-}
-
-/* How many queues a new device's handle serves, as far as is known before
- * kbdus makes it (ext->num_queues 0: kbdus's default of 1). */
-static uint32_t aio_create_queue_count(const struct aio_dev_args *args)
-{
-	uint32_t total = args->ext.num_queues ? args->ext.num_queues : 1;
-
-	if (args->dattrs.num_queues)
-		return args->dattrs.num_queues;
-	return total > args->dattrs.first_queue ?
-		       total - args->dattrs.first_queue :
-		       1;
+	*count = args->dattrs.num_queues;
+	return !args->ext.num_queues ||
+	       aio_check_queue_range("the new device (ext->num_queues)",
+				     args->ext.num_queues,
+				     args->dattrs.first_queue, count);
 }
 
 BDUS_API struct bdus_aio_dev *
@@ -367,13 +344,13 @@ bdus_aio_create_dev_sized(struct bdus_aio *aio, const struct bdus_attrs *attrs,
 	struct bdus_session session;
 	struct aio_dev_args args;
 	struct bdus_aio_dev *dev;
+	uint32_t count;
 
 	if (!aio_dev_args_init(&args, aio, "bdus_aio_create_dev", attrs, ext,
 			       ext_size, dattrs, dattrs_size) ||
 	    !bdus_validate_attrs_for_run(attrs) ||
-	    !aio_check_create_queues(&args) ||
-	    !aio_check_room(aio, aio_cq_need(aio, aio_create_queue_count(&args),
-					     args.ext.queue_depth)))
+	    !aio_check_create_queues(&args, &count) ||
+	    !aio_check_room(aio, aio_cq_need(aio, count, args.ext.queue_depth)))
 		return NULL;
 
 	dev = aio_dev_alloc(aio, attrs, user_data);
@@ -426,15 +403,17 @@ bdus_aio_attach_dev_sized(struct bdus_aio *aio, uint64_t dev_id,
 	struct aio_dev_args args;
 	struct bdus_aio_dev *dev;
 	uint32_t count;
+	char path[32];
 
 	if (!aio_dev_args_init(&args, aio, "bdus_aio_attach_dev", attrs, ext,
 			       ext_size, dattrs, dattrs_size))
 		return NULL;
 	/* Checked before attaching: attaching ends the current driver. */
 	count = args.dattrs.num_queues;
+	bdus_device_path(path, sizeof(path), dev_id);
 	if (!bdus_validate_against_device(dev_id, &args.ops, attrs, &args.ext,
 					  false, &config) ||
-	    !aio_check_queue_range(dev_id, config.num_queues,
+	    !aio_check_queue_range(path, config.num_queues,
 				   args.dattrs.first_queue, &count) ||
 	    !aio_check_room(aio, aio_cq_need(aio, count,
 					     config.queue_depth)) ||

@@ -57,21 +57,21 @@ bool aio_shared_init(struct bdus_aio_dev *dev, struct bdus_session *session,
 	return true;
 }
 
-bool aio_check_queue_range(uint64_t id, uint32_t num_queues, uint32_t first,
-			   uint32_t *count)
+bool aio_check_queue_range(const char *name, uint32_t num_queues,
+			   uint32_t first, uint32_t *count)
 {
 	if (first >= num_queues)
 		return bdus_fail(EINVAL,
-				 "bdus-%" PRIu64 " has %" PRIu32 " queues: there "
-				 "is no queue %" PRIu32,
-				 id, num_queues, first);
+				 "%s has %" PRIu32 " queues: there is no queue "
+				 "%" PRIu32,
+				 name, num_queues, first);
 	if (*count == 0)
 		*count = num_queues - first;
 	if (*count > num_queues - first)
 		return bdus_fail(EINVAL,
-				 "bdus-%" PRIu64 " has %" PRIu32 " queues: "
-				 "%" PRIu32 " from queue %" PRIu32 " are too many",
-				 id, num_queues, *count, first);
+				 "%s has %" PRIu32 " queues: %" PRIu32 " from "
+				 "queue %" PRIu32 " are too many",
+				 name, num_queues, *count, first);
 	return true;
 }
 
@@ -82,8 +82,10 @@ static bool aio_shared_claim_locked(struct aio_shared_dev *shared,
 {
 	const struct kbdus_device_config *config = &shared->session.config;
 
-	if (!aio_check_queue_range((uint64_t)config->id, config->num_queues, first,
-				   &count))
+	char path[32];
+
+	bdus_device_path(path, sizeof(path), config->id);
+	if (!aio_check_queue_range(path, config->num_queues, first, &count))
 		return false;
 	for (uint32_t q = first; q < first + count; q++)
 		if (shared->queue_taken[q])
