@@ -48,6 +48,12 @@ struct pt_io {
 	struct work_struct work;
 	struct kbdus_slot *slot; /* COMPLETING until pt_work() ends it */
 	int type;
+	/*
+	 * Whether what it writes must be stable before it completes: a FUA
+	 * write, or any write to a device without a write cache, to which
+	 * the block layer sends no FLUSH that would make it so later.
+	 */
+	bool stable;
 	u32 num_extents;
 	u32 num_bvecs;
 	struct pt_extent extents[KBDUS_PASSTHROUGH_MAX_EXTENTS];
@@ -276,7 +282,7 @@ static int pt_check_extents(struct kbdus_device *kdev,
 {
 	u32 block = kdev->config.logical_block_size;
 	u64 total = 0, end;
-	u32 i, j;
+	u32 i;
 
 	switch (request->type) {
 	case KBDUS_REQ_READ:
@@ -304,22 +310,35 @@ static int pt_check_extents(struct kbdus_device *kdev,
 			return -EINVAL;
 		}
 		total += e->length;
-
-		/* Two extents of one file may not overlap: a write would
-		 * land twice, a flush be asked for twice. */
-		for (j = 0; j < i; j++) {
-			const struct kbdus_extent *f = &extents[j];
-
-			if (f->backing != e->backing)
-				continue;
-			if (request->type == KBDUS_REQ_FLUSH ||
-			    (e->offset < f->offset + f->length &&
-			     f->offset < e->offset + e->length))
-				return -EINVAL;
-		}
 	}
 
 	return total == request->size ? 0 : -EINVAL;
+}
+
+/*
+ * Two extents of one file may not overlap: a write would land twice, a
+ * flush be asked for twice.  One file may hide behind two backing ids (or
+ * two opens of it), so compare inodes, once pt_get_files() has them.
+ */
+static int pt_check_overlap(const struct pt_io *io)
+{
+	u32 i, j;
+
+	for (i = 0; i < io->num_extents; i++) {
+		const struct pt_extent *e = &io->extents[i];
+
+		for (j = 0; j < i; j++) {
+			const struct pt_extent *f = &io->extents[j];
+
+			if (file_inode(f->file) != file_inode(e->file))
+				continue;
+			if (io->type == KBDUS_REQ_FLUSH ||
+			    (e->pos < f->pos + f->length &&
+			     f->pos < e->pos + e->length))
+				return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 /* Takes a reference on each extent's file: -EBADF if one is not
@@ -388,9 +407,13 @@ static void pt_init_kiocb(struct kiocb *kiocb, struct file *file, loff_t pos)
  * size for both (a 4Kn disk under a device of 512-byte blocks): there, go
  * through the page cache rather than fail.
  */
-static bool pt_can_go_direct(struct block_device *bdev, loff_t pos,
+static bool pt_can_go_direct(struct file *file, loff_t pos,
 			     struct iov_iter *iter)
 {
+	struct block_device *bdev = backing_bdev(file);
+
+	if (!(file->f_flags & O_DIRECT))
+		return false;
 	return !bdev || (IS_ALIGNED(pos, bdev_logical_block_size(bdev)) &&
 			 bdev_iter_is_aligned(bdev, iter));
 }
@@ -398,7 +421,7 @@ static bool pt_can_go_direct(struct block_device *bdev, loff_t pos,
 /* Writes all of iter at pos, retrying short writes so that a full file
  * reports its error. */
 static ssize_t pt_write_all(struct file *file, struct iov_iter *iter,
-			    loff_t pos, bool fua, bool direct)
+			    loff_t pos, bool stable, bool direct)
 {
 	size_t total = iov_iter_count(iter);
 	struct kiocb kiocb;
@@ -406,7 +429,7 @@ static ssize_t pt_write_all(struct file *file, struct iov_iter *iter,
 
 	while (iov_iter_count(iter)) {
 		pt_init_kiocb(&kiocb, file, pos);
-		if (fua)
+		if (stable)
 			kiocb.ki_flags |= IOCB_DSYNC;
 		if (!direct)
 			kiocb.ki_flags &= ~IOCB_DIRECT;
@@ -420,32 +443,52 @@ static ssize_t pt_write_all(struct file *file, struct iov_iter *iter,
 	return total;
 }
 
+static ssize_t pt_read(struct file *file, struct iov_iter *iter, loff_t pos,
+		       bool direct)
+{
+	struct kiocb kiocb;
+
+	pt_init_kiocb(&kiocb, file, pos);
+	if (!direct)
+		kiocb.ki_flags &= ~IOCB_DIRECT;
+	return file->f_op->read_iter(&kiocb, iter);
+}
+
+/*
+ * Reads or writes iter at pos.  Direct I/O may still refuse an alignment
+ * that pt_can_go_direct() cannot see: the file system's sector size may
+ * exceed its device's (mkfs.xfs -s size=4096 on 512-byte sectors), or the
+ * data may live elsewhere (an XFS realtime file).  Then the page cache
+ * serves it, as for the misaligned I/O above.
+ */
+static ssize_t pt_rw(struct file *file, struct iov_iter *iter, loff_t pos,
+		     bool write, bool stable)
+{
+	bool direct = pt_can_go_direct(file, pos, iter);
+	struct iov_iter start = *iter;
+	ssize_t ret;
+
+	ret = write ? pt_write_all(file, iter, pos, stable, direct) :
+		      pt_read(file, iter, pos, direct);
+	if (ret != -EINVAL || !direct)
+		return ret;
+	*iter = start;
+	return write ? pt_write_all(file, iter, pos, stable, false) :
+		       pt_read(file, iter, pos, false);
+}
+
 /* Reads or writes one extent's share of the request's pages, which start
  * done bytes into them. */
 static int pt_read_write(struct pt_io *io, struct pt_extent *e, size_t done)
 {
 	bool write = io->type != KBDUS_REQ_READ;
-	struct block_device *bdev = backing_bdev(e->file);
 	struct iov_iter iter;
-	struct kiocb kiocb;
-	bool direct;
 	ssize_t ret;
 
 	iov_iter_bvec(&iter, write ? ITER_SOURCE : ITER_DEST, io->bvecs,
 		      io->num_bvecs, done + e->length);
 	iov_iter_advance(&iter, done);
-
-	direct = pt_can_go_direct(bdev, e->pos, &iter);
-
-	if (write) {
-		ret = pt_write_all(e->file, &iter, e->pos,
-				   io->type == KBDUS_REQ_FUA_WRITE, direct);
-	} else {
-		pt_init_kiocb(&kiocb, e->file, e->pos);
-		if (!direct)
-			kiocb.ki_flags &= ~IOCB_DIRECT;
-		ret = e->file->f_op->read_iter(&kiocb, &iter);
-	}
+	ret = pt_rw(e->file, &iter, e->pos, write, io->stable);
 
 	/* Short: the file ended (or shrank).  Never let unread pages, which
 	 * hold whatever they held, pass for data. */
@@ -455,9 +498,8 @@ static int pt_read_write(struct pt_io *io, struct pt_extent *e, size_t done)
 }
 
 /* Writes zeros where the file cannot allocate them (tmpfs, say). */
-static int pt_write_zeros(struct pt_extent *e)
+static int pt_write_zeros(struct pt_extent *e, bool stable)
 {
-	struct block_device *bdev = backing_bdev(e->file);
 	struct bio_vec zeros[16];
 	struct iov_iter iter;
 	loff_t pos = e->pos;
@@ -473,14 +515,24 @@ static int pt_write_zeros(struct pt_extent *e)
 	while (left) {
 		n = min_t(u64, left, ARRAY_SIZE(zeros) * PAGE_SIZE);
 		iov_iter_bvec(&iter, ITER_SOURCE, zeros, ARRAY_SIZE(zeros), n);
-		ret = pt_write_all(e->file, &iter, pos, false,
-				   pt_can_go_direct(bdev, pos, &iter));
+		ret = pt_rw(e->file, &iter, pos, true, stable);
 		if (ret != n)
 			return ret < 0 ? pt_error(ret) : EIO;
 		pos += n;
 		left -= n;
 	}
 	return 0;
+}
+
+/* fallocate, then, for a stable write, the range's data and the metadata
+ * that finds it (a punched hole, new blocks, the size). */
+static int pt_fallocate(struct pt_io *io, struct pt_extent *e, int mode)
+{
+	int ret = vfs_fallocate(e->file, mode, e->pos, e->length);
+
+	if (ret || !io->stable)
+		return ret;
+	return vfs_fsync_range(e->file, e->pos, e->pos + e->length - 1, 1);
 }
 
 static int pt_extent(struct pt_io *io, struct pt_extent *e, size_t done)
@@ -500,8 +552,7 @@ static int pt_extent(struct pt_io *io, struct pt_extent *e, size_t done)
 	case KBDUS_REQ_DISCARD:
 		/* A hint: where holes cannot be punched (or a device refuses
 		 * the range), nothing is lost by keeping the data. */
-		ret = vfs_fallocate(e->file, mode | FALLOC_FL_PUNCH_HOLE,
-				    e->pos, e->length);
+		ret = pt_fallocate(io, e, mode | FALLOC_FL_PUNCH_HOLE);
 		return ret && ret != -EOPNOTSUPP && ret != -EINVAL ?
 			       pt_error(ret) :
 			       0;
@@ -524,11 +575,11 @@ static int pt_extent(struct pt_io *io, struct pt_extent *e, size_t done)
 	if (S_ISBLK(inode->i_mode) &&
 	    e->pos + e->length > bdev_nr_bytes(backing_bdev(e->file)))
 		return ENOSPC;
-	ret = vfs_fallocate(e->file, mode, e->pos, e->length);
+	ret = pt_fallocate(io, e, mode);
 	/* A block device refuses ranges that are not aligned to its blocks
 	 * (EINVAL), which writing zeros handles. */
 	if (ret == -EOPNOTSUPP || (ret == -EINVAL && S_ISBLK(inode->i_mode)))
-		return pt_write_zeros(e);
+		return pt_write_zeros(e, io->stable);
 	return ret ? pt_error(ret) : 0;
 }
 
@@ -603,11 +654,15 @@ int kbdus_passthrough_reply(struct kbdus_session *session, u64 handle,
 	if (!io)
 		return -ENOMEM;
 	io->type = request.type;
+	io->stable = request.type == KBDUS_REQ_FUA_WRITE ||
+		     !(session->kdev->config.flags & KBDUS_CONFIG_WRITE_CACHE);
 	io->num_extents = num_extents;
 	io->num_bvecs = num_bvecs;
 	INIT_WORK(&io->work, pt_work);
 
 	ret = pt_get_files(session, io, extents);
+	if (!ret)
+		ret = pt_check_overlap(io);
 	if (ret)
 		goto err_free;
 

@@ -584,6 +584,23 @@ static void check_refusals(struct session *s, const struct kbdus_request *req,
 				       &args) == 0,
 		      "unregistering", id);
 		REFUSED(d.extents[1].backing = (uint32_t)id, EBADF);
+
+		/* File a opened again, under a new id: still one file, whose
+		 * pieces overlap. */
+		char path[512];
+		int again;
+
+		snprintf(path, sizeof(path), "%s/a", dir);
+		again = open(path, O_RDWR | O_CLOEXEC);
+		id = register_file(s->fd, again);
+		check(again >= 0 && id >= 0, "registering file a again", id);
+		REFUSED((d.extents[1].backing = (uint32_t)id,
+			 d.extents[1].offset = req->offset + 2048),
+			EINVAL);
+		args.id = (uint32_t)id;
+		check(ioctl(s->fd, KBDUS_IOCTL_BACKING_UNREGISTER, &args) == 0,
+		      "unregistering", -errno);
+		close(again);
 	}
 #undef REFUSED
 }

@@ -14,6 +14,12 @@
 #     not aligned to them goes through its page cache, write-zeros that
 #     its fallocate refuses are written, and write-zeros past its end fail
 #     with ENOSPC;
+#   - a realtime file on XFS, whose realtime device has 4 KiB sectors and
+#     its main one 512-byte sectors: the direct I/O that XFS refuses (kbdus
+#     sees only the main one) goes through the page cache;
+#   - on a device without a write cache, which gets no FLUSH, a passed-
+#     through write has reached the device below when it completes, not
+#     just that device's page cache;
 #   - passthrough onto passthrough: bdus-loop --direct over a file on ext4
 #     on another bdus-loop, with 512 requests in flight, more than a
 #     workqueue runs at once (one shared by both devices deadlocked);
@@ -33,6 +39,24 @@ trap 'if mountpoint -q "$mnt"; then umount "$mnt" || true; fi' EXIT
 
 # Bytes a process moved with read and write system calls (and the like).
 io_bytes() { awk '$1 == "rchar:" || $1 == "wchar:" { n += $2 } END { print n }' "/proc/$1/io"; }
+
+# bdus-loop --direct of 512-byte blocks over backing (opened O_DIRECT), whose
+# direct I/O needs 4 KiB alignment: a 4 KiB write and read at 512 bytes in
+# go through its page cache, and the write reaches it.
+check_unaligned_direct() {
+	local backing=$1 what=$2 dev id
+	dev=$(bdus-loop --direct --logical-block-size 512 "$backing")
+	id=${dev#/dev/bdus-}
+	wait_for "[[ -b $dev ]]" 10 || fail "$dev did not appear"
+	dd if=/tmp/blk of="$dev" bs=4k count=1 seek=512 oflag=direct,seek_bytes status=none ||
+		fail "a 4 KiB write at 512 bytes, over $what"
+	cmp -n 4096 /tmp/blk <(dd if="$dev" bs=4k count=1 skip=512 iflag=direct,skip_bytes status=none) ||
+		fail "a 4 KiB read at 512 bytes, over $what"
+	bdus destroy "$id"
+	wait_for "! pgrep -x bdus-loop >/dev/null" 20 || fail "bdus-loop kept running"
+	cmp -n 4096 /tmp/blk <(dd if="$backing" bs=512 count=8 skip=1 status=none) ||
+		fail "the write at 512 bytes did not reach $what"
+}
 
 load_kbdus
 
@@ -117,17 +141,7 @@ disk=$(losetup --sector-size 4096 --find --show /tmp/4kn.img) || fail "losetup"
 dd if=/dev/urandom of=/tmp/blk bs=4k count=1 status=none
 # O_DIRECT to the disk needs 4 KiB positions: one at 512 bytes in goes
 # through its page cache instead.
-dev=$(bdus-loop --direct --logical-block-size 512 "$disk")
-id=${dev#/dev/bdus-}
-wait_for "[[ -b $dev ]]" 10 || fail "$dev did not appear"
-dd if=/tmp/blk of="$dev" bs=4k count=1 seek=512 oflag=direct,seek_bytes status=none ||
-	fail "a 4 KiB write at 512 bytes"
-cmp -n 4096 /tmp/blk <(dd if="$dev" bs=4k count=1 skip=512 iflag=direct,skip_bytes status=none) ||
-	fail "a 4 KiB read at 512 bytes"
-bdus destroy "$id"
-wait_for "! pgrep -x bdus-loop >/dev/null" 20 || fail "bdus-loop kept running"
-cmp -n 4096 /tmp/blk <(dd if="$disk" bs=512 count=8 skip=1 status=none) ||
-	fail "the write at 512 bytes did not reach the disk"
+check_unaligned_direct "$disk" "a disk with 4 KiB sectors"
 
 # Write-zeros: where the disk's fallocate refuses a range that is not
 # aligned to its sectors, zeros are written; past its end it fails as a
@@ -151,6 +165,48 @@ expect_traced /tmp/trace "passthrough 8 $(((4 << 20) - 4096)) 8192"
 bdus destroy "$Z_ID"
 wait_exit "$Z_PID" || fail "bdus-test-driver failed"
 losetup -d "$disk"
+
+# A realtime file's data lives on XFS's realtime device, here of 4 KiB
+# sectors, while kbdus can only see the main device, of 512-byte sectors:
+# XFS refuses the direct I/O that kbdus finds aligned.
+if grep -qx CONFIG_XFS_RT=y "/boot/config-$(uname -r)"; then
+	info "direct I/O that XFS refuses goes through its page cache"
+	truncate -s 512M /tmp/xfs.img
+	truncate -s 64M /tmp/xfs-rt.img
+	disk=$(losetup --find --show /tmp/xfs.img) || fail "losetup"
+	rtdisk=$(losetup --sector-size 4096 --find --show /tmp/xfs-rt.img) || fail "losetup"
+	mkfs.xfs -q -f -s size=4096 -r rtdev="$rtdisk" "$disk" || fail "mkfs.xfs with a realtime device"
+	mount -o rtdev="$rtdisk" "$disk" "$mnt" || fail "mount $disk"
+	xfs_io -c "chattr +t" "$mnt" || fail "chattr +t" # new files are realtime
+	truncate -s 8M "$mnt/back.img"
+	xfs_io -c stat "$mnt/back.img" | grep -q 'xflags = 0x[0-9a-f]* \[r' ||
+		fail "the file is not realtime: $(xfs_io -c stat "$mnt/back.img" | grep xflags)"
+	check_unaligned_direct "$mnt/back.img" "a realtime file"
+	umount "$mnt"
+	losetup -d "$disk" "$rtdisk"
+	rm -f /tmp/xfs.img /tmp/xfs-rt.img
+else
+	info "skipped: this kernel's XFS has no realtime devices"
+fi
+
+# No flush callback, so no write cache: no FLUSH will ever follow a write,
+# which must reach the device below (its driver's store) before it
+# completes, not wait in that device's page cache.  The device below takes
+# 3 s to store a write, so that writeback that starts on its own cannot
+# land the data before the check.
+info "without a write cache, a passed-through write is stable when it completes"
+rm -f /tmp/low.store
+test_driver LOW --store /tmp/low.store --write-delay-ms 3000 4M
+test_driver NC --ops read,write --passthrough "$LOW_DEV" 4M
+dd if=/dev/urandom of=/tmp/blk64 bs=64k count=1 status=none
+dd if=/tmp/blk64 of="$NC_DEV" bs=64k seek=16 oflag=direct status=none ||
+	fail "a write without a write cache"
+cmp -n 65536 -i 0:1048576 /tmp/blk64 /tmp/low.store ||
+	fail "a write without a write cache completed before it reached the device below"
+bdus destroy "$NC_ID"
+wait_exit "$NC_PID" || fail "bdus-test-driver failed"
+bdus destroy "$LOW_ID"
+wait_exit "$LOW_PID" || fail "the device below's driver failed"
 
 info "passthrough onto passthrough, 512 requests in flight"
 truncate -s 128M /tmp/lower.img

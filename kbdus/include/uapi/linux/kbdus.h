@@ -220,6 +220,11 @@ struct kbdus_reply {
  *     ZERO_RANGE | KEEP_SIZE.  Past a file's end, ZERO_RANGE growing it;
  *     zeros are written where the file cannot allocate them;
  *   - FLUSH: each extent names a file to fsync (offset and length 0).
+ * On a device without KBDUS_CONFIG_WRITE_CACHE, which gets no FLUSH, every
+ * write, discard and write-zeros is stable before it completes, as a FUA
+ * write is (O_DSYNC, or fdatasync of the range after fallocate).
+ * Direct I/O (a file opened O_DIRECT) goes through the page cache where
+ * the file's alignment rules refuse it.
  * The I/O runs in the device's own kernel workers, with the credentials of
  * whoever opened each file, and takes as long as the files take: the
  * request timeout does not apply to it.
@@ -233,7 +238,8 @@ struct kbdus_reply {
  *               of the logical block size (or not 0, for FLUSH); the
  *               lengths do not add up to the request's size; an extent
  *               ends past the largest file offset; two extents of one
- *               file overlap (name one file twice, for FLUSH);
+ *               file overlap (name one file twice, for FLUSH), whatever
+ *               ids or opens of it they name;
  *   EOPNOTSUPP  the request's type cannot be passed through;
  *   EBADF       an extent names no registered file, or a file that was
  *               not opened for what the request does (a write to a file
