@@ -660,6 +660,11 @@ void kbdus_inverter_fill_request(struct kbdus_slot *slot,
 	}
 }
 
+int kbdus_inverter_type(struct kbdus_slot *slot)
+{
+	return slot_type(slot);
+}
+
 u32 kbdus_inverter_payload_in(struct kbdus_slot *slot)
 {
 	switch (slot_type(slot)) {

@@ -333,6 +333,8 @@ void kbdus_inverter_data_end(struct kbdus_slot *slot);
 
 void kbdus_inverter_fill_request(struct kbdus_slot *slot,
 				 struct kbdus_request *request);
+/* The held request's KBDUS_REQ_* type. */
+int kbdus_inverter_type(struct kbdus_slot *slot);
 /* Bytes that travel to the driver on delivery / back on reply. */
 u32 kbdus_inverter_payload_in(struct kbdus_slot *slot);
 u32 kbdus_inverter_payload_out(struct kbdus_slot *slot);

@@ -408,9 +408,12 @@ static int uring_get_data(struct uring_session *us, u64 handle, u64 buffer,
 	if (IS_ERR(slot))
 		return PTR_ERR(slot);
 
-	/* Landing answers the request too: not one whose pages need data. */
+	/* Landing answers the request too: not one whose pages need data,
+	 * nor a FUA write, which may complete only once its data is stable,
+	 * not once it is in the driver's memory. */
 	size = kbdus_inverter_payload_in(slot);
-	if (landing && kbdus_inverter_payload_out(slot)) {
+	if (landing && (kbdus_inverter_payload_out(slot) ||
+			kbdus_inverter_type(slot) == KBDUS_REQ_FUA_WRITE)) {
 		ret = -EINVAL;
 	} else if (size) {
 		iov_iter_ubuf(&iter, ITER_DEST, u64_to_user_ptr(buffer), size);
@@ -506,8 +509,9 @@ static int uring_passthrough(struct uring_session *us, struct uring_queue *uq,
  * buffer, as GET_DATA does, so that the commit half may answer it in the
  * same issue.  A refusal changes nothing (the driver still holds the
  * request): -EINVAL for a request whose reply carries data (a read, whose
- * pages nothing would fill), -EFAULT.  A request that timed out meanwhile
- * is no error: the commit half ignores it, as COMMIT_AND_FETCH does.
+ * pages nothing would fill) or a FUA write, -EFAULT, and -ESTALE for a
+ * request that timed out meanwhile.  The last one matters: nothing landed,
+ * and a driver that treats the buffer as written data must know.
  */
 static int uring_land(struct uring_session *us, struct uring_queue *uq,
 		      struct uring_tag *tag, const void *ring, u64 buffer)
@@ -518,8 +522,7 @@ static int uring_land(struct uring_session *us, struct uring_queue *uq,
 	ret = uring_check_fused(uq, tag, ring, &handle);
 	if (ret)
 		return ret;
-	ret = uring_get_data(us, handle, buffer, true);
-	return ret == -ESTALE ? 0 : ret;
+	return uring_get_data(us, handle, buffer, true);
 }
 
 /* io_uring is cancelling a posted command (its ring or task is going). */

@@ -19,6 +19,8 @@
  *   --fail-flush ERR    fail flush with errno ERR
  *   --abort-after N     return bdus_abort from the Nth request on
  *   --delay-ms N        sleep N ms in every request callback
+ *   --write-delay-ms N  sleep N ms more in write, fua_write and write_ref,
+ *                       before the data is stored
  *   --read-ref good|bad|null
  *                       serve reads through ext read_ref (traced as
  *                       "read_ref OFFSET SIZE"), pointing at the data; for
@@ -88,6 +90,7 @@ static struct {
 	long abort_after;
 	bool linger;
 	unsigned delay_ms;
+	unsigned write_delay_ms;
 	atomic_long requests;
 	char ioctl_text[64];
 	char *memory;
@@ -344,6 +347,8 @@ static int store(const char *buf, uint64_t off, uint32_t size, bool fua,
 		return test.write_error;
 	if (!buffer_is_drivers(buf, size))
 		return EIO;
+	if (test.write_delay_ms)
+		usleep(test.write_delay_ms * 1000u);
 	memcpy(test.memory + off, buf, size);
 	return 0;
 }
@@ -360,6 +365,8 @@ static int do_write_ref(char **data, uint64_t off, uint32_t size,
 		return ret;
 	if (test.write_error)
 		return test.write_error;
+	if (test.write_delay_ms)
+		usleep(test.write_delay_ms * 1000u);
 	if (off >= (1u << 20) && off < (2u << 20) &&
 	    strcmp(write_ref_mode, "good") != 0)
 		*data = strcmp(write_ref_mode, "bad") == 0 ? (char *)16 : NULL;
@@ -460,6 +467,7 @@ enum {
 	OPT_PASSTHROUGH,
 	OPT_PASSTHROUGH_RO,
 	OPT_DELAY_MS,
+	OPT_WRITE_DELAY_MS,
 	OPT_READ_REF,
 	OPT_WRITE_REF,
 	OPT_DRIVER_BUFFERS,
@@ -487,6 +495,7 @@ static const struct option long_options[] = {
 	{ "passthrough", required_argument, NULL, OPT_PASSTHROUGH },
 	{ "passthrough-ro", required_argument, NULL, OPT_PASSTHROUGH_RO },
 	{ "delay-ms", required_argument, NULL, OPT_DELAY_MS },
+	{ "write-delay-ms", required_argument, NULL, OPT_WRITE_DELAY_MS },
 	{ "read-ref", required_argument, NULL, OPT_READ_REF },
 	{ "write-ref", required_argument, NULL, OPT_WRITE_REF },
 	{ "driver-buffers", no_argument, NULL, OPT_DRIVER_BUFFERS },
@@ -631,6 +640,11 @@ static int parse_test_option(struct config *c, int opt, const char *arg)
 		if (!parse_number(arg, &n))
 			return usage("bad --delay-ms", arg);
 		test.delay_ms = (unsigned)n;
+		return 0;
+	case OPT_WRITE_DELAY_MS:
+		if (!parse_number(arg, &n))
+			return usage("bad --write-delay-ms", arg);
+		test.write_delay_ms = (unsigned)n;
 		return 0;
 	case OPT_READ_REF:
 		if (strcmp(arg, "good") && strcmp(arg, "bad") &&

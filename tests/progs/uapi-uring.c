@@ -53,8 +53,10 @@ static void check(bool ok, const char *what, int got)
 	}
 }
 
-static int create_with_timeout(uint32_t protocol, uint32_t timeout_ms,
-			       uint64_t *id)
+/* A device of reads and writes; with write_cache, also FUA writes and
+ * flushes. */
+static int create_config(uint32_t protocol, uint32_t timeout_ms,
+			 bool write_cache, uint64_t *id)
 {
 	struct kbdus_device_config c = {
 		.size = SIZE,
@@ -67,6 +69,12 @@ static int create_with_timeout(uint32_t protocol, uint32_t timeout_ms,
 	};
 	int fd = open(KBDUS_CONTROL_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 
+	if (write_cache) {
+		c.supported_requests |= KBDUS_REQ_BIT(KBDUS_REQ_FUA_WRITE) |
+					KBDUS_REQ_BIT(KBDUS_REQ_FLUSH);
+		c.flags = KBDUS_CONFIG_WRITE_CACHE | KBDUS_CONFIG_FUA;
+	}
+
 	if (fd < 0 || ioctl(fd, KBDUS_IOCTL_CREATE_DEVICE, &c) < 0)
 		die("create");
 	*id = c.id;
@@ -75,7 +83,7 @@ static int create_with_timeout(uint32_t protocol, uint32_t timeout_ms,
 
 static int create(uint32_t protocol, uint64_t *id)
 {
-	return create_with_timeout(protocol, 0, id);
+	return create_config(protocol, 0, false, id);
 }
 
 /* IOSQE_* flags for the next prep(). */
@@ -606,11 +614,13 @@ static int cmd_fuzz(int seconds, unsigned int seed)
 struct transfer {
 	uint64_t id;
 	bool write;
+	int flags; /* more open flags */
 	off_t offset;
 	size_t size;
 	char *data;
 	ssize_t result;
 	int error;
+	atomic_bool done;
 	pthread_t thread;
 };
 
@@ -621,10 +631,11 @@ static void *transfer_fn(void *arg)
 	int fd;
 
 	snprintf(path, sizeof(path), "/dev/bdus-%llu", (unsigned long long)t->id);
-	fd = open(path, (t->write ? O_WRONLY : O_RDONLY) | O_DIRECT);
+	fd = open(path, (t->write ? O_WRONLY : O_RDONLY) | O_DIRECT | t->flags);
 	if (fd < 0) {
 		t->result = -1;
 		t->error = errno;
+		atomic_store(&t->done, true);
 		return NULL;
 	}
 	if (t->write)
@@ -633,14 +644,18 @@ static void *transfer_fn(void *arg)
 		t->result = pread(fd, t->data, t->size, t->offset);
 	t->error = t->result < 0 ? errno : 0;
 	close(fd);
+	atomic_store(&t->done, true);
 	return NULL;
 }
 
-static void start_transfer(struct transfer *t, uint64_t id, bool write,
-			   off_t offset, size_t size)
+/* A transfer whose device is opened with O_DIRECT | flags. */
+static void start_transfer_flags(struct transfer *t, uint64_t id, bool write,
+				 off_t offset, size_t size, int flags)
 {
 	t->id = id;
 	t->write = write;
+	t->flags = flags;
+	atomic_store(&t->done, false);
 	t->offset = offset;
 	t->size = size;
 	t->data = aligned_alloc(4096, size);
@@ -649,6 +664,12 @@ static void start_transfer(struct transfer *t, uint64_t id, bool write,
 		for (size_t i = 0; i < size; i += 512)
 			t->data[i] = (char)(i / 512 + 1);
 	pthread_create(&t->thread, NULL, transfer_fn, t);
+}
+
+static void start_transfer(struct transfer *t, uint64_t id, bool write,
+			   off_t offset, size_t size)
+{
+	start_transfer_flags(t, id, write, offset, size, 0);
 }
 
 /*
@@ -708,6 +729,31 @@ static void late_start(struct io_uring *ring, int fd)
 	late_wait_available(ring, fd);
 }
 
+/* Serves FLUSHes, each with a COMMIT_AND_FETCH, until transfer t ends. */
+static void late_serve_flushes(struct io_uring *ring, int fd,
+			       struct transfer *t,
+			       const struct kbdus_request *desc)
+{
+	while (!atomic_load(&t->done)) {
+		struct __kernel_timespec ts = { .tv_nsec = 100000000 };
+		struct io_uring_cqe *cqe;
+		int tag, r;
+
+		if (!deferred_count &&
+		    io_uring_wait_cqe_timeout(ring, &cqe, &ts) < 0)
+			continue;
+		next_completion(ring, &tag, &r);
+		if (tag >= DEPTH || r != KBDUS_URING_RES_REQUEST ||
+		    desc[tag].type != KBDUS_REQ_FLUSH) {
+			check(false, "only FLUSHes while the transfer ends", r);
+			exit(1);
+		}
+		prep(ring, fd, KBDUS_URING_CMD_COMMIT_AND_FETCH, 0,
+		     (uint16_t)tag, 0, 0, (uint64_t)tag);
+		io_uring_submit(ring);
+	}
+}
+
 static void *other_thread_late(void *arg)
 {
 	int *args = arg; /* fd, tag */
@@ -732,7 +778,7 @@ static int cmd_late(void)
 	struct io_uring ring, ring2;
 	struct transfer t;
 	uint64_t id;
-	int fd = create(KBDUS_PROTOCOL_URING, &id);
+	int fd = create_config(KBDUS_PROTOCOL_URING, 0, true, &id);
 	int res, tag;
 	const struct kbdus_request *desc =
 		mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
@@ -863,12 +909,34 @@ static int cmd_late(void)
 	prep(&ring, fd, KBDUS_URING_CMD_FETCH, 0, (uint16_t)tag, 0, 0, tag);
 	io_uring_submit(&ring);
 
+	/* A FUA write may complete only once its data is stable, which only
+	 * the driver can tell: LAND_AND_FETCH refuses it, and the driver
+	 * still holds it.  (O_DIRECT | O_DSYNC; a FLUSH follows.) */
+	start_transfer_flags(&t, id, true, 16384, 4096, O_DSYNC);
+	tag = late_next_request(&ring);
+	check(desc[tag].type == KBDUS_REQ_FUA_WRITE && desc[tag].size == 4096,
+	      "descriptor of the FUA write", desc[tag].type);
+	memset(store, 0, 4096);
+	BAD(KBDUS_URING_CMD_LAND_AND_FETCH, 0, tag, 0, (uintptr_t)store,
+	    -EINVAL);
+	check(store[0] == 0, "nothing of the FUA write landed", store[0]);
+	res = run_one(&ring, fd, KBDUS_URING_CMD_GET_DATA, 0, (uint16_t)tag, 0,
+		      (uintptr_t)data);
+	check(res == 0 && !memcmp(data, t.data, 4096),
+	      "GET_DATA of the FUA write after the refusal", res);
+	prep(&ring, fd, KBDUS_URING_CMD_COMMIT_AND_FETCH, 0, (uint16_t)tag, 0,
+	     0, tag);
+	io_uring_submit(&ring);
+	late_serve_flushes(&ring, fd, &t, desc);
+	pthread_join(t.thread, NULL);
+	check(t.result == 4096, "the FUA write succeeded", t.error);
+
 	/* On a device with a 1 s timeout, a held write times out: GET_DATA
-	 * is stale, the COMMIT is ignored, and so is a LAND_AND_FETCH's
-	 * landing, which then only posts the slot. */
+	 * and a LAND_AND_FETCH's landing are stale, and the COMMIT after
+	 * either is ignored. */
 	io_uring_queue_exit(&ring);
 	io_uring_queue_init(32, &ring, 0);
-	fd = create_with_timeout(KBDUS_PROTOCOL_URING, 1000, &id);
+	fd = create_config(KBDUS_PROTOCOL_URING, 1000, false, &id);
 	desc = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
 	if (desc == MAP_FAILED)
 		die("mmap");
@@ -891,13 +959,18 @@ static int cmd_late(void)
 	check(t.result < 0 && t.error == ETIMEDOUT,
 	      "the second held write timed out", t.error);
 	memset(data, 0, sizeof(data));
-	/* Stays posted (run_one's 1000), not refused; the last command. */
 	res = run_one(&ring, fd, KBDUS_URING_CMD_LAND_AND_FETCH, 0,
 		      (uint16_t)tag, 0, (uintptr_t)data);
-	check(res == 1000, "LAND_AND_FETCH after the timeout only posts",
+	check(res == -ESTALE, "LAND_AND_FETCH after the timeout is stale",
+	      res);
+	check(data[0] == 0, "nothing landed from a timed-out write", data[0]);
+	/* Stays posted (run_one's 1000): the driver still held the request,
+	 * and its COMMIT_AND_FETCH is ignored; the last command. */
+	res = run_one(&ring, fd, KBDUS_URING_CMD_COMMIT_AND_FETCH, 0,
+		      (uint16_t)tag, 0, 0);
+	check(res == 1000, "COMMIT_AND_FETCH after a stale landing posts",
 	      res);
 	BAD(KBDUS_URING_CMD_COMMIT, 0, tag, 0, 0, -EINVAL); /* none held */
-	check(data[0] == 0, "nothing landed from a timed-out write", data[0]);
 
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;

@@ -265,9 +265,10 @@ static bool fused_refused(int32_t res)
 	return res < 0 && res != -ECANCELED;
 }
 
-/* kbdus could not land a write_ref write's data (write_ref pointed to
- * memory it cannot write): the write fails with EIO and, unless the ring
- * is already stopping, so does the driver. */
+/* kbdus did not land a write_ref write's data.  It timed out meanwhile
+ * (-ESTALE): the reply below is ignored and only posts the slot.  Else
+ * write_ref pointed to memory kbdus cannot write: the write fails with EIO
+ * and, unless the ring is already stopping, so does the driver. */
 static bool on_land_refused(struct uring_ring *r, struct uring_slot *slot,
 			    int32_t res, bool stopping)
 {
@@ -275,7 +276,7 @@ static bool on_land_refused(struct uring_ring *r, struct uring_slot *slot,
 	slot->result = bdus_reply_error(slot->message.type, EIO);
 	if (!uring_ring_commit(r, slot))
 		return stopping || uring_fail(r->server);
-	if (stopping)
+	if (stopping || res == -ESTALE)
 		return true;
 	return uring_report(r->server, -res,
 			    "kbdus could not copy a write's data to where "

@@ -143,6 +143,18 @@ wait_exit "$W_PID" || rc=$?
 grep -q "could not copy a write's data to where write_ref pointed" "$W_ERR" ||
 	{ cat "$W_ERR" >&2; fail "no message about the bad write_ref address"; }
 bdus destroy "$W_ID"
+# A write that times out before write_ref returns: over uring kbdus lands
+# nothing (ESTALE), the write fails, and the driver goes on serving.
+info "write_ref of a write that times out"
+test_driver W --protocol uring --write-ref good --write-delay-ms 2500 \
+	--request-timeout 1000 4M
+expect_error "Connection timed out" dd if=/tmp/block of="$W_DEV" bs=64k seek=8 oflag=direct
+sleep 2 # the callback returns, and its landing is refused
+dd if="$W_DEV" of=/dev/null bs=64k count=1 iflag=direct status=none ||
+	{ cat "$W_ERR" >&2; fail "a read after the timed-out write_ref"; }
+kill -0 "$W_PID" || { cat "$W_ERR" >&2; fail "a timed-out write_ref killed the driver"; }
+bdus destroy "$W_ID"
+wait_exit "$W_PID" || fail "driver exited with $?: $(cat "$W_ERR")"
 expect_error "write_ref needs ops->write" bdus-test-driver --ops read --write-ref good 4M
 # Both refs under fio verify, with callbacks slow enough (1 ms) that a pool
 # runs them: write_ref's data then lands from the ring thread after the

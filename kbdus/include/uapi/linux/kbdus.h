@@ -475,11 +475,13 @@ struct kbdus_mmap_transceive_args {
  *     (one copy into its own memory, at queue depth 1 without a second
  *     round trip).  A refusal completes the command at once, and the
  *     driver still holds the request: -EINVAL for a request whose reply
- *     carries data (a read, an _IOC_READ ioctl; whatever result is),
- *     -EFAULT if buffer faulted (part of it may have been written), and
- *     what COMMIT_AND_FETCH's fetch half refuses (-EBUSY for a posted
- *     slot, say).  A request that timed out meanwhile is dropped as by
- *     COMMIT_AND_FETCH, and nothing lands.  Past the refusals, the
+ *     carries data (a read, an _IOC_READ ioctl; whatever result is) and
+ *     for a FUA write (it completes once its data is stable, which only
+ *     the driver can tell: fetch it with GET_DATA), -EFAULT if buffer
+ *     faulted (part of it may have been written), -ESTALE if the request
+ *     timed out meanwhile (nothing landed; commit it anyway, which is
+ *     ignored and posts the slot), and what COMMIT_AND_FETCH's fetch half
+ *     refuses (-EBUSY for a posted slot, say).  Past the refusals, the
  *     command is a FETCH; on a stopped queue, the request completes and
  *     the command with -ECANCELED, as a COMMIT_AND_FETCH's.
  * Every command of one queue must come from one thread and, while any is
