@@ -410,10 +410,11 @@ static void pt_init_kiocb(struct kiocb *kiocb, struct file *file, loff_t pos)
 static bool pt_can_go_direct(struct file *file, loff_t pos,
 			     struct iov_iter *iter)
 {
-	struct block_device *bdev = backing_bdev(file);
+	struct block_device *bdev;
 
 	if (!(file->f_flags & O_DIRECT))
 		return false;
+	bdev = backing_bdev(file);
 	return !bdev || (IS_ALIGNED(pos, bdev_logical_block_size(bdev)) &&
 			 bdev_iter_is_aligned(bdev, iter));
 }
@@ -456,9 +457,8 @@ static ssize_t pt_read(struct file *file, struct iov_iter *iter, loff_t pos,
 
 /*
  * Reads or writes iter at pos.  Direct I/O may still refuse an alignment
- * that pt_can_go_direct() cannot see: the file system's sector size may
- * exceed its device's (mkfs.xfs -s size=4096 on 512-byte sectors), or the
- * data may live elsewhere (an XFS realtime file).  Then the page cache
+ * that pt_can_go_direct() cannot see, where the data lives on another
+ * device than i_sb->s_bdev (an XFS realtime file).  Then the page cache
  * serves it, as for the misaligned I/O above.
  */
 static ssize_t pt_rw(struct file *file, struct iov_iter *iter, loff_t pos,
