@@ -21,6 +21,7 @@ static bool control_is_session_ioctl(unsigned int command)
 	case KBDUS_IOCTL_TRANSCEIVE:
 	case KBDUS_IOCTL_MMAP_LAYOUT:
 	case KBDUS_IOCTL_MMAP_TRANSCEIVE:
+	case KBDUS_IOCTL_MMAP_SET_BUFFERS:
 	case KBDUS_IOCTL_BACKING_REGISTER:
 	case KBDUS_IOCTL_BACKING_UNREGISTER:
 		return true;

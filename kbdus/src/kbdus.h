@@ -250,6 +250,10 @@ void *kbdus_shm_alloc(size_t size);
 void kbdus_shm_free(void *area);
 int kbdus_shm_mmap(struct vm_area_struct *vma, void *area, size_t size,
 		   bool writable);
+int kbdus_shm_prepare_vma(struct vm_area_struct *vma, size_t size,
+			  bool writable);
+int kbdus_shm_insert(struct vm_area_struct *vma, unsigned long offset,
+		     void *area, unsigned long length);
 
 /* Session flags (bit numbers in kbdus_session.flags). */
 enum {

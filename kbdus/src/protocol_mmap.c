@@ -3,25 +3,51 @@
  * The mmap protocol: request descriptors and payload buffers live in memory
  * shared with the driver, and KBDUS_IOCTL_MMAP_TRANSCEIVE carries only
  * handles.  Payload is copied once, between the request's pages and the
- * slot's buffer.
+ * slot's buffer, which is kbdus's (mapped by the driver) or, after
+ * KBDUS_IOCTL_MMAP_SET_BUFFERS, the driver's own memory.
  *
  * kbdus only ever writes the shared memory; what the driver writes there is
  * data, never trusted as control.
  */
 
 #include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
 
 #include "kbdus.h"
 
+/*
+ * Where a session's payload buffers are.  Decided once, under setup_lock,
+ * and published by a release store of buffers_mode (read with acquire), so
+ * that whoever sees the mode also sees the fields it makes valid:
+ *   UNDECIDED  at first; KBDUS_IOCTL_MMAP_SET_BUFFERS makes them DRIVER,
+ *              and the first mmap reaching past the descriptors or the
+ *              first MMAP_TRANSCEIVE makes them KBDUS;
+ *   KBDUS      buffers (kernel memory, which the driver maps);
+ *   DRIVER     driver_address in driver_mm, copied to and from with the
+ *              user access functions, by that process only.
+ */
+enum mmap_buffers_mode {
+	MMAP_BUFFERS_UNDECIDED,
+	MMAP_BUFFERS_KBDUS,
+	MMAP_BUFFERS_DRIVER,
+};
+
 struct mmap_session {
-	void *area; /* kbdus_shm_alloc(): zeroed, mappable, accounted */
-	size_t area_size;
-	size_t buffers_offset;
+	void *descriptors; /* kbdus_shm_alloc(): zeroed, mappable, accounted */
+	size_t buffers_offset; /* the descriptor table's size, page-aligned */
+	size_t area_size; /* buffers_offset + num_slots * buffer_size */
 	u32 buffer_size;
 	u32 num_slots;
+
+	struct mutex setup_lock; /* serialises deciding buffers_mode */
+	int buffers_mode; /* enum mmap_buffers_mode; see above */
+	void *buffers; /* KBDUS: kbdus_shm_alloc() */
+	u64 driver_address; /* DRIVER */
+	struct mm_struct *driver_mm; /* DRIVER: mmgrab()bed */
 };
 
 static struct mmap_session *mmap_data(struct kbdus_session *session)
@@ -29,19 +55,59 @@ static struct mmap_session *mmap_data(struct kbdus_session *session)
 	return session->protocol_data;
 }
 
+static size_t mmap_buffers_size(const struct mmap_session *ms)
+{
+	return ms->area_size - ms->buffers_offset;
+}
+
+/* The session's buffers mode, deciding KBDUS (and allocating them) if
+ * nothing was decided yet; -ENOMEM if they cannot be allocated. */
+static int mmap_buffers_mode(struct mmap_session *ms)
+{
+	int mode = smp_load_acquire(&ms->buffers_mode);
+	void *buffers;
+
+	if (mode != MMAP_BUFFERS_UNDECIDED)
+		return mode;
+
+	mutex_lock(&ms->setup_lock);
+	mode = ms->buffers_mode;
+	if (mode == MMAP_BUFFERS_UNDECIDED) {
+		buffers = kbdus_shm_alloc(mmap_buffers_size(ms));
+		if (buffers) {
+			ms->buffers = buffers;
+			mode = MMAP_BUFFERS_KBDUS;
+			smp_store_release(&ms->buffers_mode, mode);
+		} else {
+			mode = -ENOMEM;
+		}
+	}
+	mutex_unlock(&ms->setup_lock);
+	return mode;
+}
+
 static struct kbdus_request *mmap_slot_descriptor(struct mmap_session *ms,
 						  struct kbdus_slot *slot)
 {
-	return (struct kbdus_request *)ms->area + slot->index;
+	return (struct kbdus_request *)ms->descriptors + slot->index;
 }
 
-static void mmap_slot_buffer_iter(struct mmap_session *ms,
+/* An iterator over the first size bytes of the slot's buffer, wherever
+ * mode (decided) says it is. */
+static void mmap_slot_buffer_iter(struct mmap_session *ms, int mode,
 				  struct kbdus_slot *slot,
 				  unsigned int direction, u32 size,
 				  struct kvec *kvec, struct iov_iter *iter)
 {
-	kvec->iov_base = ms->area + ms->buffers_offset +
-			 (size_t)slot->index * ms->buffer_size;
+	size_t offset = (size_t)slot->index * ms->buffer_size;
+
+	if (mode == MMAP_BUFFERS_DRIVER) {
+		iov_iter_ubuf(iter, direction,
+			      u64_to_user_ptr(ms->driver_address + offset),
+			      size);
+		return;
+	}
+	kvec->iov_base = ms->buffers + offset;
 	kvec->iov_len = size;
 	iov_iter_kvec(iter, direction, kvec, 1, size);
 }
@@ -69,28 +135,27 @@ static int protocol_mmap_check(const struct kbdus_device_config *config)
 	return 0;
 }
 
+/* The buffers wait for the driver's choice (mmap_buffers_mode()). */
 static int protocol_mmap_init(struct kbdus_session *session,
 			      struct kbdus_device *kdev)
 {
 	struct mmap_session *ms;
-	size_t buffers_offset, area_size;
-	u32 buffer_size;
-
-	area_size =
-		mmap_area_layout(&kdev->config, &buffers_offset, &buffer_size);
-	if (WARN_ON_ONCE(area_size > KBDUS_MMAP_MAX_AREA_SIZE))
-		return -E2BIG;
 
 	ms = kzalloc(sizeof(*ms), GFP_KERNEL_ACCOUNT);
 	if (!ms)
 		return -ENOMEM;
 
 	ms->num_slots = kdev->num_slots;
-	ms->buffer_size = buffer_size;
-	ms->buffers_offset = buffers_offset;
-	ms->area_size = area_size;
-	ms->area = kbdus_shm_alloc(area_size);
-	if (!ms->area) {
+	ms->area_size = mmap_area_layout(&kdev->config, &ms->buffers_offset,
+					 &ms->buffer_size);
+	if (WARN_ON_ONCE(ms->area_size > KBDUS_MMAP_MAX_AREA_SIZE)) {
+		kfree(ms);
+		return -E2BIG;
+	}
+	mutex_init(&ms->setup_lock);
+	ms->buffers_mode = MMAP_BUFFERS_UNDECIDED;
+	ms->descriptors = kbdus_shm_alloc(ms->buffers_offset);
+	if (!ms->descriptors) {
 		kfree(ms);
 		return -ENOMEM;
 	}
@@ -104,17 +169,70 @@ static void protocol_mmap_destroy(struct kbdus_session *session)
 {
 	struct mmap_session *ms = mmap_data(session);
 
-	kbdus_shm_free(ms->area);
+	kbdus_shm_free(ms->descriptors);
+	if (ms->buffers)
+		kbdus_shm_free(ms->buffers);
+	if (ms->driver_mm)
+		mmdrop(ms->driver_mm);
+	mutex_destroy(&ms->setup_lock);
 	kfree(ms);
 	session->protocol_data = NULL;
 }
 
+/* The descriptors, then (if the mapping reaches them) kbdus's buffers. */
 static int protocol_mmap_mmap(struct kbdus_session *session,
 			      struct vm_area_struct *vma)
 {
 	struct mmap_session *ms = mmap_data(session);
+	unsigned long length = vma->vm_end - vma->vm_start;
+	int mode, ret;
 
-	return kbdus_shm_mmap(vma, ms->area, ms->area_size, true);
+	ret = kbdus_shm_prepare_vma(vma, ms->area_size, true);
+	if (ret)
+		return ret;
+	if (length > ms->buffers_offset) {
+		mode = mmap_buffers_mode(ms);
+		if (mode < 0)
+			return mode;
+		if (mode != MMAP_BUFFERS_KBDUS)
+			return -EINVAL; /* the driver's: nothing to map */
+	}
+
+	ret = kbdus_shm_insert(vma, 0, ms->descriptors,
+			       min_t(unsigned long, length, ms->buffers_offset));
+	if (ret || length <= ms->buffers_offset)
+		return ret;
+	return kbdus_shm_insert(vma, ms->buffers_offset, ms->buffers,
+				length - ms->buffers_offset);
+}
+
+static long mmap_ioctl_set_buffers(struct mmap_session *ms,
+				   struct kbdus_mmap_buffers_args __user *arg)
+{
+	struct kbdus_mmap_buffers_args args;
+	long ret = 0;
+
+	if (copy_from_user(&args, arg, sizeof(args)))
+		return -EFAULT;
+	if (args.flags || args.reserved0 ||
+	    !kbdus_all_zero(args.reserved, sizeof(args.reserved)) ||
+	    !args.address || !IS_ALIGNED(args.address, PAGE_SIZE) ||
+	    args.size != mmap_buffers_size(ms))
+		return -EINVAL;
+	if (!access_ok(u64_to_user_ptr(args.address), args.size))
+		return -EFAULT;
+
+	mutex_lock(&ms->setup_lock);
+	if (ms->buffers_mode != MMAP_BUFFERS_UNDECIDED) {
+		ret = -EBUSY;
+	} else {
+		mmgrab(current->mm);
+		ms->driver_mm = current->mm;
+		ms->driver_address = args.address;
+		smp_store_release(&ms->buffers_mode, MMAP_BUFFERS_DRIVER);
+	}
+	mutex_unlock(&ms->setup_lock);
+	return ret;
 }
 
 static long mmap_ioctl_layout(struct mmap_session *ms,
@@ -130,7 +248,7 @@ static long mmap_ioctl_layout(struct mmap_session *ms,
 	return copy_to_user(arg, &layout, sizeof(layout)) ? -EFAULT : 0;
 }
 
-static int mmap_send_reply(struct kbdus_session *session,
+static int mmap_send_reply(struct kbdus_session *session, int mode,
 			   const struct kbdus_mmap_transceive_args *args)
 {
 	struct mmap_session *ms = mmap_data(session);
@@ -138,22 +256,25 @@ static int mmap_send_reply(struct kbdus_session *session,
 	struct iov_iter iter;
 	struct kvec kvec;
 	int error = args->reply_error;
+	int ret = 0;
 	u32 size;
 
 	slot = kbdus_inverter_reply_begin(session, args->reply_handle);
 	if (IS_ERR(slot))
 		return PTR_ERR(slot);
 
+	/* The request is ours now: whatever happens, it must be ended. */
 	size = error ? 0 : kbdus_inverter_payload_out(slot);
 	if (size) {
-		mmap_slot_buffer_iter(ms, slot, ITER_SOURCE, size, &kvec,
+		mmap_slot_buffer_iter(ms, mode, slot, ITER_SOURCE, size, &kvec,
 				      &iter);
-		if (kbdus_inverter_copy_from_driver(slot, &iter))
+		ret = kbdus_inverter_copy_from_driver(slot, &iter);
+		if (ret)
 			error = EIO;
 	}
 
 	kbdus_inverter_reply_end(slot, error);
-	return 0;
+	return ret;
 }
 
 static long mmap_ioctl_transceive(struct kbdus_session *session,
@@ -165,9 +286,9 @@ static long mmap_ioctl_transceive(struct kbdus_session *session,
 	struct kbdus_slot *slot;
 	struct iov_iter iter;
 	struct kvec kvec;
+	int mode, ret;
 	u32 size;
 	u16 type;
-	int ret;
 
 	if (copy_from_user(&args, arg, sizeof(args)))
 		return -EFAULT;
@@ -184,13 +305,20 @@ static long mmap_ioctl_transceive(struct kbdus_session *session,
 		return -EINVAL;
 	}
 
+	mode = mmap_buffers_mode(ms);
+	if (mode < 0)
+		return mode;
+	/* Addresses in the driver's buffers mean nothing in another mm. */
+	if (mode == MMAP_BUFFERS_DRIVER && current->mm != ms->driver_mm)
+		return -EPERM;
+
 	if (args.flags & KBDUS_MMAP_REPLY_PASSTHROUGH) {
 		ret = kbdus_passthrough_reply(session, args.reply_handle,
 					      args.reply_passthrough);
 		if (ret)
 			return ret;
 	} else if (args.reply_handle) {
-		ret = mmap_send_reply(session, &args);
+		ret = mmap_send_reply(session, mode, &args);
 		if (ret)
 			return ret;
 	}
@@ -205,18 +333,22 @@ static long mmap_ioctl_transceive(struct kbdus_session *session,
 	args.type = type;
 
 	if (slot) {
+		size = kbdus_inverter_payload_in(slot);
+		if (size) {
+			mmap_slot_buffer_iter(ms, mode, slot, ITER_DEST, size,
+					      &kvec, &iter);
+			ret = kbdus_inverter_copy_to_driver(slot, &iter);
+			/* Kernel to kernel memory cannot fault. */
+			WARN_ON_ONCE(ret && mode == MMAP_BUFFERS_KBDUS);
+			if (ret) {
+				kbdus_inverter_receive_abort(session->kdev,
+							     slot);
+				return ret;
+			}
+		}
 		kbdus_inverter_fill_request(slot, &request);
 		memcpy(mmap_slot_descriptor(ms, slot), &request,
 		       sizeof(request));
-
-		size = kbdus_inverter_payload_in(slot);
-		if (size) {
-			mmap_slot_buffer_iter(ms, slot, ITER_DEST, size, &kvec,
-					      &iter);
-			/* Kernel to kernel memory: cannot fault. */
-			WARN_ON_ONCE(
-				kbdus_inverter_copy_to_driver(slot, &iter));
-		}
 		args.slot = slot->index;
 	}
 
@@ -241,6 +373,8 @@ static long protocol_mmap_ioctl(struct kbdus_session *session,
 		return mmap_ioctl_layout(mmap_data(session), arg);
 	case KBDUS_IOCTL_MMAP_TRANSCEIVE:
 		return mmap_ioctl_transceive(session, arg);
+	case KBDUS_IOCTL_MMAP_SET_BUFFERS:
+		return mmap_ioctl_set_buffers(mmap_data(session), arg);
 	default:
 		return -ENOIOCTLCMD;
 	}

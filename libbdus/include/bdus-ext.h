@@ -139,11 +139,11 @@ struct bdus_ext_attrs {
 	 * process).  alloc_buffers returns size bytes (a page multiple),
 	 * page-aligned and writable, or NULL (the driver fails with ENOMEM);
 	 * free_buffers takes them back once unused.  Callbacks' buffers then
-	 * point into it.  Asked once per device over uring (kbdus copies
-	 * straight to and from it), per serving thread over ioctl; not
-	 * with mmap, whose buffers are kbdus's (DEFAULT skips it).  Called
-	 * after ops->initialize and before ops->terminate, possibly from
-	 * several serving threads at once.
+	 * point into it.  Asked once per device over uring and mmap (kbdus
+	 * copies straight to and from it), per serving thread over ioctl.
+	 * Called after ops->initialize and before ops->terminate, possibly
+	 * from several serving threads at once.  Over mmap, kbdus serves the
+	 * device only to the process whose memory it is.
 	 */
 	void *(*alloc_buffers)(size_t size, struct bdus_ctx *ctx);
 	void (*free_buffers)(void *buffers, size_t size, struct bdus_ctx *ctx);

@@ -146,14 +146,13 @@ struct bdus_session {
 	/* uring protocol: the buffers are ours, not kbdus's */
 	void *own_buffers;
 	size_t own_buffers_size;
-	/* uring: buffers are the driver's (ext->alloc_buffers), not own */
+	/* uring, mmap: buffers are the driver's (ext->alloc_buffers) */
 	bool driver_buffers;
 };
 
 /* OR'ed into the protocol given to bdus_session_create() and _attach():
  * the driver brings its own buffers (bdus_session_take_driver_buffers()),
- * so uring allocates none and DEFAULT falls back from uring to ioctl, past
- * mmap, which cannot use them. */
+ * so uring allocates none and mmap maps only the descriptors. */
 #define BDUS_SESSION_DRIVER_BUFFERS (1u << 31)
 
 /* protocol is a BDUS_PROTOCOL_* value; DEFAULT tries URING, then MMAP, then
@@ -167,9 +166,10 @@ bool bdus_session_attach(struct bdus_session *session, uint64_t id,
  * its own (the asynchronous API's shared pool). */
 void bdus_session_drop_buffers(struct bdus_session *session);
 void bdus_session_close(struct bdus_session *session);
-/* uring protocol with ext->alloc_buffers: the slots' buffers become the
- * driver's (after ops->initialize); given back with return, which must
- * come before the session closes.  Nothing for other protocols. */
+/* uring or mmap protocol with ext->alloc_buffers: the slots' buffers
+ * become the driver's (after ops->initialize; for mmap, kbdus is told);
+ * given back with return, which must come before the session closes.
+ * Nothing for ioctl, whose channels ask for their own. */
 bool bdus_session_take_driver_buffers(struct bdus_session *session,
 				      struct bdus_ctx *ctx);
 void bdus_session_return_driver_buffers(struct bdus_session *session,

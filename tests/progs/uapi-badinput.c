@@ -24,33 +24,9 @@
 
 #include <linux/kbdus.h>
 
-static int failures, checks;
+#include "lib/uapi-check.h"
+
 static void *unmapped;
-
-#define EXPECT(call, err)                                                     \
-	do {                                                                  \
-		int ret_ = (call);                                            \
-		int errno_ = errno;                                           \
-		checks++;                                                     \
-		if ((err) == 0 ? ret_ < 0 : (ret_ >= 0 || errno_ != (err))) { \
-			failures++;                                           \
-			printf("line %d: %s: got %d (%s), expected %s\n",     \
-			       __LINE__, #call, ret_,                         \
-			       ret_ < 0 ? strerror(errno_) : "ok",            \
-			       (err) ? strerror(err) : "success");            \
-		}                                                             \
-	} while (0)
-
-static int open_control(void)
-{
-	int fd = open(KBDUS_CONTROL_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-
-	if (fd < 0) {
-		perror(KBDUS_CONTROL_DEVICE_PATH);
-		exit(1);
-	}
-	return fd;
-}
 
 static struct kbdus_device_config good_config(uint32_t protocol)
 {
@@ -519,6 +495,5 @@ int main(void)
 	printf("%s\n", "check_limits_and_attach");
 	check_limits_and_attach();
 
-	printf("%d checks, %d failed\n", checks, failures);
-	return failures ? 1 : 0;
+	return checks_summary();
 }

@@ -147,10 +147,6 @@ bool bdus_validate_ext(const struct bdus_ext_attrs *ext)
 						      "free_buffers",
 				 ext->alloc_buffers ? "free_buffers" :
 						      "alloc_buffers");
-	if (ext->alloc_buffers && ext->protocol == BDUS_PROTOCOL_MMAP)
-		return bdus_fail(EINVAL, "ext alloc_buffers needs the uring or "
-					 "ioctl protocol (or the default): the "
-					 "mmap protocol's buffers are kbdus's");
 	return true;
 }
 

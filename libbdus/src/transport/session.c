@@ -27,18 +27,16 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* The protocol to fall back to from one that failed; IOCTL always works.
- * no_mmap: the driver brings its own buffers, which mmap cannot use. */
-static uint32_t next_protocol(uint32_t protocol, bool no_mmap)
+/* The protocol to fall back to from one that failed; IOCTL always works. */
+static uint32_t next_protocol(uint32_t protocol)
 {
-	return protocol == KBDUS_PROTOCOL_URING && !no_mmap ?
-		       KBDUS_PROTOCOL_MMAP :
-		       KBDUS_PROTOCOL_IOCTL;
+	return protocol == KBDUS_PROTOCOL_URING ? KBDUS_PROTOCOL_MMAP :
+						  KBDUS_PROTOCOL_IOCTL;
 }
 
 /* The protocol to try first, or 0 (error set) if the requested one cannot
  * work here. */
-static uint32_t first_protocol(uint32_t requested, bool no_mmap)
+static uint32_t first_protocol(uint32_t requested)
 {
 	struct bdus_saved_error error;
 
@@ -47,7 +45,7 @@ static uint32_t first_protocol(uint32_t requested, bool no_mmap)
 		if (bdus_uring_probe(0))
 			return KBDUS_PROTOCOL_URING;
 		bdus_restore_error(&error); /* not a failure */
-		return next_protocol(KBDUS_PROTOCOL_URING, no_mmap);
+		return next_protocol(KBDUS_PROTOCOL_URING);
 	}
 	if (requested == BDUS_PROTOCOL_URING && !bdus_uring_probe(0))
 		return 0;
@@ -98,9 +96,12 @@ static bool check_layout(const struct kbdus_mmap_layout *layout)
 	return true;
 }
 
-static bool setup_mmap(struct bdus_session *session)
+/* driver_buffers: map only the descriptors; the buffers come later
+ * (bdus_session_take_driver_buffers()). */
+static bool setup_mmap(struct bdus_session *session, bool driver_buffers)
 {
 	struct kbdus_mmap_layout layout;
+	size_t size;
 	void *mapping;
 
 	memset(&layout, 0, sizeof(layout));
@@ -110,18 +111,21 @@ static bool setup_mmap(struct bdus_session *session)
 	if (!check_layout(&layout))
 		return false;
 
-	mapping = mmap(NULL, layout.mmap_size, PROT_READ | PROT_WRITE,
+	size = driver_buffers ? layout.buffers_offset : layout.mmap_size;
+	mapping = mmap(NULL, size, driver_buffers ? PROT_READ :
+						    PROT_READ | PROT_WRITE,
 		       MAP_SHARED, session->fd, 0);
 	if (mapping == MAP_FAILED)
 		return bdus_fail_errno(errno,
-				       "cannot map the %" PRIu64
-				       " bytes of request buffers",
-				       (uint64_t)layout.mmap_size);
+				       "cannot map the %zu bytes of request %s",
+				       size, driver_buffers ? "descriptors" :
+							      "buffers");
 
 	session->mapping = mapping;
-	session->mapping_size = layout.mmap_size;
+	session->mapping_size = size;
 	session->descriptors = mapping;
-	session->buffers = (char *)mapping + layout.buffers_offset;
+	if (!driver_buffers)
+		session->buffers = (char *)mapping + layout.buffers_offset;
 	session->buffer_size = layout.buffer_size;
 	session->num_slots = layout.num_slots;
 	return true;
@@ -185,6 +189,25 @@ void bdus_session_drop_buffers(struct bdus_session *session)
 	session->buffers = NULL;
 }
 
+/* mmap: kbdus copies to and from the driver's buffers from now on. */
+static bool set_mmap_buffers(struct bdus_session *session, char *buffers)
+{
+	struct kbdus_mmap_buffers_args args = {
+		.address = (uintptr_t)buffers,
+		.size = (uint64_t)session->num_slots * session->buffer_size,
+	};
+
+	if (bdus_ioctl_retry(session->fd, KBDUS_IOCTL_MMAP_SET_BUFFERS,
+			     &args) == 0)
+		return true;
+	if (errno == EPROTOTYPE || errno == ENOTTY)
+		return bdus_fail(ENOTSUP, "this kbdus cannot use the driver's "
+					  "buffers with the mmap protocol: are "
+					  "kbdus and libbdus from the same "
+					  "BDUS release?");
+	return bdus_fail_errno(errno, "kbdus refused the driver's buffers");
+}
+
 bool bdus_session_take_driver_buffers(struct bdus_session *session,
 				      struct bdus_ctx *ctx)
 {
@@ -192,7 +215,7 @@ bool bdus_session_take_driver_buffers(struct bdus_session *session,
 	size_t size = (size_t)session->num_slots * session->buffer_size;
 	char *buffers;
 
-	if (session->protocol != KBDUS_PROTOCOL_URING || !ext->alloc_buffers)
+	if (session->protocol == KBDUS_PROTOCOL_IOCTL || !ext->alloc_buffers)
 		return true;
 	buffers = ext->alloc_buffers(size, ctx);
 	if (!buffers)
@@ -203,6 +226,11 @@ bool bdus_session_take_driver_buffers(struct bdus_session *session,
 		ext->free_buffers(buffers, size, ctx);
 		return bdus_fail(EINVAL, "the driver's alloc_buffers returned "
 					 "memory that is not page-aligned");
+	}
+	if (session->protocol == KBDUS_PROTOCOL_MMAP &&
+	    !set_mmap_buffers(session, buffers)) {
+		ext->free_buffers(buffers, size, ctx);
+		return false;
 	}
 	bdus_session_drop_buffers(session);
 	session->buffers = buffers;
@@ -248,7 +276,7 @@ static bool setup_protocol(struct bdus_session *session, bool driver_buffers)
 {
 	switch (session->protocol) {
 	case KBDUS_PROTOCOL_MMAP:
-		return setup_mmap(session);
+		return setup_mmap(session, driver_buffers);
 	case KBDUS_PROTOCOL_URING:
 		return setup_uring(session, driver_buffers);
 	default:
@@ -291,7 +319,7 @@ static bool fail_create(int errnum, uint32_t protocol)
 
 static bool open_and_create(struct bdus_session *session,
 			    const struct kbdus_device_config *config,
-			    uint32_t protocol, bool may_fall_back, bool no_mmap)
+			    uint32_t protocol, bool may_fall_back)
 {
 	reset(session);
 	session->fd = bdus_control_open(true);
@@ -306,7 +334,7 @@ static bool open_and_create(struct bdus_session *session,
 			break;
 		if ((errno == ENOPROTOOPT || errno == E2BIG) &&
 		    may_fall_back && protocol != KBDUS_PROTOCOL_IOCTL) {
-			protocol = next_protocol(protocol, no_mmap);
+			protocol = next_protocol(protocol);
 			continue;
 		}
 		fail_create(errno, protocol);
@@ -334,28 +362,27 @@ bool bdus_session_create(struct bdus_session *session,
 			 const struct kbdus_device_config *config,
 			 uint32_t requested)
 {
-	bool no_mmap = requested & BDUS_SESSION_DRIVER_BUFFERS;
+	bool driver_buffers = requested & BDUS_SESSION_DRIVER_BUFFERS;
 	bool may_fall_back;
 	uint32_t protocol;
 
 	requested &= ~BDUS_SESSION_DRIVER_BUFFERS;
 	may_fall_back = requested == BDUS_PROTOCOL_DEFAULT;
-	protocol = first_protocol(requested, no_mmap);
+	protocol = first_protocol(requested);
 
 	reset(session);
 	if (!protocol)
 		return false;
 	for (;;) {
-		if (!open_and_create(session, config, protocol, may_fall_back,
-				     no_mmap))
+		if (!open_and_create(session, config, protocol, may_fall_back))
 			return false;
-		if (setup_protocol(session, no_mmap))
+		if (setup_protocol(session, driver_buffers))
 			return true;
 
 		discard_new_device(session);
 		if (!may_fall_back)
 			return false;
-		protocol = next_protocol(session->protocol, no_mmap);
+		protocol = next_protocol(session->protocol);
 	}
 }
 
@@ -409,7 +436,7 @@ static bool fail_attach(int errnum, uint64_t id, uint32_t protocol)
 }
 
 static bool open_and_attach(struct bdus_session *session, uint64_t id,
-			    uint32_t protocol, bool may_fall_back, bool no_mmap)
+			    uint32_t protocol, bool may_fall_back)
 {
 	struct kbdus_attach_args args;
 
@@ -428,7 +455,7 @@ static bool open_and_attach(struct bdus_session *session, uint64_t id,
 			break;
 		if ((errno == ENOPROTOOPT || errno == E2BIG) &&
 		    may_fall_back && protocol != KBDUS_PROTOCOL_IOCTL) {
-			protocol = next_protocol(protocol, no_mmap);
+			protocol = next_protocol(protocol);
 			continue;
 		}
 		fail_attach(errno, id, protocol);
@@ -467,25 +494,24 @@ static bool fail_setup_after_attach(struct bdus_session *session, uint64_t id,
 bool bdus_session_attach(struct bdus_session *session, uint64_t id,
 			 uint32_t requested)
 {
-	bool no_mmap = requested & BDUS_SESSION_DRIVER_BUFFERS;
+	bool driver_buffers = requested & BDUS_SESSION_DRIVER_BUFFERS;
 	bool may_fall_back;
 	uint32_t protocol;
 
 	requested &= ~BDUS_SESSION_DRIVER_BUFFERS;
 	may_fall_back = requested == BDUS_PROTOCOL_DEFAULT;
-	protocol = first_protocol(requested, no_mmap);
+	protocol = first_protocol(requested);
 
 	reset(session);
 	if (!protocol)
 		return false;
 	for (;;) {
-		if (!open_and_attach(session, id, protocol, may_fall_back,
-				     no_mmap))
+		if (!open_and_attach(session, id, protocol, may_fall_back))
 			return false;
-		if (setup_protocol(session, no_mmap))
+		if (setup_protocol(session, driver_buffers))
 			return true;
 
-		protocol = next_protocol(session->protocol, no_mmap);
+		protocol = next_protocol(session->protocol);
 		if (!fail_setup_after_attach(session, id, may_fall_back))
 			return false;
 	}

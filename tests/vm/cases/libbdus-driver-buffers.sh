@@ -1,12 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Payload buffers from the driver's own memory (ext alloc_buffers and
-# free_buffers): over uring (one allocation for every slot) and ioctl (one
-# per serving thread), fio verify passes with every read and write buffer
-# inside the driver's memory, and everything allocated is freed before
-# terminate(); the mmap protocol is refused with a clear message; and the
-# default protocol, when it cannot use uring, falls back to ioctl, never to
-# mmap.
+# free_buffers): over uring and mmap (one allocation for every slot) and
+# ioctl (one per serving thread), fio verify passes with every read and
+# write buffer inside the driver's memory, and everything allocated is freed
+# before terminate(); and the default protocol, when it cannot use uring,
+# falls back to mmap with the driver's buffers.
 # timeout: 300
 source "$BDUS_ROOT/tests/vm/testlib.sh"
 source "$BDUS_ROOT/tests/vm/testlib-libbdus.sh"
@@ -30,20 +29,30 @@ check_trace() {
 
 load_kbdus
 
-info "uring: one allocation for every slot"
-rm -f /tmp/db.trace
-test_driver U --driver-buffers --protocol uring --queues 2 --queue-depth 16 \
-	--concurrency 2 --trace /tmp/db.trace 32M
-[[ $(bdus info --protocol "$U_ID") == uring ]] || fail "not served over uring"
-max_rw=$(bdus info --max-read-write-size "$U_ID")
-fio_verify "$U_DEV" --rw=randrw --bsrange=4k-128k --iodepth=16 --size=16M ||
-	fail "fio verify over uring with the driver's buffers"
-bdus destroy "$U_ID"
-wait_exit "$U_PID" || fail "the driver exited with $?: $(cat "$U_ERR")"
-check_trace /tmp/db.trace 1 1
-# 2 queues x 16 slots of max_read_write_size (a page multiple here).
-size=$(sed -n 's/^alloc_buffers //p' /tmp/db.trace)
-((size == 2 * 16 * max_rw)) || fail "uring asked for $size bytes, not 32 x $max_rw"
+# check_one_region PROTOCOL DEPTH: over PROTOCOL, 2 queues of DEPTH slots
+# get one allocation, of 2 x DEPTH slots of max_read_write_size (a page
+# multiple here), and fio verify passes.
+check_one_region() {
+	local protocol=$1 depth=$2 max_rw size
+	info "$protocol: one allocation for every slot"
+	rm -f /tmp/db.trace
+	test_driver R --driver-buffers --protocol "$protocol" --queues 2 \
+		--queue-depth "$depth" --concurrency 2 --trace /tmp/db.trace 32M
+	[[ $(bdus info --protocol "$R_ID") == "$protocol" ]] ||
+		fail "not served over $protocol"
+	max_rw=$(bdus info --max-read-write-size "$R_ID")
+	fio_verify "$R_DEV" --rw=randrw --bsrange=4k-128k --iodepth=16 --size=16M ||
+		fail "fio verify over $protocol with the driver's buffers"
+	bdus destroy "$R_ID"
+	wait_exit "$R_PID" || fail "the driver exited with $?: $(cat "$R_ERR")"
+	check_trace /tmp/db.trace 1 1
+	size=$(sed -n 's/^alloc_buffers //p' /tmp/db.trace)
+	((size == 2 * depth * max_rw)) ||
+		fail "$protocol asked for $size bytes, not $((2 * depth)) x $max_rw"
+}
+
+check_one_region uring 16
+check_one_region mmap 8
 
 info "ioctl: one allocation per serving thread"
 rm -f /tmp/db.trace
@@ -56,21 +65,19 @@ wait_exit "$I_PID" || fail "the driver exited with $?: $(cat "$I_ERR")"
 # Both workers, and the thread that served the partition scan before them.
 check_trace /tmp/db.trace 2 3
 
-info "mmap is refused"
-expect_error "ext alloc_buffers needs the uring or ioctl protocol" \
-	bdus-test-driver --foreground --driver-buffers --protocol mmap 4M
-
 if [[ -w /proc/sys/kernel/io_uring_disabled ]]; then
-	info "the default protocol without io_uring falls back to ioctl, not mmap"
+	info "the default protocol without io_uring falls back to mmap"
 	echo 2 >/proc/sys/kernel/io_uring_disabled
 	trap 'echo 0 >/proc/sys/kernel/io_uring_disabled' EXIT
-	test_driver D --driver-buffers 8M
-	[[ $(bdus info --protocol "$D_ID") == ioctl ]] ||
+	rm -f /tmp/db.trace
+	test_driver D --driver-buffers --trace /tmp/db.trace 8M
+	[[ $(bdus info --protocol "$D_ID") == mmap ]] ||
 		fail "fell back to $(bdus info --protocol "$D_ID")"
 	fio_verify "$D_DEV" --rw=randwrite --bs=4k --iodepth=8 --size=4M ||
 		fail "fio verify after the fallback"
 	bdus destroy "$D_ID"
 	wait_exit "$D_PID" || fail "the driver exited with $?: $(cat "$D_ERR")"
+	check_trace /tmp/db.trace 1 1
 	echo 0 >/proc/sys/kernel/io_uring_disabled
 	trap - EXIT
 else

@@ -374,7 +374,8 @@ struct kbdus_transceive_args {
  *   - the descriptor table: one struct kbdus_request per slot, padded to a
  *     page (kbdus writes it; it never reads it back);
  *   - the payload buffers: one per slot, of kbdus_mmap_layout.buffer_size.
- * The mapping must be MAP_SHARED and no larger than mmap_size.
+ * The mapping must be MAP_SHARED and no larger than mmap_size (or than
+ * buffers_offset, once the session uses the driver's buffers).
  */
 struct kbdus_mmap_layout {
 	__u64 mmap_size; /* out */
@@ -382,6 +383,30 @@ struct kbdus_mmap_layout {
 	__u32 buffer_size; /* out: bytes per slot buffer */
 	__u32 num_slots; /* out */
 	__u64 reserved[4]; /* must be zero */
+};
+
+/*
+ * KBDUS_IOCTL_MMAP_SET_BUFFERS (mmap protocol): the payload buffers are in
+ * the driver's own memory from now on, slot i's at address + i *
+ * buffer_size, instead of in the mapped area.  kbdus copies to and from
+ * them during MMAP_TRANSCEIVE, in the caller's address space: it keeps no
+ * reference to the pages, and memory the driver unmaps faults there like
+ * a bad pointer (a request being received goes back to its queue and the
+ * call fails with EFAULT; a reply fails its request with EIO and the call
+ * with EFAULT).  Allowed once, before kbdus has buffers of its own for the
+ * session, which it allocates on the first mmap that reaches past
+ * buffers_offset or the first MMAP_TRANSCEIVE.
+ * Errors: EINVAL a reserved field or flag is set, address is 0 or not
+ * page-aligned, or size is not num_slots * buffer_size; EFAULT the range
+ * is not user memory; EBUSY the session already has buffers.  Afterwards
+ * MMAP_TRANSCEIVE from any other process fails with EPERM.
+ */
+struct kbdus_mmap_buffers_args {
+	__u64 address; /* in */
+	__u64 size; /* in: bytes */
+	__u32 flags; /* in: must be zero */
+	__u32 reserved0; /* must be zero */
+	__u64 reserved[2]; /* must be zero */
 };
 
 #define KBDUS_NO_SLOT 0xffffffffu
@@ -561,7 +586,9 @@ struct kbdus_uring_cmd {
  *   EFAULT      a pointer is bad.  A request being received goes back to
  *               its queue; a request being replied to fails with EIO;
  *   EINTR       a signal arrived while waiting for a request (a reply sent
- *               in the same call has been consumed: do not resend it).
+ *               in the same call has been consumed: do not resend it);
+ *   EPERM       (mmap) the session's buffers are another process's memory;
+ *   ENOMEM      (mmap) kbdus could not allocate the session's buffers.
  * A receive returns KBDUS_REQ_TERMINATE for ever once the device is being
  * destroyed or the session was replaced.
  */
@@ -577,6 +604,9 @@ struct kbdus_uring_cmd {
 	_IOWR(KBDUS_IOCTL_TYPE, 19, struct kbdus_backing_args)
 #define KBDUS_IOCTL_BACKING_UNREGISTER \
 	_IOW(KBDUS_IOCTL_TYPE, 20, struct kbdus_backing_args)
+/* mmap protocol; see struct kbdus_mmap_buffers_args. */
+#define KBDUS_IOCTL_MMAP_SET_BUFFERS \
+	_IOW(KBDUS_IOCTL_TYPE, 21, struct kbdus_mmap_buffers_args)
 
 /* io_uring command opcodes (io_uring_sqe.cmd_op); see above. */
 #define KBDUS_URING_CMD_FETCH _IOW(KBDUS_IOCTL_TYPE, 32, struct kbdus_uring_cmd)
