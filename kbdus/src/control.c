@@ -351,6 +351,17 @@ static int kbdus_control_mmap(struct file *file, struct vm_area_struct *vma)
 	return session->protocol->mmap(session, vma);
 }
 
+/* Only ioctl and mmap sessions receive by system call: on anything else a
+ * receive fails at once, which EPOLLERR says. */
+static __poll_t kbdus_control_poll(struct file *file, poll_table *wait)
+{
+	struct kbdus_session *session = file->private_data;
+
+	if (!kbdus_session_device(session) || session->protocol->uring_cmd)
+		return EPOLLERR;
+	return kbdus_inverter_poll(session, file, wait);
+}
+
 static int kbdus_control_uring_cmd(struct io_uring_cmd *cmd,
 				   unsigned int issue_flags)
 {
@@ -370,6 +381,7 @@ const struct file_operations kbdus_control_fops = {
 	.unlocked_ioctl = kbdus_control_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = kbdus_control_mmap,
+	.poll = kbdus_control_poll,
 	.uring_cmd = kbdus_control_uring_cmd,
 	.llseek = noop_llseek,
 };

@@ -553,6 +553,17 @@ int kbdus_inverter_receive(struct kbdus_session *session, bool nonblock,
 	}
 }
 
+__poll_t kbdus_inverter_poll(struct kbdus_session *session, struct file *file,
+			     poll_table *wait)
+{
+	struct kbdus_device *kdev = session->kdev;
+
+	/* Every change that gives a session work wakes receive_wq. */
+	poll_wait(file, &kdev->receive_wq, wait);
+	return inverter_session_has_work(kdev, session) ? EPOLLIN | EPOLLRDNORM :
+							  0;
+}
+
 /* Only the receiver moves a slot out of DELIVERING, so plain stores do;
  * release ordering publishes the copied request before repliers and the
  * timeout can see the new state. */

@@ -22,6 +22,7 @@
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/poll.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uio.h>
@@ -316,6 +317,10 @@ static inline struct kbdus_device *kbdus_session_device(struct kbdus_session *s)
  */
 int kbdus_inverter_receive(struct kbdus_session *session, bool nonblock,
 			   struct kbdus_slot **slot, u16 *type);
+/* poll(2) of an ioctl or mmap session: EPOLLIN while a receive would not
+ * wait. */
+__poll_t kbdus_inverter_poll(struct kbdus_session *session, struct file *file,
+			     poll_table *wait);
 struct kbdus_slot *
 kbdus_inverter_pull_queue(struct kbdus_device *kdev,
 			  struct kbdus_session *session, u16 queue_index,

@@ -117,7 +117,8 @@ static long protocol_ioctl_ioctl(struct kbdus_session *session,
 
 	if (copy_from_user(&args, arg, sizeof(args)))
 		return -EFAULT;
-	if (args.flags || !kbdus_all_zero(args.reserved, sizeof(args.reserved)))
+	if ((args.flags & ~KBDUS_TRANSCEIVE_NONBLOCK) ||
+	    !kbdus_all_zero(args.reserved, sizeof(args.reserved)))
 		return -EINVAL;
 
 	if (args.reply) {
@@ -126,7 +127,8 @@ static long protocol_ioctl_ioctl(struct kbdus_session *session,
 			return ret;
 	}
 	if (args.request)
-		return ioctl_receive_request(session, &args, false);
+		return ioctl_receive_request(
+			session, &args, args.flags & KBDUS_TRANSCEIVE_NONBLOCK);
 	return 0;
 }
 

@@ -292,8 +292,8 @@ static long mmap_ioctl_transceive(struct kbdus_session *session,
 
 	if (copy_from_user(&args, arg, sizeof(args)))
 		return -EFAULT;
-	if ((args.flags &
-	     ~(KBDUS_MMAP_NO_RECEIVE | KBDUS_MMAP_REPLY_PASSTHROUGH)) ||
+	if ((args.flags & ~(KBDUS_MMAP_NO_RECEIVE |
+			    KBDUS_MMAP_REPLY_PASSTHROUGH | KBDUS_MMAP_NONBLOCK)) ||
 	    args.reserved0 || args.reserved || args.reply_error < 0 ||
 	    args.reply_error > MAX_ERRNO)
 		return -EINVAL;
@@ -325,7 +325,8 @@ static long mmap_ioctl_transceive(struct kbdus_session *session,
 	if (args.flags & KBDUS_MMAP_NO_RECEIVE)
 		return 0;
 
-	ret = kbdus_inverter_receive(session, false, &slot, &type);
+	ret = kbdus_inverter_receive(session, args.flags & KBDUS_MMAP_NONBLOCK,
+				     &slot, &type);
 	if (ret)
 		return ret;
 

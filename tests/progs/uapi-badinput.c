@@ -221,8 +221,8 @@ static void check_ioctl_session(void)
 	EXPECT(mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED ? -1 : 0,
 	       ENODEV);
 
-	/* Transceive arguments. */
-	tr.flags = 1;
+	/* Transceive arguments (flag 1 is KBDUS_TRANSCEIVE_NONBLOCK). */
+	tr.flags = 2;
 	EXPECT(ioctl(fd, KBDUS_IOCTL_TRANSCEIVE, &tr), EINVAL);
 	tr.flags = 0;
 	tr.reserved[3] = 1;

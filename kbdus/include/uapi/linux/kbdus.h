@@ -365,9 +365,25 @@ struct kbdus_transceive_args {
 	 * data of the received request.  Needed when either carries data. */
 	__u64 payload;
 	__u32 payload_size; /* in: at least max_read_write_size */
-	__u32 flags; /* in: must be zero */
+	__u32 flags; /* in: KBDUS_TRANSCEIVE_* */
 	__u64 reserved[4]; /* must be zero */
 };
+
+/* Fail the receive with EAGAIN instead of waiting when no request or
+ * notification is pending (a reply in the same call is consumed first, as
+ * always).  For drivers that wait in poll(2) or epoll (see below). */
+#define KBDUS_TRANSCEIVE_NONBLOCK (1u << 0)
+
+/*
+ * poll(2), select(2) and epoll on a session fd of the ioctl or mmap
+ * protocol report EPOLLIN | EPOLLRDNORM while a receive would return at
+ * once with a request or a notification, so that one thread can wait for
+ * several devices and receive with KBDUS_TRANSCEIVE_NONBLOCK or
+ * KBDUS_MMAP_NONBLOCK.  Every poller of a session is woken for a request
+ * that only one receive gets: the others' non-blocking receives fail with
+ * EAGAIN.  On an fd that is no session, or a uring session (whose requests
+ * arrive as CQEs), poll reports EPOLLERR at once.
+ */
 
 /*
  * mmap protocol.  mmap(2) of the session fd at offset 0 maps, contiguously:
@@ -438,6 +454,8 @@ struct kbdus_mmap_transceive_args {
  * after an accepted reply fails it too (EFAULT): to tell the two apart, send
  * the passthrough with KBDUS_MMAP_NO_RECEIVE. */
 #define KBDUS_MMAP_REPLY_PASSTHROUGH (1u << 1)
+/* As KBDUS_TRANSCEIVE_NONBLOCK. */
+#define KBDUS_MMAP_NONBLOCK (1u << 2)
 
 /*
  * io_uring protocol.  The driver keeps one IORING_OP_URING_CMD command posted
