@@ -258,11 +258,6 @@ static void test_ext(void)
 	ext = (struct bdus_ext_attrs){ .free_buffers = any_free_buffers };
 	ext_case("ext free_buffers without alloc_buffers is refused", ext,
 		 "ext free_buffers is set without alloc_buffers");
-	ext = (struct bdus_ext_attrs){ .protocol = BDUS_PROTOCOL_MMAP,
-				       .alloc_buffers = any_alloc_buffers,
-				       .free_buffers = any_free_buffers };
-	ext_case("ext alloc_buffers with the mmap protocol is refused", ext,
-		 "ext alloc_buffers needs the uring or ioctl protocol");
 	{
 		static const struct bdus_ops write_only_ops = {
 			.write = noop_write,
