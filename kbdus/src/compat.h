@@ -47,6 +47,12 @@ struct kbdus_queue_settings {
 	bool rotational;
 	bool write_cache;
 	bool fua;
+	/* Host-managed zoned (zoned.c); the rest only then. */
+	bool zoned;
+	unsigned int zone_sectors;
+	unsigned int max_zone_append_sectors;
+	unsigned int max_open_zones; /* 0: no limit */
+	unsigned int max_active_zones; /* 0: no limit */
 };
 
 /*
@@ -79,8 +85,28 @@ kbdus_alloc_disk(struct blk_mq_tag_set *set,
 		lim.features |= BLK_FEAT_WRITE_CACHE;
 	if (s->fua)
 		lim.features |= BLK_FEAT_FUA;
+#ifdef CONFIG_BLK_DEV_ZONED
+	if (s->zoned) {
+		lim.features |= BLK_FEAT_ZONED;
+		lim.chunk_sectors = s->zone_sectors;
+		lim.max_zone_append_sectors = s->max_zone_append_sectors;
+		lim.max_open_zones = s->max_open_zones;
+		lim.max_active_zones = s->max_active_zones;
+	}
+#endif
 
 	return blk_mq_alloc_disk(set, &lim, queuedata);
+}
+
+/* Zone writes are kept in order by zone write plugging, whatever the
+ * scheduler. */
+static inline int kbdus_revalidate_disk_zones(struct gendisk *disk)
+{
+#ifdef CONFIG_BLK_DEV_ZONED
+	return blk_revalidate_disk_zones(disk);
+#else
+	return -EOPNOTSUPP;
+#endif
 }
 
 #elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
@@ -115,7 +141,32 @@ kbdus_alloc_disk(struct blk_mq_tag_set *set,
 		blk_queue_flag_set(QUEUE_FLAG_NONROT, q);
 	blk_queue_write_cache(q, s->write_cache, s->fua);
 
+#ifdef CONFIG_BLK_DEV_ZONED
+	if (s->zoned) {
+		/* The zone size first: the append limit is capped to it. */
+		disk_set_zoned(disk, BLK_ZONED_HM);
+		blk_queue_chunk_sectors(q, s->zone_sectors);
+		blk_queue_max_zone_append_sectors(q, s->max_zone_append_sectors);
+		disk_set_max_open_zones(disk, s->max_open_zones);
+		disk_set_max_active_zones(disk, s->max_active_zones);
+		blk_queue_flag_set(QUEUE_FLAG_ZONE_RESETALL, q);
+		/* Only mq-deadline keeps a zone's writes in order before
+		 * 6.10; add_disk picks it for this. */
+		blk_queue_required_elevator_features(q,
+						     ELEVATOR_F_ZBD_SEQ_WRITE);
+	}
+#endif
+
 	return disk;
+}
+
+static inline int kbdus_revalidate_disk_zones(struct gendisk *disk)
+{
+#ifdef CONFIG_BLK_DEV_ZONED
+	return blk_revalidate_disk_zones(disk, NULL);
+#else
+	return -EOPNOTSUPP;
+#endif
 }
 
 #else

@@ -64,6 +64,7 @@ int kbdus_config_validate(struct kbdus_device_config *c)
 	u32 pbs = c->physical_block_size ?: lbs;
 	const struct kbdus_protocol_ops *protocol;
 	u32 rw_size;
+	int ret;
 
 	if (c->id || c->major || c->minor ||
 	    !kbdus_all_zero(c->reserved, sizeof(c->reserved)))
@@ -86,6 +87,10 @@ int kbdus_config_validate(struct kbdus_device_config *c)
 	    (!(c->flags & KBDUS_CONFIG_WRITE_CACHE) ||
 	     !(types & KBDUS_REQ_BIT(KBDUS_REQ_FUA_WRITE))))
 		return -EINVAL;
+
+	ret = kbdus_zoned_check(c, pbs);
+	if (ret)
+		return ret;
 
 	if (c->num_queues > KBDUS_MAX_QUEUES ||
 	    c->queue_depth > KBDUS_MAX_QUEUE_DEPTH)
@@ -128,6 +133,8 @@ int kbdus_config_validate(struct kbdus_device_config *c)
 					  KBDUS_REQ_BIT(KBDUS_REQ_SECURE_ERASE)),
 				 lbs))
 		return -EINVAL;
+
+	kbdus_zoned_adjust(c);
 
 	c->physical_block_size = pbs;
 	/* blk-mq never uses more hardware queues than CPUs. */
@@ -242,6 +249,11 @@ static void device_destroy_work_fn(struct work_struct *work)
 		del_gendisk(kdev->disk);
 		put_disk(kdev->disk); /* ->free_disk drops the disk's ref */
 	} else {
+		/* A zone report (kbdus_zoned_revalidate()) may have run on
+		 * the queue, arming its request timeout timer, which must not
+		 * outlive it: del_gendisk() would stop it, put_disk() does
+		 * not. */
+		blk_sync_queue(kdev->disk->queue);
 		put_disk(
 			kdev->disk); /* no ->free_disk for a disk never added */
 		kbdus_device_put(kdev);
@@ -326,11 +338,20 @@ static void device_add_disk_work_fn(struct work_struct *work)
 		container_of(work, struct kbdus_device, add_disk_work);
 	int ret;
 
-	ret = device_add_disk(NULL, kdev->disk, kbdus_disk_groups);
+	/* Here, not at creation: a report needs the driver to serve it. */
+	ret = kbdus_zoned_revalidate(kdev);
+	if (ret) {
+		pr_warn("bdus-%llu: the driver's zones could not be read (%d)\n",
+			kdev->id, ret);
+	} else {
+		ret = device_add_disk(NULL, kdev->disk, kbdus_disk_groups);
+		if (ret)
+			pr_warn("bdus-%llu: add_disk failed (%d)\n", kdev->id,
+				ret);
+	}
 
 	mutex_lock(&kdev->mutex);
 	if (ret) {
-		pr_warn("bdus-%llu: add_disk failed (%d)\n", kdev->id, ret);
 		device_terminate_locked(kdev);
 	} else {
 		kdev->disk_added = true;
@@ -367,6 +388,7 @@ static struct gendisk *device_alloc_disk(struct kbdus_device *kdev)
 	};
 	struct gendisk *disk;
 
+	kbdus_zoned_settings(c, &settings);
 	disk = kbdus_alloc_disk(&kdev->tag_set, &settings, kdev);
 	if (IS_ERR(disk))
 		return disk;
@@ -641,7 +663,7 @@ static int kbdus_bdev_ioctl(struct block_device *bdev, kbdus_blk_mode_t mode,
 	if ((kbdus_ioctl_dir(kdev, command) & _IOC_WRITE) &&
 	    !kbdus_blk_mode_writable(mode))
 		return -EBADF;
-	return kbdus_inverter_bdev_ioctl(kdev, command, arg);
+	return kbdus_bdev_ioctl_forward(kdev, command, arg);
 }
 
 static void kbdus_free_disk(struct gendisk *disk)
@@ -654,6 +676,7 @@ static const struct block_device_operations kbdus_bdev_ops = {
 	.ioctl = kbdus_bdev_ioctl,
 	.compat_ioctl = blkdev_compat_ptr_ioctl,
 	.free_disk = kbdus_free_disk,
+	.report_zones = kbdus_zoned_report,
 };
 
 static struct kbdus_device *device_from_sysfs(struct device *d)

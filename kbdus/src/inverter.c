@@ -43,11 +43,6 @@ static inline u32 next_generation(u32 generation)
 	return generation + 1 ?: 1;
 }
 
-static inline struct kbdus_rq_data *rq_data(struct request *rq)
-{
-	return blk_mq_rq_to_pdu(rq);
-}
-
 static inline bool slot_claim(struct kbdus_slot *slot, u64 word,
 			      enum kbdus_slot_state state)
 {
@@ -84,7 +79,21 @@ static int rq_request_type(struct kbdus_device *kdev, struct request *rq)
 		return KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP;
 	case REQ_OP_DRV_IN:
 	case REQ_OP_DRV_OUT:
-		return KBDUS_REQ_IOCTL;
+		return kbdus_rq_data(rq)->drv_kind == KBDUS_DRV_REPORT_ZONES ?
+			       KBDUS_REQ_REPORT_ZONES :
+			       KBDUS_REQ_IOCTL;
+	case REQ_OP_ZONE_OPEN:
+		return KBDUS_REQ_ZONE_OPEN;
+	case REQ_OP_ZONE_CLOSE:
+		return KBDUS_REQ_ZONE_CLOSE;
+	case REQ_OP_ZONE_FINISH:
+		return KBDUS_REQ_ZONE_FINISH;
+	case REQ_OP_ZONE_RESET:
+		return KBDUS_REQ_ZONE_RESET;
+	case REQ_OP_ZONE_RESET_ALL:
+		return KBDUS_REQ_ZONE_RESET_ALL;
+	case REQ_OP_ZONE_APPEND:
+		return KBDUS_REQ_ZONE_APPEND;
 	default:
 		return -1;
 	}
@@ -95,9 +104,18 @@ static int slot_type(struct kbdus_slot *slot)
 	return rq_request_type(slot->rq->q->queuedata, slot->rq);
 }
 
-/* BDUS keeps ENOLINK, ENOSPC and ETIMEDOUT; everything else is EIO. */
-static blk_status_t inverter_errno_to_status(int error)
+/* BDUS keeps ENOLINK, ENOSPC and ETIMEDOUT, and on zoned devices the zone
+ * resource errors; everything else is EIO. */
+static blk_status_t inverter_errno_to_status(struct kbdus_device *kdev,
+					     int error)
 {
+	if (kdev->config.flags & KBDUS_CONFIG_ZONED) {
+		if (error == ETOOMANYREFS)
+			return BLK_STS_ZONE_OPEN_RESOURCE;
+		if (error == EOVERFLOW)
+			return BLK_STS_ZONE_ACTIVE_RESOURCE;
+	}
+
 	switch (error) {
 	case 0:
 		return BLK_STS_OK;
@@ -116,14 +134,18 @@ static blk_status_t inverter_errno_to_status(int error)
 static void slot_end(struct kbdus_slot *slot, int error)
 {
 	struct request *rq = slot->rq;
+	int type = slot_type(slot);
 
-	if (slot_type(slot) == KBDUS_REQ_IOCTL) {
+	if (type == KBDUS_REQ_IOCTL) {
 		/* Kernel-internal errnos (>= 512) must not reach callers. */
-		rq_data(rq)->ioctl_error = error < 512 ? error : EIO;
+		kbdus_rq_data(rq)->ioctl_error = error < 512 ? error : EIO;
 		blk_mq_end_request(rq, error ? BLK_STS_IOERR : BLK_STS_OK);
-	} else {
-		blk_mq_end_request(rq, inverter_errno_to_status(error));
+		return;
 	}
+	if (type == KBDUS_REQ_ZONE_APPEND && !error)
+		error = kbdus_zoned_append_landed(rq);
+	blk_mq_end_request(rq, inverter_errno_to_status(rq->q->queuedata,
+							 error));
 }
 
 /* ------------------------------------------------------------------------- */
@@ -156,7 +178,7 @@ static blk_status_t kbdus_queue_rq(struct blk_mq_hw_ctx *hctx,
 
 	slot = &kdev->slots[queue->index * kdev->config.queue_depth + rq->tag];
 	slot->rq = rq;
-	rq_data(rq)->slot = slot;
+	kbdus_rq_data(rq)->slot = slot;
 
 	blk_mq_start_request(rq);
 
@@ -189,7 +211,7 @@ static void kbdus_commit_rqs(struct blk_mq_hw_ctx *hctx)
 
 static enum blk_eh_timer_return kbdus_timeout(struct request *rq)
 {
-	struct kbdus_slot *slot = rq_data(rq)->slot;
+	struct kbdus_slot *slot = kbdus_rq_data(rq)->slot;
 	struct kbdus_device *kdev = rq->q->queuedata;
 	struct kbdus_queue *queue = &kdev->queues[slot->queue];
 	bool claimed;
@@ -663,8 +685,11 @@ void kbdus_inverter_fill_request(struct kbdus_slot *slot,
 	request->queue = slot->queue;
 
 	if (type == KBDUS_REQ_IOCTL) {
-		request->ioctl_command = rq_data(rq)->ioctl_command;
+		request->ioctl_command = kbdus_rq_data(rq)->ioctl_command;
 		request->size = _IOC_SIZE(request->ioctl_command);
+	} else if (type == KBDUS_REQ_REPORT_ZONES) {
+		request->offset = kbdus_rq_data(rq)->report_offset;
+		request->size = kbdus_rq_data(rq)->report_size;
 	} else if (type != KBDUS_REQ_FLUSH) {
 		request->offset = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
 		request->size = blk_rq_bytes(rq);
@@ -681,11 +706,12 @@ u32 kbdus_inverter_payload_in(struct kbdus_slot *slot)
 	switch (slot_type(slot)) {
 	case KBDUS_REQ_WRITE:
 	case KBDUS_REQ_FUA_WRITE:
+	case KBDUS_REQ_ZONE_APPEND:
 		return blk_rq_bytes(slot->rq);
 	case KBDUS_REQ_IOCTL:
 		/* All of it: the caller's data, or zeros where the caller
 		 * supplies none, so the driver never sees stale bytes. */
-		return _IOC_SIZE(rq_data(slot->rq)->ioctl_command);
+		return _IOC_SIZE(kbdus_rq_data(slot->rq)->ioctl_command);
 	default:
 		return 0;
 	}
@@ -697,9 +723,13 @@ u32 kbdus_inverter_payload_out(struct kbdus_slot *slot)
 	case KBDUS_REQ_READ:
 		return blk_rq_bytes(slot->rq);
 	case KBDUS_REQ_IOCTL:
-		if (rq_data(slot->rq)->ioctl_dir & _IOC_READ)
-			return _IOC_SIZE(rq_data(slot->rq)->ioctl_command);
+		if (kbdus_rq_data(slot->rq)->ioctl_dir & _IOC_READ)
+			return _IOC_SIZE(kbdus_rq_data(slot->rq)->ioctl_command);
 		return 0;
+	case KBDUS_REQ_REPORT_ZONES:
+		return kbdus_rq_data(slot->rq)->report_size;
+	case KBDUS_REQ_ZONE_APPEND:
+		return sizeof(kbdus_rq_data(slot->rq)->append_offset);
 	default:
 		return 0;
 	}
@@ -714,7 +744,7 @@ int kbdus_inverter_copy_to_driver(struct kbdus_slot *slot, struct iov_iter *to)
 	if (slot_type(slot) == KBDUS_REQ_IOCTL) {
 		size_t size = kbdus_inverter_payload_in(slot);
 
-		return copy_to_iter(rq_data(rq)->ioctl_buffer, size, to) ==
+		return copy_to_iter(kbdus_rq_data(rq)->drv_buffer, size, to) ==
 				       size ?
 			       0 :
 			       -EFAULT;
@@ -735,13 +765,21 @@ int kbdus_inverter_copy_from_driver(struct kbdus_slot *slot,
 	struct req_iterator iter;
 	struct bio_vec bvec;
 
-	if (slot_type(slot) == KBDUS_REQ_IOCTL) {
-		size_t size = kbdus_inverter_payload_out(slot);
+	void *dest = NULL;
+	size_t size;
 
-		return copy_from_iter(rq_data(rq)->ioctl_buffer, size, from) ==
-				       size ?
-			       0 :
-			       -EFAULT;
+	switch (slot_type(slot)) {
+	case KBDUS_REQ_IOCTL:
+	case KBDUS_REQ_REPORT_ZONES:
+		dest = kbdus_rq_data(rq)->drv_buffer;
+		break;
+	case KBDUS_REQ_ZONE_APPEND:
+		dest = &kbdus_rq_data(rq)->append_offset;
+		break;
+	}
+	if (dest) {
+		size = kbdus_inverter_payload_out(slot);
+		return copy_from_iter(dest, size, from) == size ? 0 : -EFAULT;
 	}
 
 	rq_for_each_segment(bvec, rq, iter) {
@@ -770,66 +808,4 @@ void kbdus_inverter_get_bvecs(struct kbdus_slot *slot, struct bio_vec *bvecs)
 
 	rq_for_each_bvec(bvec, slot->rq, iter)
 		*bvecs++ = bvec;
-}
-
-/* ------------------------------------------------------------------------- */
-/* Ioctl passthrough on the block device */
-
-int kbdus_inverter_bdev_ioctl(struct kbdus_device *kdev, unsigned int command,
-			      unsigned long arg)
-{
-	void __user *user_arg = (void __user *)arg;
-	u32 size = _IOC_SIZE(command);
-	u32 dir = kbdus_ioctl_dir(kdev, command);
-	struct kbdus_rq_data *data;
-	void *buffer = NULL;
-	struct request *rq;
-	blk_status_t status;
-	int ret;
-
-	if (!(kdev->config.supported_requests & KBDUS_REQ_BIT(KBDUS_REQ_IOCTL)))
-		return -ENOTTY;
-
-	/* A size with no direction, or one that cannot fit a slot buffer. */
-	if ((dir == _IOC_NONE) != (size == 0) ||
-	    size > kdev->config.max_read_write_size)
-		return -EINVAL;
-
-	if (size) {
-		/* Zeroed: the driver never sees stale kernel memory. */
-		buffer = kvzalloc(size, GFP_KERNEL);
-		if (!buffer)
-			return -ENOMEM;
-		if ((dir & _IOC_WRITE) &&
-		    copy_from_user(buffer, user_arg, size)) {
-			ret = -EFAULT;
-			goto out_free;
-		}
-	}
-
-	rq = blk_mq_alloc_request(
-		kdev->disk->queue,
-		dir & _IOC_READ ? REQ_OP_DRV_IN : REQ_OP_DRV_OUT, 0);
-	if (IS_ERR(rq)) {
-		ret = PTR_ERR(rq);
-		goto out_free;
-	}
-
-	data = rq_data(rq);
-	data->ioctl_buffer = buffer;
-	data->ioctl_command = command;
-	data->ioctl_dir = dir;
-	data->ioctl_error = 0;
-
-	status = blk_execute_rq(rq, false);
-	ret = data->ioctl_error ? -data->ioctl_error :
-				  blk_status_to_errno(status);
-	blk_mq_free_request(rq);
-
-	if (!ret && (dir & _IOC_READ) && copy_to_user(user_arg, buffer, size))
-		ret = -EFAULT;
-
-out_free:
-	kvfree(buffer);
-	return ret;
 }

@@ -104,15 +104,34 @@ struct kbdus_queue {
 	u16 index;
 } ____cacheline_aligned_in_smp;
 
-/* Per-request data (blk-mq PDU). */
+/* What a driver-private request (REQ_OP_DRV_IN/OUT, no bio) is for. */
+enum kbdus_drv_kind {
+	KBDUS_DRV_IOCTL, /* an ioctl on the block device */
+	KBDUS_DRV_REPORT_ZONES, /* a zone report (zoned.c) */
+};
+
+/* Per-request data (blk-mq PDU).  Set by whoever allocates a
+ * driver-private request; the rest is the inverter's. */
 struct kbdus_rq_data {
 	struct kbdus_slot *slot;
-	/* Ioctl passthrough: a kernel copy of the argument, no bio. */
-	void *ioctl_buffer;
+	/* Driver-private requests: */
+	enum kbdus_drv_kind drv_kind;
+	/* A kernel buffer: the ioctl's argument, or the zone descriptors. */
+	void *drv_buffer;
 	u32 ioctl_command;
 	u32 ioctl_dir; /* kbdus_ioctl_dir() of the command */
 	int ioctl_error; /* positive errno from the driver */
+	u64 report_offset; /* REPORT_ZONES: bytes, the first zone's start */
+	u32 report_size; /* REPORT_ZONES: bytes of descriptors asked for */
+	/* ZONE_APPEND: the byte offset where the driver says the data went,
+	 * copied from its reply. */
+	u64 append_offset;
 };
+
+static inline struct kbdus_rq_data *kbdus_rq_data(struct request *rq)
+{
+	return blk_mq_rq_to_pdu(rq);
+}
 
 /* ------------------------------------------------------------------------- */
 /* Devices */
@@ -199,8 +218,25 @@ void kbdus_inverter_fail_queued(struct kbdus_device *kdev);
 void kbdus_inverter_release_session(struct kbdus_device *kdev,
 				    struct kbdus_session *session,
 				    bool requeue);
-int kbdus_inverter_bdev_ioctl(struct kbdus_device *kdev, unsigned int command,
-			      unsigned long arg);
+
+/* zoned.c */
+struct kbdus_queue_settings;
+/* CREATE's checks of the zoned fields (pbs: the resolved physical block
+ * size), then their adjustment once max_read_write_size is known. */
+int kbdus_zoned_check(const struct kbdus_device_config *c, u32 pbs);
+void kbdus_zoned_adjust(struct kbdus_device_config *c);
+void kbdus_zoned_settings(const struct kbdus_device_config *c,
+			  struct kbdus_queue_settings *s);
+int kbdus_zoned_revalidate(struct kbdus_device *kdev);
+/* A zone append the driver answered: its sector becomes where the data
+ * went; EIO if that is outside the zone. */
+int kbdus_zoned_append_landed(struct request *rq);
+int kbdus_zoned_report(struct gendisk *disk, sector_t sector,
+		       unsigned int nr_zones, report_zones_cb cb, void *cb_data);
+
+/* bdev_ioctl.c */
+int kbdus_bdev_ioctl_forward(struct kbdus_device *kdev, unsigned int command,
+			     unsigned long arg);
 
 /*
  * Which way an ioctl's argument travels, as _IOC_READ (to the caller) and

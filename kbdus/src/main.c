@@ -41,9 +41,20 @@ static void kbdus_check_uapi(void)
 	BUILD_BUG_ON(sizeof(struct kbdus_passthrough) != 32);
 	BUILD_BUG_ON(sizeof(struct kbdus_extent) != 16);
 	BUILD_BUG_ON(sizeof(struct kbdus_backing_args) != 32);
+	BUILD_BUG_ON(sizeof(struct kbdus_mmap_buffers_args) != 40);
+	BUILD_BUG_ON(sizeof(struct kbdus_zone) != 64);
 	/* Every data type fits the supported_requests mask. */
 	BUILD_BUG_ON(KBDUS_REQ_BIT(KBDUS_REQ_IOCTL) >
 		     KBDUS_REQ_DATA_TYPES_MASK);
+	BUILD_BUG_ON((KBDUS_REQ_ZONE_TYPES_MASK & ~KBDUS_REQ_DATA_TYPES_MASK) ||
+		     KBDUS_REQ_ZONE_TYPES_MASK !=
+			     (KBDUS_REQ_BIT(KBDUS_REQ_ZONE_OPEN) |
+			      KBDUS_REQ_BIT(KBDUS_REQ_ZONE_CLOSE) |
+			      KBDUS_REQ_BIT(KBDUS_REQ_ZONE_FINISH) |
+			      KBDUS_REQ_BIT(KBDUS_REQ_ZONE_RESET) |
+			      KBDUS_REQ_BIT(KBDUS_REQ_ZONE_RESET_ALL) |
+			      KBDUS_REQ_BIT(KBDUS_REQ_ZONE_APPEND) |
+			      KBDUS_REQ_BIT(KBDUS_REQ_REPORT_ZONES)));
 }
 
 static int __init kbdus_init(void)

@@ -55,7 +55,7 @@ static void check_bad_configs(int fd)
 	BAD_CONFIG(c.id = 1, EINVAL);
 	BAD_CONFIG(c.major = 1, EINVAL);
 	BAD_CONFIG(c.minor = 1, EINVAL);
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 5; i++)
 		BAD_CONFIG(c.reserved[i] = 1, EINVAL);
 	BAD_CONFIG(c.size = 0, EINVAL);
 	BAD_CONFIG(c.size = 1000, EINVAL);
@@ -69,7 +69,7 @@ static void check_bad_configs(int fd)
 	BAD_CONFIG((c.logical_block_size = 4096, c.physical_block_size = 512), EINVAL);
 	BAD_CONFIG(c.supported_requests = 1u << 10, EINVAL);
 	BAD_CONFIG(c.supported_requests = KBDUS_REQ_BIT(KBDUS_REQ_TERMINATE), EINVAL);
-	BAD_CONFIG(c.flags = 1u << 6, EINVAL); /* past KBDUS_CONFIG_FLAGS_MASK */
+	BAD_CONFIG(c.flags = 1u << 7, EINVAL); /* past KBDUS_CONFIG_FLAGS_MASK */
 	BAD_CONFIG(c.flags = KBDUS_CONFIG_WRITE_CACHE, EINVAL); /* no FLUSH */
 	BAD_CONFIG((c.flags = KBDUS_CONFIG_FUA,
 		    c.supported_requests |= KBDUS_REQ_BIT(KBDUS_REQ_FUA_WRITE)), EINVAL);
@@ -85,6 +85,77 @@ static void check_bad_configs(int fd)
 	EXPECT(ioctl(fd, KBDUS_IOCTL_CREATE_DEVICE, NULL), EFAULT);
 	EXPECT(ioctl(fd, KBDUS_IOCTL_CREATE_DEVICE, unmapped), EFAULT);
 #undef BAD_CONFIG
+}
+
+/* A zoned device of 4 zones of 1 MiB; CREATE with one field broken must
+ * fail, and the device itself must be accepted. */
+static struct kbdus_device_config zoned_config(void)
+{
+	struct kbdus_device_config c = good_config(KBDUS_PROTOCOL_IOCTL);
+
+	c.flags = KBDUS_CONFIG_ZONED;
+	c.supported_requests |= KBDUS_REQ_ZONE_TYPES_MASK;
+	c.zone_size = 1 << 20;
+	return c;
+}
+
+static void check_zoned_configs(void)
+{
+	struct kbdus_device_config c;
+	int fd = open_control();
+
+#define BAD_ZONED(mutation, err)                                    \
+	do {                                                        \
+		c = zoned_config();                                 \
+		mutation;                                           \
+		EXPECT(ioctl(fd, KBDUS_IOCTL_CREATE_DEVICE, &c), err); \
+	} while (0)
+
+	/* Zoned fields and types without the flag. */
+	BAD_ZONED(c.flags = 0, EINVAL);
+	BAD_ZONED((c.flags = 0, c.supported_requests &=
+				~KBDUS_REQ_ZONE_TYPES_MASK, c.max_open_zones = 1),
+		  EINVAL);
+	/* The geometry. */
+	BAD_ZONED(c.zone_size = 0, EINVAL);
+	BAD_ZONED(c.zone_size = 3 << 19, EINVAL); /* not a power of two */
+	BAD_ZONED(c.zone_size = 2048, EINVAL); /* under 4096 */
+	BAD_ZONED(c.size = 5 << 19, EINVAL); /* not a multiple of zones */
+	BAD_ZONED(c.num_conventional_zones = 4, EINVAL); /* all of them */
+	BAD_ZONED(c.max_open_zones = 5, EINVAL); /* over the 4 sequential */
+	BAD_ZONED((c.num_conventional_zones = 1, c.max_active_zones = 4),
+		  EINVAL);
+	BAD_ZONED((c.max_open_zones = 3, c.max_active_zones = 2), EINVAL);
+	BAD_ZONED(c.max_zone_append_size = 1000, EINVAL);
+	/* The request types a zoned device needs, or cannot have. */
+	BAD_ZONED(c.supported_requests &= ~KBDUS_REQ_BIT(KBDUS_REQ_REPORT_ZONES),
+		  EINVAL);
+	BAD_ZONED(c.supported_requests &= ~KBDUS_REQ_BIT(KBDUS_REQ_ZONE_APPEND),
+		  EINVAL);
+	BAD_ZONED(c.supported_requests &= ~KBDUS_REQ_BIT(KBDUS_REQ_ZONE_RESET_ALL),
+		  EINVAL);
+	BAD_ZONED(c.supported_requests |= KBDUS_REQ_BIT(KBDUS_REQ_DISCARD),
+		  EINVAL);
+	BAD_ZONED(c.flags |= KBDUS_CONFIG_RECOVERABLE, EINVAL);
+#undef BAD_ZONED
+
+	/* The same device, unbroken, with its append limit filled in. */
+	c = zoned_config();
+	c.max_open_zones = 2;
+	c.max_active_zones = 3;
+	EXPECT(ioctl(fd, KBDUS_IOCTL_CREATE_DEVICE, &c), 0);
+	checks++;
+	if (c.max_zone_append_size != c.max_read_write_size ||
+	    c.zone_size != 1 << 20 || c.max_open_zones != 2 ||
+	    c.max_active_zones != 3) {
+		failures++;
+		printf("zoned config came back as append %u (max rw %u), zone "
+		       "size %llu, open %u, active %u\n",
+		       c.max_zone_append_size, c.max_read_write_size,
+		       (unsigned long long)c.zone_size, c.max_open_zones,
+		       c.max_active_zones);
+	}
+	close(fd); /* destroys it: nobody serves its zone report */
 }
 
 /* The id of a device that existed and is gone. */
@@ -482,6 +553,8 @@ int main(void)
 	fd = open_control();
 	printf("%s\n", "check_bad_configs");
 	check_bad_configs(fd);
+	printf("%s\n", "check_zoned_configs");
+	check_zoned_configs();
 	printf("%s\n", "check_control_ioctls");
 	check_control_ioctls(fd);
 	printf("%s\n", "check_missing_devices");

@@ -13,6 +13,11 @@
  * --linger-ms N keeps the session open after TERMINATE until the block
  * device is gone (plus half a second) or N ms passed, so the session is the
  * last to let go of the device.
+ *
+ * --zoned BYTES makes it a host-managed zoned device with zones of that
+ * size (--conventional N of them conventional, --max-open and --max-active
+ * limits) that enforces write pointers, conditions and the limits as ZBC
+ * does; --bad-report reports the first zone with a wrong start.
  */
 
 #include <errno.h>
@@ -55,6 +60,9 @@ static struct {
 	long exit_after;
 	unsigned delay_us;
 	unsigned linger_ms;
+	uint64_t zone_size;
+	unsigned conventional, max_open, max_active;
+	bool bad_report;
 } opt = {
 	.protocol = KBDUS_PROTOCOL_MMAP,
 	.size = 64 << 20,
@@ -86,6 +94,13 @@ static const char *const type_names[] = {
 	[KBDUS_REQ_DISCARD] = "discard",
 	[KBDUS_REQ_SECURE_ERASE] = "secure_erase",
 	[KBDUS_REQ_IOCTL] = "ioctl",
+	[KBDUS_REQ_ZONE_OPEN] = "zone_open",
+	[KBDUS_REQ_ZONE_CLOSE] = "zone_close",
+	[KBDUS_REQ_ZONE_FINISH] = "zone_finish",
+	[KBDUS_REQ_ZONE_RESET] = "zone_reset",
+	[KBDUS_REQ_ZONE_RESET_ALL] = "zone_reset_all",
+	[KBDUS_REQ_ZONE_APPEND] = "zone_append",
+	[KBDUS_REQ_REPORT_ZONES] = "report_zones",
 };
 
 static void die(const char *what)
@@ -136,13 +151,216 @@ static int handle_ioctl(const struct kbdus_request *req, unsigned char *payload)
 	}
 }
 
+/* ------------------------------------------------------------------------- */
+/* Zoned mode: every zone's condition and write pointer, under zone_lock. */
+
+struct zone {
+	uint64_t wp; /* bytes from the start of the device */
+	uint8_t cond; /* KBDUS_ZONE_COND_* */
+};
+
+static struct zone *zones;
+static uint32_t nr_zones;
+static pthread_mutex_t zone_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t zone_start(uint32_t i)
+{
+	return (uint64_t)i * opt.zone_size;
+}
+
+static bool zone_is_open(const struct zone *z)
+{
+	return z->cond == KBDUS_ZONE_COND_IMP_OPEN ||
+	       z->cond == KBDUS_ZONE_COND_EXP_OPEN;
+}
+
+static unsigned count_zones(bool active)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = opt.conventional; i < nr_zones; i++)
+		n += zone_is_open(&zones[i]) ||
+		     (active && zones[i].cond == KBDUS_ZONE_COND_CLOSED);
+	return n;
+}
+
+/* Opens zone i (explicitly or for a write), within the limits: an
+ * implicitly open zone is closed to make room, as ZBC does. */
+static int zone_open(uint32_t i, bool explicit)
+{
+	struct zone *z = &zones[i];
+
+	if (z->cond == KBDUS_ZONE_COND_FULL)
+		return explicit ? 0 : EIO;
+	if (zone_is_open(z)) {
+		if (explicit)
+			z->cond = KBDUS_ZONE_COND_EXP_OPEN;
+		return 0;
+	}
+	if (z->cond == KBDUS_ZONE_COND_EMPTY && opt.max_active &&
+	    count_zones(true) >= opt.max_active)
+		return EOVERFLOW;
+	if (opt.max_open && count_zones(false) >= opt.max_open) {
+		uint32_t j;
+
+		for (j = opt.conventional; j < nr_zones; j++)
+			if (zones[j].cond == KBDUS_ZONE_COND_IMP_OPEN)
+				break;
+		if (j == nr_zones)
+			return ETOOMANYREFS;
+		zones[j].cond = KBDUS_ZONE_COND_CLOSED;
+	}
+	z->cond = explicit ? KBDUS_ZONE_COND_EXP_OPEN : KBDUS_ZONE_COND_IMP_OPEN;
+	return 0;
+}
+
+static void zone_reset(uint32_t i)
+{
+	memset(disk + zone_start(i), 0, opt.zone_size);
+	zones[i].wp = zone_start(i);
+	zones[i].cond = KBDUS_ZONE_COND_EMPTY;
+}
+
+/* A write of size bytes at offset (for an append: at the write pointer,
+ * and offset becomes where it went). */
+static int zone_write(uint64_t *offset, uint32_t size, const void *data,
+		      bool append)
+{
+	uint32_t i = (uint32_t)(*offset / opt.zone_size);
+	struct zone *z = &zones[i];
+	int error;
+
+	if (i < opt.conventional) {
+		if (append)
+			return EIO;
+		memcpy(disk + *offset, data, size);
+		return 0;
+	}
+	if (append)
+		*offset = z->wp;
+	if (*offset != z->wp || z->cond == KBDUS_ZONE_COND_FULL ||
+	    size > zone_start(i) + opt.zone_size - z->wp)
+		return EIO;
+	error = zone_open(i, false);
+	if (error)
+		return error;
+	memcpy(disk + *offset, data, size);
+	z->wp += size;
+	if (z->wp == zone_start(i) + opt.zone_size)
+		z->cond = KBDUS_ZONE_COND_FULL;
+	return 0;
+}
+
+static int zone_manage(uint32_t type, uint64_t offset)
+{
+	uint32_t i = (uint32_t)(offset / opt.zone_size);
+	struct zone *z = &zones[i];
+
+	if (type == KBDUS_REQ_ZONE_RESET_ALL) {
+		for (i = opt.conventional; i < nr_zones; i++)
+			zone_reset(i);
+		return 0;
+	}
+	if (i < opt.conventional || offset % opt.zone_size)
+		return EIO;
+	switch (type) {
+	case KBDUS_REQ_ZONE_OPEN:
+		return zone_open(i, true);
+	case KBDUS_REQ_ZONE_CLOSE:
+		if (zone_is_open(z))
+			z->cond = z->wp == zone_start(i) ? KBDUS_ZONE_COND_EMPTY :
+							   KBDUS_ZONE_COND_CLOSED;
+		return 0;
+	case KBDUS_REQ_ZONE_FINISH:
+		z->wp = zone_start(i) + opt.zone_size;
+		z->cond = KBDUS_ZONE_COND_FULL;
+		return 0;
+	default: /* KBDUS_REQ_ZONE_RESET */
+		zone_reset(i);
+		return 0;
+	}
+}
+
+static int zone_report(const struct kbdus_request *req, unsigned char *payload)
+{
+	struct kbdus_zone *d = (struct kbdus_zone *)payload;
+	uint32_t first = (uint32_t)(req->offset / opt.zone_size);
+	uint32_t count = req->size / sizeof(*d);
+
+	if (req->offset % opt.zone_size || first + count > nr_zones)
+		return EIO;
+	memset(payload, 0, req->size);
+	for (uint32_t n = 0; n < count; n++) {
+		uint32_t i = first + n;
+
+		d[n].start = zone_start(i);
+		d[n].length = d[n].capacity = opt.zone_size;
+		d[n].write_pointer = zones[i].wp;
+		d[n].type = i < opt.conventional ?
+				    KBDUS_ZONE_TYPE_CONVENTIONAL :
+				    KBDUS_ZONE_TYPE_SEQ_WRITE_REQUIRED;
+		d[n].condition = zones[i].cond;
+	}
+	if (opt.bad_report && first == 0)
+		d[0].start = opt.zone_size;
+	return 0;
+}
+
+static int serve_zoned(const struct kbdus_request *req, unsigned char *payload)
+{
+	uint64_t offset = req->offset;
+	int error;
+
+	pthread_mutex_lock(&zone_lock);
+	switch (req->type) {
+	case KBDUS_REQ_WRITE:
+	case KBDUS_REQ_FUA_WRITE:
+		error = zone_write(&offset, req->size, payload, false);
+		break;
+	case KBDUS_REQ_ZONE_APPEND:
+		error = zone_write(&offset, req->size, payload, true);
+		if (!error)
+			memcpy(payload, &offset, sizeof(offset));
+		break;
+	case KBDUS_REQ_REPORT_ZONES:
+		error = zone_report(req, payload);
+		break;
+	default:
+		error = zone_manage(req->type, req->offset);
+		break;
+	}
+	pthread_mutex_unlock(&zone_lock);
+	return error;
+}
+
+static void zones_init(void)
+{
+	if (!opt.zone_size)
+		return;
+	nr_zones = (uint32_t)(opt.size / opt.zone_size);
+	zones = calloc(nr_zones, sizeof(*zones));
+	if (!zones)
+		die("zones");
+	for (uint32_t i = 0; i < nr_zones; i++) {
+		zones[i].wp = zone_start(i);
+		zones[i].cond = i < opt.conventional ? KBDUS_ZONE_COND_NOT_WP :
+						       KBDUS_ZONE_COND_EMPTY;
+	}
+}
+
+/* ------------------------------------------------------------------------- */
+
 static int serve(const struct kbdus_request *req, unsigned char *payload)
 {
 	if (req->type != KBDUS_REQ_IOCTL && req->type != KBDUS_REQ_FLUSH &&
+	    req->type != KBDUS_REQ_ZONE_RESET_ALL &&
 	    (req->offset > opt.size || req->size > opt.size - req->offset)) {
 		fprintf(stderr, "uapi-ram: request beyond the end\n");
 		return EIO;
 	}
+	if (opt.zone_size && req->type != KBDUS_REQ_READ &&
+	    req->type != KBDUS_REQ_FLUSH && req->type != KBDUS_REQ_IOCTL)
+		return serve_zoned(req, payload);
 
 	switch (req->type) {
 	case KBDUS_REQ_READ:
@@ -389,7 +607,9 @@ static void usage(void)
 	      "  [--depth N] [--threads N] [--timeout-ms N] [--recoverable]\n"
 	      "  [--partition-scan] [--write-cache] [--fua] [--types LIST]\n"
 	      "  [--backing FILE] [--log FILE] [--attach ID] [--stall TYPE]\n"
-	      "  [--exit-after N] [--delay-us N] [--linger-ms N]\n",
+	      "  [--exit-after N] [--delay-us N] [--linger-ms N]\n"
+	      "  [--zoned BYTES [--conventional N] [--max-open N] [--max-active N]\n"
+	      "   [--bad-report]]\n",
 	      stderr);
 	exit(2);
 }
@@ -415,11 +635,16 @@ static void parse_args(int argc, char **argv)
 		{ "exit-after", required_argument, 0, 'x' },
 		{ "delay-us", required_argument, 0, 'D' },
 		{ "linger-ms", required_argument, 0, 'L' },
+		{ "zoned", required_argument, 0, 'z' },
+		{ "conventional", required_argument, 0, 'C' },
+		{ "max-open", required_argument, 0, 'O' },
+		{ "max-active", required_argument, 0, 'A' },
+		{ "bad-report", no_argument, 0, 'B' },
 		{ 0 },
 	};
 	int c;
 
-	opt.types = KBDUS_REQ_DATA_TYPES_MASK;
+	opt.types = 0;
 	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -445,11 +670,28 @@ static void parse_args(int argc, char **argv)
 		case 'x': opt.exit_after = atol(optarg); break;
 		case 'D': opt.delay_us = atoi(optarg); break;
 		case 'L': opt.linger_ms = atoi(optarg); break;
+		case 'z': opt.zone_size = strtoull(optarg, NULL, 0); break;
+		case 'C': opt.conventional = atoi(optarg); break;
+		case 'O': opt.max_open = atoi(optarg); break;
+		case 'A': opt.max_active = atoi(optarg); break;
+		case 'B': opt.bad_report = true; break;
 		default: usage();
 		}
 	}
 	if (optind != argc || !opt.threads)
 		usage();
+	/* Every type the device can have, if not told otherwise. */
+	if (!opt.types)
+		opt.types = opt.zone_size ?
+				    KBDUS_REQ_ZONE_TYPES_MASK |
+					    KBDUS_REQ_BIT(KBDUS_REQ_READ) |
+					    KBDUS_REQ_BIT(KBDUS_REQ_WRITE) |
+					    KBDUS_REQ_BIT(KBDUS_REQ_FLUSH) |
+					    KBDUS_REQ_BIT(KBDUS_REQ_IOCTL) :
+				    KBDUS_REQ_DATA_TYPES_MASK &
+					    ~KBDUS_REQ_ZONE_TYPES_MASK;
+	if (opt.zone_size)
+		opt.flags |= KBDUS_CONFIG_ZONED;
 }
 
 int main(int argc, char **argv)
@@ -487,12 +729,17 @@ int main(int argc, char **argv)
 		config.protocol = (uint32_t)opt.protocol;
 		config.flags = opt.flags;
 		config.request_timeout_ms = opt.timeout_ms;
+		config.zone_size = opt.zone_size;
+		config.num_conventional_zones = opt.conventional;
+		config.max_open_zones = opt.max_open;
+		config.max_active_zones = opt.max_active;
 		if (ioctl(control_fd, KBDUS_IOCTL_CREATE_DEVICE, &config) < 0)
 			die("KBDUS_IOCTL_CREATE_DEVICE");
 	}
 	id = config.id;
 	max_rw_size = config.max_read_write_size;
 	open_backing();
+	zones_init();
 
 	if (opt.protocol == KBDUS_PROTOCOL_MMAP) {
 		if (ioctl(control_fd, KBDUS_IOCTL_MMAP_LAYOUT, &layout) < 0)

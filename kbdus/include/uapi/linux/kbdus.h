@@ -80,6 +80,22 @@ enum kbdus_request_type {
 	 */
 	KBDUS_REQ_IOCTL = 9,
 
+	/*
+	 * Zoned devices (KBDUS_CONFIG_ZONED; see "Zoned devices" below).
+	 * OPEN, CLOSE, FINISH and RESET: offset is the zone's start, size
+	 * 0.  RESET_ALL: offset and size 0; every sequential zone.  APPEND:
+	 * offset is the zone's start and the payload holds size bytes to
+	 * write at its write pointer; the driver replies (error 0) with the
+	 * byte offset where they landed as a __u64 at the start of the
+	 * reply payload, which is 8 bytes long.
+	 */
+	KBDUS_REQ_ZONE_OPEN = 10,
+	KBDUS_REQ_ZONE_CLOSE = 11,
+	KBDUS_REQ_ZONE_FINISH = 12,
+	KBDUS_REQ_ZONE_RESET = 13,
+	KBDUS_REQ_ZONE_RESET_ALL = 14,
+	KBDUS_REQ_ZONE_APPEND = 15,
+
 	/* Notifications: handle is 0 and no reply is expected. */
 
 	/* The device is now visible to user space (add_disk finished or the
@@ -88,10 +104,18 @@ enum kbdus_request_type {
 	/* The device is being destroyed or this session was replaced: stop
 	 * and close the control fd.  Every later receive returns it again. */
 	KBDUS_REQ_TERMINATE = 17,
+
+	/* Zoned devices: the kernel asks for the descriptors of size / 64
+	 * zones from the one starting at offset; the driver fills the reply
+	 * payload (size bytes) with that many struct kbdus_zone, in order,
+	 * before replying. */
+	KBDUS_REQ_REPORT_ZONES = 18,
 };
 
 #define KBDUS_REQ_BIT(type) (1u << (type))
-#define KBDUS_REQ_DATA_TYPES_MASK 0x3ffu
+/* The types a driver may serve (kbdus_device_config.supported_requests). */
+#define KBDUS_REQ_DATA_TYPES_MASK 0x4ffffu
+#define KBDUS_REQ_ZONE_TYPES_MASK 0x4fc00u
 
 /* ------------------------------------------------------------------------- */
 /* Protocols */
@@ -119,7 +143,9 @@ enum kbdus_protocol {
  * argument, zeroed where the caller supplies nothing.
  */
 #define KBDUS_CONFIG_IOCTL_DIR_V01 (1u << 5)
-#define KBDUS_CONFIG_FLAGS_MASK 0x3fu
+/* A host-managed zoned device; see "Zoned devices" below. */
+#define KBDUS_CONFIG_ZONED (1u << 6)
+#define KBDUS_CONFIG_FLAGS_MASK 0x7fu
 
 /* Defaults for zero fields, and the limits kbdus caps values to. */
 #define KBDUS_DEFAULT_MAX_READ_WRITE_SIZE (256u << 10)
@@ -170,7 +196,70 @@ struct kbdus_device_config {
 
 	__u32 major; /* out */
 	__u32 minor; /* out: of the whole device */
-	__u64 reserved[8]; /* must be zero */
+
+	/* KBDUS_CONFIG_ZONED only; zero otherwise.  See "Zoned devices". */
+	__u64 zone_size; /* in: bytes */
+	__u32 num_conventional_zones; /* in: the first zones */
+	__u32 max_open_zones; /* in: 0 = no limit */
+	__u32 max_active_zones; /* in: 0 = no limit */
+	/* in/out: 0 = max_read_write_size; a multiple of the logical block
+	 * size, capped to max_read_write_size */
+	__u32 max_zone_append_size;
+	__u64 reserved[5]; /* must be zero */
+};
+
+/*
+ * Zoned devices.  With KBDUS_CONFIG_ZONED the device is host-managed: it is
+ * split into zones of zone_size bytes (a power of two, a multiple of the
+ * physical block size and of 4096, that divides size), of which the first
+ * num_conventional_zones (fewer than all) take writes anywhere and the
+ * others only at their write pointer, in order.  max_open_zones and
+ * max_active_zones (at most the number of sequential zones, and open
+ * at most active when both are set) are what the driver enforces; kbdus
+ * only tells Linux.  The driver must serve READ, WRITE, ZONE_RESET,
+ * ZONE_RESET_ALL, ZONE_APPEND and REPORT_ZONES, may serve FUA_WRITE,
+ * FLUSH, IOCTL and the other zone types, and may serve none of the
+ * discard, erase, write-zeros and write-same types.  Zoned devices cannot
+ * be recoverable (yet): a write or an append delivered again after a
+ * crash would not find the write pointer where it was.  Any other
+ * combination fails CREATE with EINVAL.
+ *
+ * Errors the kernel and file systems expect, as reply errors: EIO for a
+ * write not at the write pointer or past a zone's end, or to a full or
+ * read-only zone; ETOOMANYREFS when opening a zone would exceed
+ * max_open_zones; EOVERFLOW when it would exceed max_active_zones.
+ *
+ * Zone descriptors (REPORT_ZONES) are checked before Linux sees them: a
+ * zone that is not the one asked for, of the wrong type or size, or whose
+ * condition or write pointer cannot be, fails the report with EIO.
+ */
+#define KBDUS_ZONE_TYPE_CONVENTIONAL 1
+#define KBDUS_ZONE_TYPE_SEQ_WRITE_REQUIRED 2
+
+/* The zone conditions of <linux/blkzoned.h>, with the same values. */
+#define KBDUS_ZONE_COND_NOT_WP 0x0 /* conventional zones */
+#define KBDUS_ZONE_COND_EMPTY 0x1
+#define KBDUS_ZONE_COND_IMP_OPEN 0x2
+#define KBDUS_ZONE_COND_EXP_OPEN 0x3
+#define KBDUS_ZONE_COND_CLOSED 0x4
+#define KBDUS_ZONE_COND_READONLY 0xd
+#define KBDUS_ZONE_COND_FULL 0xe
+#define KBDUS_ZONE_COND_OFFLINE 0xf
+
+struct kbdus_zone {
+	__u64 start; /* bytes from the start of the device */
+	__u64 length; /* bytes: zone_size */
+	/* bytes from start that can be written: a multiple of the logical
+	 * block size, at most length; length for conventional zones */
+	__u64 capacity;
+	/* bytes from the start of the device: start for EMPTY zones, from
+	 * start to start + capacity otherwise; ignored for conventional,
+	 * full, read-only and offline zones */
+	__u64 write_pointer;
+	__u8 type; /* KBDUS_ZONE_TYPE_* */
+	__u8 condition; /* KBDUS_ZONE_COND_* */
+	__u8 reserved0[6]; /* zero */
+	__u64 reserved[3]; /* zero */
 };
 
 /* ------------------------------------------------------------------------- */
@@ -190,8 +279,9 @@ struct kbdus_request {
 struct kbdus_reply {
 	__u64 handle; /* of the request being completed */
 	/* 0 on success, else a positive errno.  For data requests ENOLINK,
-	 * ENOSPC and ETIMEDOUT keep their meaning and any other value becomes
-	 * EIO; for ioctls, the caller gets exactly -error. */
+	 * ENOSPC and ETIMEDOUT (and on zoned devices ETOOMANYREFS and
+	 * EOVERFLOW) keep their meaning and any other value becomes EIO; for
+	 * ioctls, the caller gets exactly -error. */
 	__s32 error;
 	__u32 flags; /* KBDUS_REPLY_* */
 	/* KBDUS_REPLY_PASSTHROUGH: address of a struct kbdus_passthrough;
