@@ -30,7 +30,7 @@ INSTALL ?= install
 LDCONFIG ?= ldconfig
 
 LIB_REAL := libbdus.so.$(BDUS_VERSION)
-DRIVERS := bdus-ram bdus-loop bdus-zero bdus-aio-ram bdus-aloop
+DRIVERS := bdus-ram bdus-loop bdus-zero bdus-aio-ram bdus-aloop bdus-zoned
 PROGRAMS := bdus $(DRIVERS)
 # One page per public function, as liburing does: links to bdus(3).
 MAN3_LINKS := bdus_run bdus_rerun bdus_run_ext bdus_rerun_ext \

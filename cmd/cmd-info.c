@@ -152,6 +152,35 @@ static void print_field(const struct bdus_dev_info *info, int field)
 	}
 }
 
+/* "limit" or "none". */
+static const char *limit_text(uint32_t limit, char *buf, size_t size)
+{
+	if (!limit)
+		return "none";
+	snprintf(buf, size, "%u", limit);
+	return buf;
+}
+
+static void print_zones_human(const struct bdus_dev_info *info)
+{
+	char buf[64], num[16];
+
+	if (!(info->flags & BDUS_DEV_ZONED)) {
+		printf("  %-22s %s\n", "zone model", "none");
+		return;
+	}
+	printf("  %-22s %s\n", "zone model", "host-managed");
+	format_size(info->zone_size, buf, sizeof(buf));
+	printf("  %-22s %s x %" PRIu64 " (%u conventional)\n", "zones", buf,
+	       info->size / info->zone_size, info->num_conventional_zones);
+	printf("  %-22s %s\n", "max open zones",
+	       limit_text(info->max_open_zones, num, sizeof(num)));
+	printf("  %-22s %s\n", "max active zones",
+	       limit_text(info->max_active_zones, num, sizeof(num)));
+	format_size(info->max_zone_append_size, buf, sizeof(buf));
+	printf("  %-22s %s\n", "max zone append size", buf);
+}
+
 static void print_human(const struct bdus_dev_info *info)
 {
 	char buf[256];
@@ -188,6 +217,7 @@ static void print_human(const struct bdus_dev_info *info)
 	       info->flags & BDUS_DEV_ROTATIONAL ? "yes" : "no");
 	printf("  %-22s %s\n", "partition scanning",
 	       info->flags & BDUS_DEV_PARTITION_SCAN ? "yes" : "no");
+	print_zones_human(info);
 }
 
 static void print_json_string(const char *text)
@@ -234,9 +264,18 @@ static void print_json(const struct bdus_dev_info *info)
 	       yes_no(info->flags & BDUS_DEV_RECOVERABLE),
 	       yes_no(info->flags & BDUS_DEV_WRITE_CACHE),
 	       yes_no(info->flags & BDUS_DEV_FUA));
-	printf(",\"rotational\":%s,\"partition_scanning\":%s}",
+	printf(",\"rotational\":%s,\"partition_scanning\":%s",
 	       yes_no(info->flags & BDUS_DEV_ROTATIONAL),
 	       yes_no(info->flags & BDUS_DEV_PARTITION_SCAN));
+	if (info->flags & BDUS_DEV_ZONED)
+		printf(",\"zoned\":{\"zone_size\":%" PRIu64
+		       ",\"conventional_zones\":%u,\"max_open_zones\":%u"
+		       ",\"max_active_zones\":%u,\"max_zone_append_size\":%u}}",
+		       (uint64_t)info->zone_size, info->num_conventional_zones,
+		       info->max_open_zones, info->max_active_zones,
+		       info->max_zone_append_size);
+	else
+		printf(",\"zoned\":null}");
 }
 
 /* ------------------------------------------------------------------------- */

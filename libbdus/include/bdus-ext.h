@@ -49,6 +49,7 @@ enum bdus_protocol {
 #define BDUS_EXT_ROTATIONAL (1u << 0)
 
 struct bdus_extent; /* bdus-passthrough.h */
+struct bdus_zone; /* below */
 
 /*
  * Attributes that BDUS 0.1.2 did not have.  Zero-initialize it: a zero
@@ -147,7 +148,99 @@ struct bdus_ext_attrs {
 	 */
 	void *(*alloc_buffers)(size_t size, struct bdus_ctx *ctx);
 	void (*free_buffers)(void *buffers, size_t size, struct bdus_ctx *ctx);
+
+	/*
+	 * Zoned devices (since 0.1.3).  A zone_size that is not 0 makes the
+	 * device host-managed zoned: zones of zone_size bytes (a power of
+	 * two, at least 4096, dividing attrs->size), of which the first
+	 * num_conventional_zones (fewer than all) take writes anywhere and
+	 * the others only at their write pointer.  max_open_zones and
+	 * max_active_zones (0: no limit; at most the sequential zones, open
+	 * at most active) are the limits the driver enforces and Linux
+	 * respects; max_zone_append_size (0: as large as reads and writes)
+	 * caps zone appends.  The driver keeps every zone's state and
+	 * enforces the rules (see bdus-zoned); libbdus and kbdus pass the
+	 * requests on.  Needs ops->read, ops->write and the three callbacks
+	 * below; refuses ops->write_zeros, discard, secure_erase and
+	 * write_same, and recoverable devices.  The effective values are in
+	 * ctx->ext.  Errors a zoned driver returns: EIO for a write that is
+	 * not at the write pointer, crosses the zone's end or hits a full
+	 * zone; ETOOMANYREFS past max_open_zones; EOVERFLOW past
+	 * max_active_zones.  Not with the asynchronous API yet.
+	 */
+	uint64_t zone_size;
+	uint32_t num_conventional_zones;
+	uint32_t max_open_zones;
+	uint32_t max_active_zones;
+	uint32_t max_zone_append_size;
+
+	/* Zoned: op (enum bdus_zone_op) on the zone that starts at offset,
+	 * or, for BDUS_ZONE_RESET_ALL, on every sequential zone (offset 0).
+	 * Returns 0 or an errno value.  Context and thread-safety: as
+	 * ops->write. */
+	int (*zone_manage)(uint32_t op, uint64_t offset, struct bdus_ctx *ctx);
+
+	/* Zoned: writes the size bytes of buffer at the write pointer of the
+	 * zone that starts at zone_offset, and sets *offset to where they
+	 * went.  Returns 0 or an errno value.  Context and thread-safety: as
+	 * ops->write. */
+	int (*zone_append)(const char *buffer, uint64_t zone_offset,
+			   uint32_t size, uint64_t *offset,
+			   struct bdus_ctx *ctx);
+
+	/* Zoned: fills zones[0..count) with the zones from the one that
+	 * starts at offset, in order (bdus_zone_fill() helps).  Linux checks
+	 * every field; an impossible zone fails the report.  Returns 0 or an
+	 * errno value.  Context and thread-safety: as ops->read. */
+	int (*report_zones)(struct bdus_zone *zones, uint64_t offset,
+			    uint32_t count, struct bdus_ctx *ctx);
 };
+
+/* The operations of ext->zone_manage. */
+enum bdus_zone_op {
+	BDUS_ZONE_OPEN = 1, /* explicitly open */
+	BDUS_ZONE_CLOSE = 2,
+	BDUS_ZONE_FINISH = 3, /* make full */
+	BDUS_ZONE_RESET = 4, /* make empty */
+	BDUS_ZONE_RESET_ALL = 5
+};
+
+/* bdus_zone.type */
+#define BDUS_ZONE_TYPE_CONVENTIONAL 1
+#define BDUS_ZONE_TYPE_SEQ_WRITE_REQUIRED 2
+
+/* bdus_zone.condition: the values of <linux/blkzoned.h>. */
+#define BDUS_ZONE_COND_NOT_WP 0x0 /* conventional zones */
+#define BDUS_ZONE_COND_EMPTY 0x1
+#define BDUS_ZONE_COND_IMP_OPEN 0x2
+#define BDUS_ZONE_COND_EXP_OPEN 0x3
+#define BDUS_ZONE_COND_CLOSED 0x4
+#define BDUS_ZONE_COND_READONLY 0xd
+#define BDUS_ZONE_COND_FULL 0xe
+#define BDUS_ZONE_COND_OFFLINE 0xf
+
+/* One zone, as ext->report_zones describes it; offsets in bytes. */
+struct bdus_zone {
+	uint64_t start;
+	uint64_t length; /* zone_size */
+	uint64_t capacity; /* writable bytes from start: at most length */
+	/* bytes from the start of the device: start when EMPTY; ignored
+	 * when NOT_WP, FULL, READONLY or OFFLINE */
+	uint64_t write_pointer;
+	uint8_t type; /* BDUS_ZONE_TYPE_* */
+	uint8_t condition; /* BDUS_ZONE_COND_* */
+	uint8_t reserved0[6]; /* zero */
+	uint64_t reserved[3]; /* zero */
+};
+
+/*
+ * Fills *zone for the zone that starts at start, of the device of ctx:
+ * length and capacity are the zone size, the type follows from its index,
+ * and reserved fields are zeroed.  For drivers' report_zones callbacks.
+ */
+void bdus_zone_fill(struct bdus_zone *zone, uint64_t start,
+		    uint64_t write_pointer, uint8_t condition,
+		    const struct bdus_ctx *ctx);
 
 /* The largest bdus_ext_attrs.poll_us: 100 ms. */
 #define BDUS_MAX_POLL_US 100000u

@@ -479,6 +479,7 @@ enum bdus_dev_state {
 #define BDUS_DEV_FUA (1u << 2) /* serves forced-unit-access writes */
 #define BDUS_DEV_ROTATIONAL (1u << 3)
 #define BDUS_DEV_PARTITION_SCAN (1u << 4) /* partitions are looked for */
+#define BDUS_DEV_ZONED (1u << 5) /* host-managed zoned (bdus-ext.h) */
 
 /*
  * What kbdus knows about a device: bdus_get_dev_info() fills it.  Plain
@@ -505,6 +506,13 @@ struct bdus_dev_info {
 	uint32_t request_timeout_ms;
 	uint32_t flags; /* BDUS_DEV_* */
 	uint32_t reserved; /* zero */
+	/* BDUS_DEV_ZONED: its zones, as bdus_ext_attrs has them; zero
+	 * otherwise.  Since 0.1.3. */
+	uint64_t zone_size;
+	uint32_t num_conventional_zones;
+	uint32_t max_open_zones; /* 0: no limit */
+	uint32_t max_active_zones; /* 0: no limit */
+	uint32_t max_zone_append_size;
 };
 
 /* The function behind bdus_get_dev_info(), taking sizeof(*out_info) as

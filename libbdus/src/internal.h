@@ -93,6 +93,25 @@ bool bdus_validate_ops(const struct bdus_ops *ops);
 bool bdus_validate_attrs_for_run(const struct bdus_attrs *attrs);
 bool bdus_validate_ext(const struct bdus_ext_attrs *ext);
 /* The ext fields that depend on the callbacks (read_ref). */
+/* api/zoned.c: zoned devices */
+bool bdus_validate_zoned(const struct bdus_ops *ops,
+			 const struct bdus_attrs *attrs,
+			 const struct bdus_ext_attrs *ext);
+/* The zone request types ext's callbacks serve (none if not zoned). */
+uint32_t bdus_zone_requests(const struct bdus_ext_attrs *ext);
+void bdus_config_zoned(struct kbdus_device_config *config,
+		       const struct bdus_ext_attrs *ext);
+void bdus_effective_zoned(struct bdus_ext_attrs *ext,
+			  const struct kbdus_device_config *config);
+/* enum bdus_zone_op of a zone management request type. */
+uint32_t bdus_zone_op(uint32_t type);
+/* Whether a kbdus request type is one a driver may serve (the rest are
+ * notifications, or unknown). */
+static inline bool bdus_is_data_type(uint32_t type)
+{
+	return type < 32 && (KBDUS_REQ_BIT(type) & KBDUS_REQ_DATA_TYPES_MASK);
+}
+
 bool bdus_validate_ext_ops(const struct bdus_ext_attrs *ext,
 			   const struct bdus_ops *ops);
 bool bdus_validate_for_rerun(const struct bdus_ops *ops,

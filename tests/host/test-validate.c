@@ -287,6 +287,129 @@ static void test_ext(void)
 	       "errno %d, message \"%s\"", errno, bdus_get_error_message());
 }
 
+static int noop_discard(uint64_t o, uint32_t s, struct bdus_ctx *c)
+{
+	(void)o, (void)s, (void)c;
+	return 0;
+}
+
+static int noop_zone_manage(uint32_t op, uint64_t o, struct bdus_ctx *c)
+{
+	(void)op, (void)o, (void)c;
+	return 0;
+}
+
+static int noop_zone_append(const char *b, uint64_t zo, uint32_t s,
+			    uint64_t *o, struct bdus_ctx *c)
+{
+	(void)b, (void)zo, (void)s, (void)o, (void)c;
+	return 0;
+}
+
+static int noop_report_zones(struct bdus_zone *z, uint64_t o, uint32_t n,
+			     struct bdus_ctx *c)
+{
+	(void)z, (void)o, (void)n, (void)c;
+	return 0;
+}
+
+/* 1 MiB of 64 KiB zones, with every zone callback. */
+static struct bdus_ext_attrs zoned_ext(void)
+{
+	struct bdus_ext_attrs ext = {
+		.zone_size = 64 << 10,
+		.zone_manage = noop_zone_manage,
+		.zone_append = noop_zone_append,
+		.report_zones = noop_report_zones,
+	};
+	return ext;
+}
+
+static void zoned_case(const char *name, struct bdus_ext_attrs ext,
+		       struct bdus_attrs attrs, const char *expected)
+{
+	static const struct bdus_ops rw_ops = { .read = noop_read,
+						.write = noop_write };
+
+	expect_refusal(name, &rw_ops, &attrs, &ext, EINVAL, expected);
+}
+
+/* Every bad zoned configuration is refused before kbdus, naming the
+ * attribute. */
+static void test_zoned(void)
+{
+	struct bdus_attrs attrs = valid_attrs();
+	struct bdus_ext_attrs ext;
+
+	ext = (struct bdus_ext_attrs){ .max_open_zones = 2 };
+	zoned_case("zoned attributes without zone_size are refused", ext, attrs,
+		   "ext max_open_zones is set but zone_size is 0");
+	ext = (struct bdus_ext_attrs){ .report_zones = noop_report_zones };
+	zoned_case("zone callbacks without zone_size are refused", ext, attrs,
+		   "ext report_zones is set but zone_size is 0");
+	ext = zoned_ext();
+	ext.zone_size = 3 << 16;
+	zoned_case("a zone size that is not a power of two is refused", ext,
+		   attrs, "ext zone_size must be a power of two of at least 4096");
+	ext = zoned_ext();
+	ext.zone_size = 2048;
+	zoned_case("a zone size under 4096 is refused", ext, attrs,
+		   "ext zone_size must be a power of two of at least 4096");
+	ext = zoned_ext();
+	attrs.size = 5 << 15;
+	zoned_case("zones that do not divide the size are refused", ext, attrs,
+		   "ext zone_size (65536) must divide the size (163840 bytes)");
+	attrs = valid_attrs();
+	ext = zoned_ext();
+	ext.num_conventional_zones = 16;
+	zoned_case("all zones conventional is refused", ext, attrs,
+		   "ext num_conventional_zones (16) must be fewer than the 16 "
+		   "zones");
+	ext = zoned_ext();
+	ext.num_conventional_zones = 4;
+	ext.max_open_zones = 13;
+	zoned_case("an open limit above the sequential zones is refused", ext,
+		   attrs,
+		   "ext max_open_zones (13) must be at most the 12 sequential "
+		   "zones");
+	ext = zoned_ext();
+	ext.max_active_zones = 17;
+	zoned_case("an active limit above the zones is refused", ext, attrs,
+		   "ext max_active_zones (17) must be at most the 16 sequential "
+		   "zones");
+	ext = zoned_ext();
+	ext.max_open_zones = 4;
+	ext.max_active_zones = 3;
+	zoned_case("more open than active zones is refused", ext, attrs,
+		   "ext max_open_zones (4) must not exceed max_active_zones (3)");
+	ext = zoned_ext();
+	ext.max_zone_append_size = 1000;
+	zoned_case("an append size that is not in blocks is refused", ext,
+		   attrs, "ext max_zone_append_size (1000) must be a multiple");
+	ext = zoned_ext();
+	ext.zone_append = NULL;
+	zoned_case("zoned without zone_append is refused", ext, attrs,
+		   "a zoned device needs ext zone_append");
+	ext = zoned_ext();
+	expect_refusal("zoned without ops->write is refused", &read_only_ops,
+		       &attrs, &ext, EINVAL,
+		       "a zoned device needs ops->write");
+	{
+		static const struct bdus_ops discard_ops = {
+			.read = noop_read,
+			.write = noop_write,
+			.discard = noop_discard,
+		};
+
+		expect_refusal("zoned with a discard callback is refused",
+			       &discard_ops, &attrs, &ext, EINVAL,
+			       "a zoned device cannot have ops->discard");
+	}
+	attrs.recoverable = true;
+	zoned_case("a recoverable zoned device is refused", ext, attrs,
+		   "a zoned device cannot be recoverable");
+}
+
 static void test_control_device_missing(void)
 {
 	struct bdus_attrs attrs = valid_attrs();
@@ -360,6 +483,7 @@ int main(void)
 	test_attrs();
 	test_ops();
 	test_ext();
+	test_zoned();
 	test_control_device_missing();
 	test_dev_id_from_path();
 	test_errors_and_versions();

@@ -148,6 +148,11 @@ static bool aio_check_ext(struct bdus_ext_attrs *ext)
 		return bdus_fail(EINVAL, "ext alloc_buffers is for "
 					 "bdus_run_ext(): an asynchronous "
 					 "context has shared_buffers");
+	if (ext->zone_size || ext->zone_manage || ext->zone_append ||
+	    ext->report_zones)
+		return bdus_fail(EINVAL, "zoned devices are for bdus_run_ext(): "
+					 "the asynchronous API does not serve "
+					 "them yet");
 	if (ext->protocol != BDUS_PROTOCOL_DEFAULT &&
 	    ext->protocol != BDUS_PROTOCOL_URING)
 		return bdus_fail(EINVAL,

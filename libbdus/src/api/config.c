@@ -84,6 +84,7 @@ void bdus_config_for_run(struct kbdus_device_config *config,
 	if (ioctl_v01 && ops->ioctl)
 		config->flags |= KBDUS_CONFIG_IOCTL_DIR_V01;
 	config->request_timeout_ms = ext->request_timeout_ms;
+	bdus_config_zoned(config, ext);
 }
 
 /* A limit kbdus reports as 0 ("none") is the largest multiple of lbs. */
@@ -171,4 +172,5 @@ void bdus_effective_attrs(struct bdus_attrs *attrs,
 	/* Only uring threads poll (DEFAULT may have fallen back). */
 	if (protocol != BDUS_PROTOCOL_URING)
 		ext->poll_us = 0;
+	bdus_effective_zoned(ext, config);
 }

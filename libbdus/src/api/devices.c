@@ -218,6 +218,8 @@ static uint32_t public_flags(uint32_t config_flags)
 		flags |= BDUS_DEV_ROTATIONAL;
 	if (config_flags & KBDUS_CONFIG_PARTITION_SCAN)
 		flags |= BDUS_DEV_PARTITION_SCAN;
+	if (config_flags & KBDUS_CONFIG_ZONED)
+		flags |= BDUS_DEV_ZONED;
 	return flags;
 }
 
@@ -290,6 +292,11 @@ BDUS_API bool bdus_get_dev_info_sized(uint64_t dev_id,
 		.queue_depth = c->queue_depth,
 		.request_timeout_ms = c->request_timeout_ms,
 		.flags = public_flags(c->flags),
+		.zone_size = c->zone_size,
+		.num_conventional_zones = c->num_conventional_zones,
+		.max_open_zones = c->max_open_zones,
+		.max_active_zones = c->max_active_zones,
+		.max_zone_append_size = c->max_zone_append_size,
 	};
 
 	/* A caller built against an older header knows a prefix of the

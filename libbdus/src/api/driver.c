@@ -295,7 +295,8 @@ static bool run(const struct bdus_ops *ops, const struct bdus_attrs *attrs,
 	if (!bdus_validate_ops(ops) || !bdus_validate_attrs_for_run(attrs) ||
 	    !bdus_copy_ext(&driver.ext, ext, ext_size) ||
 	    !bdus_validate_ext(&driver.ext) ||
-	    !bdus_validate_ext_ops(&driver.ext, ops))
+	    !bdus_validate_ext_ops(&driver.ext, ops) ||
+	    !bdus_validate_zoned(ops, attrs, &driver.ext))
 		return false;
 
 	driver.ops = *ops;

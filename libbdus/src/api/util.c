@@ -79,6 +79,20 @@ const char *bdus_request_type_name(uint32_t type)
 		return "secure_erase";
 	case KBDUS_REQ_IOCTL:
 		return "ioctl";
+	case KBDUS_REQ_ZONE_OPEN:
+		return "zone_open";
+	case KBDUS_REQ_ZONE_CLOSE:
+		return "zone_close";
+	case KBDUS_REQ_ZONE_FINISH:
+		return "zone_finish";
+	case KBDUS_REQ_ZONE_RESET:
+		return "zone_reset";
+	case KBDUS_REQ_ZONE_RESET_ALL:
+		return "zone_reset_all";
+	case KBDUS_REQ_ZONE_APPEND:
+		return "zone_append";
+	case KBDUS_REQ_REPORT_ZONES:
+		return "report_zones";
 	case KBDUS_REQ_DEVICE_AVAILABLE:
 		return "device-available notification";
 	case KBDUS_REQ_TERMINATE:

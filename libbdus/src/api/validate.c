@@ -290,10 +290,43 @@ static bool validate_attrs_for_device(const struct bdus_attrs *attrs,
 				config->max_discard_erase_size);
 }
 
+/* A zoned device needs its zone callbacks; the zoned attributes must be
+ * the device's or 0. */
+static bool validate_zoned_for_device(const struct bdus_ext_attrs *ext,
+				      const struct kbdus_device_config *config)
+{
+	const char *missing;
+
+	if (!(config->flags & KBDUS_CONFIG_ZONED))
+		return require_equal("ext zone_size", ext->zone_size, 0);
+	missing = !ext->zone_manage ? "zone_manage" :
+		  !ext->zone_append ? "zone_append" :
+		  !ext->report_zones ? "report_zones" :
+				       NULL;
+	if (missing)
+		return bdus_fail(EINVAL,
+				 "the device is zoned, so the ext %s callback is "
+				 "required",
+				 missing);
+	return require_equal("ext zone_size", ext->zone_size,
+			     config->zone_size) &&
+	       require_equal("ext num_conventional_zones",
+			     ext->num_conventional_zones,
+			     config->num_conventional_zones) &&
+	       require_equal("ext max_open_zones", ext->max_open_zones,
+			     config->max_open_zones) &&
+	       require_equal("ext max_active_zones", ext->max_active_zones,
+			     config->max_active_zones) &&
+	       require_equal("ext max_zone_append_size",
+			     ext->max_zone_append_size,
+			     config->max_zone_append_size);
+}
+
 static bool validate_ext_for_device(const struct bdus_ext_attrs *ext,
 				    const struct kbdus_device_config *config)
 {
-	return require_equal("ext num_queues", ext->num_queues,
+	return validate_zoned_for_device(ext, config) &&
+	       require_equal("ext num_queues", ext->num_queues,
 			     config->num_queues) &&
 	       require_equal("ext queue_depth", ext->queue_depth,
 			     config->queue_depth) &&

@@ -11,7 +11,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-/* The errno values that mean something specific to the block layer. */
+/* The errno values that mean something specific to the block layer (the
+ * zone resource ones only on zoned devices, where kbdus keeps them). */
 static int32_t data_reply_error(int ret)
 {
 	switch (ret) {
@@ -19,6 +20,8 @@ static int32_t data_reply_error(int ret)
 	case ENOLINK:
 	case ENOSPC:
 	case ETIMEDOUT:
+	case ETOOMANYREFS:
+	case EOVERFLOW:
 		return ret;
 	default:
 		return EIO;
@@ -74,12 +77,28 @@ static int call_ioctl(struct bdus_ctx *ctx, const struct bdus_message *message)
 	return ctx->ops->ioctl(command, argument, ctx);
 }
 
-static bool has_callback_for(const struct bdus_ops *ops, uint32_t type)
+static bool has_callback_for(const struct bdus_ctx *ctx, uint32_t type)
 {
 	if (type == KBDUS_REQ_WRITE_SAME)
-		return ops->write_same != NULL;
-	return type <= KBDUS_REQ_IOCTL &&
-	       (bdus_supported_requests(ops) & KBDUS_REQ_BIT(type));
+		return ctx->ops->write_same != NULL;
+	if (type <= KBDUS_REQ_IOCTL)
+		return bdus_supported_requests(ctx->ops) & KBDUS_REQ_BIT(type);
+	return bdus_is_data_type(type) &&
+	       (bdus_zone_requests(ctx->ext) & KBDUS_REQ_BIT(type));
+}
+
+/* A zone append: the reply payload is where the data went, which kbdus
+ * takes from the start of the buffer (after the data, which it no longer
+ * needs). */
+static int call_zone_append(struct bdus_ctx *ctx, struct bdus_message *message)
+{
+	uint64_t landed = 0;
+	int ret = ctx->ext->zone_append(message->payload, message->offset,
+					message->size, &landed, ctx);
+
+	if (ret == 0)
+		memcpy(message->payload, &landed, sizeof(landed));
+	return ret;
 }
 
 /* ext->read_ref: the transport sends the data from where the driver keeps
@@ -223,6 +242,19 @@ static int call_callback(struct bdus_ctx *ctx, struct bdus_message *message)
 		return ops->discard(offset, size, ctx);
 	case KBDUS_REQ_SECURE_ERASE:
 		return ops->secure_erase(offset, size, ctx);
+	case KBDUS_REQ_ZONE_OPEN:
+	case KBDUS_REQ_ZONE_CLOSE:
+	case KBDUS_REQ_ZONE_FINISH:
+	case KBDUS_REQ_ZONE_RESET:
+	case KBDUS_REQ_ZONE_RESET_ALL:
+		return ctx->ext->zone_manage(bdus_zone_op(message->type), offset,
+					     ctx);
+	case KBDUS_REQ_ZONE_APPEND:
+		return call_zone_append(ctx, message);
+	case KBDUS_REQ_REPORT_ZONES:
+		return ctx->ext->report_zones((struct bdus_zone *)buffer, offset,
+					      size / sizeof(struct bdus_zone),
+					      ctx);
 	default:
 		return call_ioctl(ctx, message);
 	}
@@ -239,7 +271,7 @@ int bdus_dispatch(struct bdus_ctx *ctx, struct bdus_message *message,
 
 	message->passthrough.num_extents = 0;
 	/* kbdus only sends what the driver serves; be safe anyway. */
-	if (!has_callback_for(ctx->ops, message->type))
+	if (!has_callback_for(ctx, message->type))
 		ret = is_ioctl ? ENOTTY : EOPNOTSUPP;
 	else if (!call_passthrough(ctx, message, &ret))
 		ret = call_callback(ctx, message);

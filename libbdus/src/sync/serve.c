@@ -136,7 +136,7 @@ static enum bdus_serve_outcome serve_loop(struct worker *worker,
 					      "failed: %s",
 					      strerror(err));
 
-		if (message.type > KBDUS_REQ_IOCTL)
+		if (!bdus_is_data_type(message.type))
 			return on_notification(worker, message.type,
 					       until_available);
 

@@ -196,10 +196,12 @@ bool uring_ring_get_data(struct uring_ring *r, struct uring_slot *slot,
 }
 
 /* Whether a successful reply carries data out (a read, an ioctl's _IOC_READ
- * argument). */
+ * argument, a zone report, where a zone append went). */
 static bool reply_has_data(const struct bdus_message *message)
 {
 	return message->type == KBDUS_REQ_READ ||
+	       message->type == KBDUS_REQ_REPORT_ZONES ||
+	       message->type == KBDUS_REQ_ZONE_APPEND ||
 	       (message->type == KBDUS_REQ_IOCTL &&
 		(_IOC_DIR(message->ioctl_command) & _IOC_READ));
 }

@@ -152,6 +152,7 @@ static bool needs_data_first(const struct bdus_message *message)
 	switch (message->type) {
 	case KBDUS_REQ_WRITE_SAME:
 	case KBDUS_REQ_FUA_WRITE:
+	case KBDUS_REQ_ZONE_APPEND:
 		return true;
 	case KBDUS_REQ_IOCTL:
 		return _IOC_DIR(message->ioctl_command) != _IOC_NONE;
@@ -178,7 +179,7 @@ static bool on_request(struct uring_ring *r, struct uring_slot *slot)
 	message->data_deferred = server->data_deferred;
 	message->write_dest = NULL;
 
-	if (message->type > KBDUS_REQ_IOCTL)
+	if (!bdus_is_data_type(message->type))
 		return uring_report(server, EPROTO,
 				    "kbdus delivered a request of unknown type "
 				    "%" PRIu32,
