@@ -258,3 +258,25 @@ bool block_device_geometry(const char *program, const char *path, int fd,
 		attrs->physical_block_size = (uint32_t)pbs;
 	return true;
 }
+
+bool driver_parse_size_operand(struct driver_options *options, int argc,
+			       char **argv)
+{
+	if (optind == argc && !options->rerun) {
+		driver_usage_error(options, "missing the device size");
+		return false;
+	}
+	if (argc - optind > 1) {
+		driver_usage_error(options, "unexpected argument '%s'",
+				   argv[optind + 1]);
+		return false;
+	}
+	if (optind < argc && !parse_size(argv[optind], &options->attrs.size)) {
+		driver_usage_error(options,
+				   "invalid size '%s': expected bytes with an "
+				   "optional K, M, G or T suffix",
+				   argv[optind]);
+		return false;
+	}
+	return true;
+}

@@ -79,6 +79,12 @@ int driver_bad_option(const struct driver_options *options, char **argv,
 bool parse_size(const char *text, uint64_t *out);
 bool parse_u32(const char *text, uint32_t min, uint32_t max, uint32_t *out);
 
+/* The <size> operand after the options (argv[optind]) into attrs->size:
+ * required unless --rerun.  False, with the usage message printed, if it
+ * is missing, bad, or followed by more. */
+bool driver_parse_size_operand(struct driver_options *options, int argc,
+			       char **argv);
+
 /* A block device's size into attrs, and its logical and physical block
  * sizes where attrs has 0; false with a message if it cannot tell. */
 bool block_device_geometry(const char *program, const char *path, int fd,

@@ -194,16 +194,8 @@ int main(int argc, char **argv)
 			return driver_bad_option(&options, argv, opt);
 	}
 
-	if (optind == argc && !options.rerun)
-		return driver_usage_error(&options, "missing the device size");
-	if (argc - optind > 1)
-		return driver_usage_error(&options, "unexpected argument '%s'",
-					  argv[optind + 1]);
-	if (optind < argc && !parse_size(argv[optind], &options.attrs.size))
-		return driver_usage_error(&options,
-					  "invalid size '%s': expected bytes "
-					  "with an optional K, M, G or T suffix",
-					  argv[optind]);
+	if (!driver_parse_size_operand(&options, argc, argv))
+		return 2;
 
 	return driver_run(&options, &ram_ops, NULL);
 }

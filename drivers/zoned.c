@@ -391,19 +391,11 @@ int main(int argc, char **argv)
 						  optarg, argv[optind - 1]);
 	}
 
-	if (optind == argc && !options.rerun)
-		return driver_usage_error(&options, "missing the device size");
+	if (!driver_parse_size_operand(&options, argc, argv))
+		return 2;
 	/* With --rerun, 0 means the device's. */
 	if (!ext->zone_size && !options.rerun)
 		ext->zone_size = 4 << 20;
-	if (argc - optind > 1)
-		return driver_usage_error(&options, "unexpected argument '%s'",
-					  argv[optind + 1]);
-	if (optind < argc && !parse_size(argv[optind], &options.attrs.size))
-		return driver_usage_error(&options,
-					  "invalid size '%s': expected bytes "
-					  "with an optional K, M, G or T suffix",
-					  argv[optind]);
 
 	return driver_run(&options, &zoned_ops, NULL);
 }
