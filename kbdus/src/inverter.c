@@ -417,7 +417,10 @@ void kbdus_inverter_release_session(struct kbdus_device *kdev,
 		    READ_ONCE(slot->owner) != session)
 			continue;
 
-		if (requeue)
+		/* An ASSIGNED request never reached the driver. */
+		if (requeue &&
+		    (word_state(word) == KBDUS_SLOT_ASSIGNED ||
+		     kbdus_zoned_may_redeliver(kdev, slot->rq)))
 			slot_requeue(kdev, slot, word, false);
 		else if (slot_claim(slot, word, KBDUS_SLOT_COMPLETING))
 			slot_end(slot, EIO);

@@ -231,6 +231,9 @@ int kbdus_zoned_revalidate(struct kbdus_device *kdev);
 /* A zone append the driver answered: its sector becomes where the data
  * went; EIO if that is outside the zone. */
 int kbdus_zoned_append_landed(struct request *rq);
+/* Whether a request a dead or replaced driver held may go to the next. */
+bool kbdus_zoned_may_redeliver(const struct kbdus_device *kdev,
+			       struct request *rq);
 int kbdus_zoned_report(struct gendisk *disk, sector_t sector,
 		       unsigned int nr_zones, report_zones_cb cb, void *cb_data);
 

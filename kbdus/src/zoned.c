@@ -62,8 +62,7 @@ int kbdus_zoned_check(const struct kbdus_device_config *c, u32 pbs)
 	if (!IS_ENABLED(CONFIG_BLK_DEV_ZONED))
 		return -EOPNOTSUPP;
 	if ((types & ZONED_REQUIRED_TYPES) != ZONED_REQUIRED_TYPES ||
-	    (types & ZONED_REFUSED_TYPES) ||
-	    (c->flags & KBDUS_CONFIG_RECOVERABLE))
+	    (types & ZONED_REFUSED_TYPES))
 		return -EINVAL;
 
 	/* A power of two of at least 4096 bytes is a multiple of every
@@ -134,6 +133,35 @@ int kbdus_zoned_append_landed(struct request *rq)
 	}
 	rq->__sector = offset >> SECTOR_SHIFT;
 	return 0;
+}
+
+/*
+ * A driver went away holding rq (it died, or a live replacement closed it
+ * mid-request).  A recoverable device normally hands such requests to the
+ * next driver, but a write to a sequential zone or a zone append may
+ * already have been applied: delivered again, the write would find the
+ * write pointer moved and fail anyway, and the append would store its data
+ * twice.  They fail with EIO instead, as a drive's aborted command does;
+ * the host then learns the write pointer from a report.  Reads, flushes,
+ * zone management (each leaves the zone in the same state when repeated)
+ * and writes to conventional zones are delivered again.
+ */
+bool kbdus_zoned_may_redeliver(const struct kbdus_device *kdev,
+			       struct request *rq)
+{
+	const struct kbdus_device_config *c = &kdev->config;
+	u64 offset = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+
+	if (!(c->flags & KBDUS_CONFIG_ZONED))
+		return true;
+	switch (req_op(rq)) {
+	case REQ_OP_ZONE_APPEND:
+		return false;
+	case REQ_OP_WRITE:
+		return offset >> ilog2(c->zone_size) < c->num_conventional_zones;
+	default:
+		return true;
+	}
 }
 
 /* ------------------------------------------------------------------------- */

@@ -146,7 +146,6 @@ static void check_zoned_configs(void)
 		  EINVAL);
 	BAD_ZONED(c.supported_requests |= KBDUS_REQ_BIT(KBDUS_REQ_DISCARD),
 		  EINVAL);
-	BAD_ZONED(c.flags |= KBDUS_CONFIG_RECOVERABLE, EINVAL);
 #undef BAD_ZONED
 
 	/* The same device, unbroken, with its append limit filled in. */

@@ -129,11 +129,6 @@ bool bdus_validate_zoned(const struct bdus_ops *ops,
 				 "sequential zones take writes only at their "
 				 "write pointer",
 				 name);
-	if (attrs->recoverable)
-		return bdus_fail(EINVAL,
-				 "a zoned device cannot be recoverable (yet): a "
-				 "write delivered again after a crash would not "
-				 "find the write pointer where it was");
 	return true;
 }
 

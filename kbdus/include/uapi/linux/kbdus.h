@@ -219,10 +219,16 @@ struct kbdus_device_config {
  * only tells Linux.  The driver must serve READ, WRITE, ZONE_RESET,
  * ZONE_RESET_ALL, ZONE_APPEND and REPORT_ZONES, may serve FUA_WRITE,
  * FLUSH, IOCTL and the other zone types, and may serve none of the
- * discard, erase, write-zeros and write-same types.  Zoned devices cannot
- * be recoverable (yet): a write or an append delivered again after a
- * crash would not find the write pointer where it was.  Any other
+ * discard, erase, write-zeros and write-same types.  Any other
  * combination fails CREATE with EINVAL.
+ *
+ * A recoverable zoned device keeps its zone state in the driver, across
+ * drivers.  A driver that goes away (death, or closing after a live
+ * replacement) holding a write to a sequential zone or a zone append does
+ * not get it delivered to the next driver: it may already have applied
+ * it, so the request fails with EIO, as an aborted command of a drive
+ * does.  Every other request it held is delivered again, as on any
+ * recoverable device.
  *
  * Errors the kernel and file systems expect, as reply errors: EIO for a
  * write not at the write pointer or past a zone's end, or to a full or
