@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * zoned.c - bdus-zoned: a volatile host-managed zoned device in memory.
+ * zoned.c - bdus-zoned: a host-managed zoned device in memory, or in a
+ * file (--store) that outlives the driver.
  *
  * What it shows a driver author:
  *   - declaring a zoned device (ext zone_size and its limits) and serving
@@ -26,14 +27,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char help_text[] =
 	"Usage: bdus-zoned [<options>] <size>\n"
 	"\n"
 	"Create a host-managed zoned block device that keeps its data in\n"
 	"memory, and print its path once it is available.  The data is lost\n"
-	"when the driver stops.\n"
+	"when the driver stops, unless --store keeps it in a file.\n"
 	"\n"
 	"  <size>                The device's size in bytes, with an optional\n"
 	"                        K, M, G or T suffix: a multiple of the zone\n"
@@ -47,6 +51,11 @@ static const char help_text[] =
 	"                        no limit).\n"
 	"  --max-active <n>      At most n zones open or closed at once\n"
 	"                        (default 0: no limit).\n"
+	"  --store <file>        Keep the data and every zone's state in\n"
+	"                        <file> (created if missing, e.g. in /dev/shm),\n"
+	"                        so that a later driver finds them: with\n"
+	"                        --recoverable and --rerun after a crash, or\n"
+	"                        for a live replacement.\n"
 	"\n";
 
 enum {
@@ -54,15 +63,39 @@ enum {
 	OPT_CONVENTIONAL,
 	OPT_MAX_OPEN,
 	OPT_MAX_ACTIVE,
+	OPT_STORE,
 };
 
+/* Fixed-size, as it may live in a --store file. */
 struct zone {
 	uint64_t write_pointer; /* bytes from the start of the device */
 	uint8_t condition; /* BDUS_ZONE_COND_* */
+	uint8_t reserved[7];
 };
 
+/*
+ * A --store file: this header, the zone table and the data, each starting
+ * on a page boundary.  The header is written last when the file is new, so
+ * a file whose magic is still zero was never set up.  Data is written
+ * before the write pointer moves past it: a driver killed in between
+ * leaves the pointer where it was, and kbdus fails the write it held.
+ */
+#define STORE_MAGIC "BDUSZNE1"
+
+struct store_header {
+	char magic[8];
+	uint64_t size;
+	uint64_t zone_size;
+	uint32_t nr_conventional;
+	uint32_t reserved;
+};
+
+#define STORE_ALIGN 4096u
+
 struct zoned {
-	char *memory;
+	void *map; /* the header, the zone table and the data */
+	uint64_t map_size;
+	char *memory; /* the data */
 	uint64_t size;
 	uint64_t zone_size;
 	uint32_t nr_zones;
@@ -70,7 +103,7 @@ struct zoned {
 	uint32_t max_open; /* 0: no limit */
 	uint32_t max_active; /* 0: no limit */
 	pthread_mutex_t lock; /* protects zones */
-	struct zone *zones;
+	struct zone *zones; /* in map */
 };
 
 static struct zoned *zoned_of(struct bdus_ctx *ctx)
@@ -174,10 +207,90 @@ static int write_locked(struct zoned *z, const char *data, uint64_t *offset,
 /* ------------------------------------------------------------------------- */
 /* Callbacks */
 
+static uint64_t store_align(uint64_t bytes)
+{
+	return (bytes + STORE_ALIGN - 1) / STORE_ALIGN * STORE_ALIGN;
+}
+
+/* Maps the state: anonymous memory, or the --store file (path). */
+static int zoned_map(struct zoned *z, const char *path)
+{
+	struct stat st;
+	int fd, err;
+
+	if (!path) {
+		/* MAP_NORESERVE: untouched pages cost nothing, read as 0. */
+		z->map = mmap(NULL, z->map_size, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+			      0);
+		return z->map == MAP_FAILED ? ENOMEM : 0;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		err = errno;
+		fprintf(stderr, "bdus-zoned: %s: %s\n", path, strerror(err));
+		goto out;
+	}
+	if (st.st_size == 0 && ftruncate(fd, (off_t)z->map_size) != 0) {
+		err = errno;
+		fprintf(stderr, "bdus-zoned: %s: cannot grow it to %llu bytes: %s\n",
+			path, (unsigned long long)z->map_size, strerror(err));
+		goto out;
+	}
+	if (st.st_size != 0 && (uint64_t)st.st_size != z->map_size) {
+		fprintf(stderr, "bdus-zoned: %s: holds %lld bytes, but this device needs %llu: another geometry's store?\n",
+			path, (long long)st.st_size,
+			(unsigned long long)z->map_size);
+		err = EINVAL;
+		goto out;
+	}
+	z->map = mmap(NULL, z->map_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      fd, 0);
+	err = z->map == MAP_FAILED ? errno : 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+/* A new state (every zone empty), or the check that a stored one is this
+ * device's. */
+static int zoned_load(struct zoned *z, const char *path)
+{
+	struct store_header *header = z->map;
+	static const char unset[sizeof(header->magic)];
+
+	if (path && memcmp(header->magic, unset, sizeof(unset)) != 0) {
+		if (memcmp(header->magic, STORE_MAGIC, sizeof(header->magic)) ||
+		    header->size != z->size ||
+		    header->zone_size != z->zone_size ||
+		    header->nr_conventional != z->nr_conventional) {
+			fprintf(stderr, "bdus-zoned: %s: not the store of a device of this size, zone size and conventional zones\n",
+				path);
+			return EINVAL;
+		}
+		return 0;
+	}
+	for (uint32_t i = 0; i < z->nr_zones; i++) {
+		z->zones[i].write_pointer = zone_start(z, i);
+		z->zones[i].condition = i < z->nr_conventional ?
+						BDUS_ZONE_COND_NOT_WP :
+						BDUS_ZONE_COND_EMPTY;
+	}
+	header->size = z->size;
+	header->zone_size = z->zone_size;
+	header->nr_conventional = z->nr_conventional;
+	memcpy(header->magic, STORE_MAGIC, sizeof(header->magic));
+	return 0;
+}
+
 static int zoned_initialize(struct bdus_ctx *ctx)
 {
 	const struct bdus_ext_attrs *ext = ctx->ext;
+	const char *path = ctx->private_data; /* --store, or NULL */
 	struct zoned *z = calloc(1, sizeof(*z));
+	uint64_t table_offset, data_offset;
+	int err;
 
 	if (!z)
 		return ENOMEM;
@@ -187,22 +300,24 @@ static int zoned_initialize(struct bdus_ctx *ctx)
 	z->nr_conventional = ext->num_conventional_zones;
 	z->max_open = ext->max_open_zones;
 	z->max_active = ext->max_active_zones;
-	pthread_mutex_init(&z->lock, NULL);
-	z->zones = calloc(z->nr_zones, sizeof(*z->zones));
-	/* MAP_NORESERVE: untouched pages cost nothing and read as zeros. */
-	z->memory = mmap(NULL, z->size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (!z->zones || z->memory == MAP_FAILED) {
-		free(z->zones);
+	table_offset = store_align(sizeof(struct store_header));
+	data_offset = table_offset +
+		      store_align((uint64_t)z->nr_zones * sizeof(struct zone));
+	z->map_size = data_offset + z->size;
+	err = zoned_map(z, path);
+	if (err) {
 		free(z);
-		return ENOMEM;
+		return err;
 	}
-	for (uint32_t i = 0; i < z->nr_zones; i++) {
-		z->zones[i].write_pointer = zone_start(z, i);
-		z->zones[i].condition = i < z->nr_conventional ?
-						BDUS_ZONE_COND_NOT_WP :
-						BDUS_ZONE_COND_EMPTY;
+	z->zones = (struct zone *)((char *)z->map + table_offset);
+	z->memory = (char *)z->map + data_offset;
+	err = zoned_load(z, path);
+	if (err) {
+		munmap(z->map, z->map_size);
+		free(z);
+		return err;
 	}
+	pthread_mutex_init(&z->lock, NULL);
 	ctx->private_data = z;
 	return 0;
 }
@@ -211,9 +326,8 @@ static int zoned_terminate(struct bdus_ctx *ctx)
 {
 	struct zoned *z = zoned_of(ctx);
 
-	munmap(z->memory, z->size);
+	munmap(z->map, z->map_size);
 	pthread_mutex_destroy(&z->lock);
-	free(z->zones);
 	free(z);
 	return 0;
 }
@@ -343,10 +457,12 @@ int main(int argc, char **argv)
 		{ "conventional", required_argument, NULL, OPT_CONVENTIONAL },
 		{ "max-open", required_argument, NULL, OPT_MAX_OPEN },
 		{ "max-active", required_argument, NULL, OPT_MAX_ACTIVE },
+		{ "store", required_argument, NULL, OPT_STORE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct driver_options options;
 	struct bdus_ext_attrs *ext;
+	const char *store_path = NULL;
 	int opt, handled;
 	bool ok = true;
 
@@ -377,6 +493,9 @@ int main(int argc, char **argv)
 			ok = parse_u32(optarg, 0, UINT32_MAX,
 				       &ext->max_active_zones);
 			break;
+		case OPT_STORE:
+			store_path = optarg;
+			break;
 		default:
 			handled = driver_parse_common(&options, opt, optarg);
 			if (handled < 0)
@@ -397,5 +516,5 @@ int main(int argc, char **argv)
 	if (!ext->zone_size && !options.rerun)
 		ext->zone_size = 4 << 20;
 
-	return driver_run(&options, &zoned_ops, NULL);
+	return driver_run(&options, &zoned_ops, (void *)store_path);
 }

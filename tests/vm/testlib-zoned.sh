@@ -31,25 +31,56 @@ write_at() {
 		status=none 2>/dev/null
 }
 
-# zoned_btrfs DEV: mkfs -O zoned (whose data writes are zone appends),
-# files written, checked after a remount, and a clean scrub.
-zoned_btrfs() {
-	local dev=$1
-	mkfs.btrfs -q -f -O zoned -d single -m single "$dev" >/tmp/mkfs.out 2>&1 ||
-		fail "mkfs.btrfs -O zoned: $(cat /tmp/mkfs.out)"
+# zoned_files FSTYPE DEV: mounts DEV on /tmp/zmnt, writes four files, keeps
+# their checksums in /tmp/zsums and unmounts.
+zoned_files() {
 	mkdir -p /tmp/zmnt
-	mount -t btrfs "$dev" /tmp/zmnt || fail "mount"
+	mount -t "$1" "$2" /tmp/zmnt || fail "mount $1: $(dmesg | tail -n 5)"
 	for i in 1 2 3 4; do
 		dd if=/dev/urandom of=/tmp/zmnt/f$i bs=1M count=4 status=none ||
 			fail "writing f$i"
 	done
 	(cd /tmp/zmnt && sha256sum f1 f2 f3 f4) >/tmp/zsums
 	umount /tmp/zmnt || fail "umount"
-	mount -t btrfs "$dev" /tmp/zmnt || fail "mount again"
+}
+
+# zoned_files_check FSTYPE DEV: mounts DEV again and checks the files.
+# Leaves it mounted.
+zoned_files_check() {
+	mount -t "$1" "$2" /tmp/zmnt || fail "mount $1 again"
 	(cd /tmp/zmnt && sha256sum -c --quiet /tmp/zsums) || fail "files changed"
+}
+
+# zoned_btrfs DEV: mkfs -O zoned (whose data writes are zone appends),
+# files written, checked after a remount, and a clean scrub.
+zoned_btrfs() {
+	local dev=$1
+	mkfs.btrfs -q -f -O zoned -d single -m single "$dev" >/tmp/mkfs.out 2>&1 ||
+		fail "mkfs.btrfs -O zoned: $(cat /tmp/mkfs.out)"
+	zoned_files btrfs "$dev"
+	zoned_files_check btrfs "$dev"
+	zoned_scrub
+}
+
+# zoned_scrub: a clean scrub of the btrfs on /tmp/zmnt, then unmounts it.
+zoned_scrub() {
 	btrfs scrub start -B /tmp/zmnt >/tmp/scrub.out 2>&1 ||
 		fail "scrub: $(cat /tmp/scrub.out)"
 	grep -q "no errors found\\|Error summary: *no errors" /tmp/scrub.out ||
 		fail "scrub: $(cat /tmp/scrub.out)"
 	umount /tmp/zmnt || fail "umount after scrub"
+}
+
+# zoned_f2fs DEV: mkfs.f2fs -m (its metadata goes on the conventional
+# zones, its logs on the sequential ones), files written, a clean
+# fsck.f2fs, which also checks every write pointer, and the files checked
+# after a remount.
+zoned_f2fs() {
+	local dev=$1
+	mkfs.f2fs -f -m "$dev" >/tmp/mkfs.out 2>&1 ||
+		fail "mkfs.f2fs -m: $(cat /tmp/mkfs.out)"
+	zoned_files f2fs "$dev"
+	fsck.f2fs -f "$dev" >/tmp/fsck.out 2>&1 || fail "fsck.f2fs: $(cat /tmp/fsck.out)"
+	zoned_files_check f2fs "$dev"
+	umount /tmp/zmnt || fail "umount"
 }
