@@ -190,8 +190,10 @@ struct kbdus_device {
 	struct workqueue_struct *passthrough_wq;
 };
 
-/* device.c */
+/* config.c */
 int kbdus_config_validate(struct kbdus_device_config *config);
+
+/* device.c */
 struct kbdus_device *kbdus_device_create(struct kbdus_device_config *config,
 					 struct kbdus_session *session);
 void kbdus_device_start(struct kbdus_device *kdev);
