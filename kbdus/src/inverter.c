@@ -398,6 +398,30 @@ static void slot_requeue(struct kbdus_device *kdev, struct kbdus_slot *slot,
 }
 
 /*
+ * A request a gone session held on a zoned device: whether it may go to the
+ * next driver depends on the request (kbdus_zoned_may_redeliver()), which
+ * may only be looked at once it is ours: the timeout may end it meanwhile
+ * and its tag take another request.  DELIVERING makes it ours (the timeout
+ * waits on it), as a receiver does.
+ */
+static void inverter_release_zoned(struct kbdus_device *kdev,
+				   struct kbdus_slot *slot, u64 word)
+{
+	u64 owned = slot_word(word_generation(word), KBDUS_SLOT_DELIVERING);
+
+	if (atomic64_cmpxchg(&slot->word, word, owned) != word)
+		return; /* someone else is ending it */
+	if (kbdus_zoned_may_redeliver(kdev, slot->rq)) {
+		slot_requeue(kdev, slot, owned, false);
+	} else {
+		atomic64_set_release(&slot->word,
+				     slot_word(word_generation(word),
+					       KBDUS_SLOT_COMPLETING));
+		slot_end(slot, EIO);
+	}
+}
+
+/*
  * A session went away: its uncompleted requests go back to the queues (for
  * a successor) or fail.  No call on the session can run concurrently: it is
  * only called from the file's release.
@@ -418,10 +442,11 @@ void kbdus_inverter_release_session(struct kbdus_device *kdev,
 			continue;
 
 		/* An ASSIGNED request never reached the driver. */
-		if (requeue &&
-		    (word_state(word) == KBDUS_SLOT_ASSIGNED ||
-		     kbdus_zoned_may_redeliver(kdev, slot->rq)))
+		if (requeue && (word_state(word) == KBDUS_SLOT_ASSIGNED ||
+				!(kdev->config.flags & KBDUS_CONFIG_ZONED)))
 			slot_requeue(kdev, slot, word, false);
+		else if (requeue)
+			inverter_release_zoned(kdev, slot, word);
 		else if (slot_claim(slot, word, KBDUS_SLOT_COMPLETING))
 			slot_end(slot, EIO);
 	}

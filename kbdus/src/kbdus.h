@@ -233,7 +233,8 @@ int kbdus_zoned_revalidate(struct kbdus_device *kdev);
 /* A zone append the driver answered: its sector becomes where the data
  * went; EIO if that is outside the zone. */
 int kbdus_zoned_append_landed(struct request *rq);
-/* Whether a request a dead or replaced driver held may go to the next. */
+/* Whether a request a dead or replaced driver held may go to the next
+ * (zoned devices; the caller owns rq). */
 bool kbdus_zoned_may_redeliver(const struct kbdus_device *kdev,
 			       struct request *rq);
 int kbdus_zoned_report(struct gendisk *disk, sector_t sector,

@@ -150,14 +150,13 @@ bool kbdus_zoned_may_redeliver(const struct kbdus_device *kdev,
 			       struct request *rq)
 {
 	const struct kbdus_device_config *c = &kdev->config;
-	u64 offset = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	u64 offset;
 
-	if (!(c->flags & KBDUS_CONFIG_ZONED))
-		return true;
 	switch (req_op(rq)) {
 	case REQ_OP_ZONE_APPEND:
 		return false;
 	case REQ_OP_WRITE:
+		offset = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
 		return offset >> ilog2(c->zone_size) < c->num_conventional_zones;
 	default:
 		return true;

@@ -32,6 +32,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <liburing.h>
@@ -530,6 +531,9 @@ static void *uring_worker(void *arg)
 	uint16_t queue = (uint16_t)(uintptr_t)arg;
 	unsigned depth = device.queue_depth, live = depth;
 	unsigned char **buffers = calloc(depth, sizeof(*buffers));
+	/* Stalled requests: when to answer them (0: not stalled), and how. */
+	struct timespec *stalled_until = calloc(depth, sizeof(*stalled_until));
+	int *stalled_error = calloc(depth, sizeof(*stalled_error));
 	struct io_uring ring;
 	struct io_uring_cqe *cqe;
 
@@ -542,8 +546,39 @@ static void *uring_worker(void *arg)
 	}
 
 	while (live) {
-		if (io_uring_submit_and_wait(&ring, 1) < 0 && errno != EINTR)
-			die("io_uring_submit_and_wait");
+		struct __kernel_timespec wait = { 0 };
+		struct timespec now;
+		bool stalled = false;
+
+		/* Answer the stalled requests that are due; wait until the
+		 * next one is, at most. */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		for (unsigned t = 0; t < depth; t++) {
+			long long left;
+
+			if (!stalled_until[t].tv_sec)
+				continue;
+			left = (stalled_until[t].tv_sec - now.tv_sec) * 1000000000ll +
+			       stalled_until[t].tv_nsec - now.tv_nsec;
+			if (left <= 0) {
+				stalled_until[t].tv_sec = 0;
+				uring_submit(&ring, KBDUS_URING_CMD_COMMIT_AND_FETCH,
+					     queue, (uint16_t)t, stalled_error[t],
+					     buffers[t]);
+			} else if (!stalled || left < wait.tv_sec * 1000000000ll + wait.tv_nsec) {
+				wait.tv_sec = left / 1000000000ll;
+				wait.tv_nsec = left % 1000000000ll;
+				stalled = true;
+			}
+		}
+		if (io_uring_submit(&ring) < 0)
+			die("io_uring_submit");
+		int ret = stalled ? io_uring_wait_cqe_timeout(&ring, &cqe, &wait) :
+				    io_uring_wait_cqe(&ring, &cqe);
+		if (ret < 0 && ret != -ETIME && ret != -EINTR) {
+			errno = -ret;
+			die("io_uring_wait_cqe");
+		}
 		unsigned head, seen = 0;
 		io_uring_for_each_cqe(&ring, head, cqe) {
 			uint16_t tag = (uint16_t)cqe->user_data;
@@ -568,16 +603,25 @@ static void *uring_worker(void *arg)
 			req = uring_descriptors[queue * depth + tag];
 			int error = serve(&req, buffers[tag]);
 			/* A slot's command only comes back with its commit, so
-			 * a stalled request is answered late, not never: twice
-			 * the timeout, as blk-mq rounds timeouts up to seconds. */
-			if (!before_reply(&req))
-				usleep((opt.timeout_ms ? opt.timeout_ms : 30000) * 2000u + 2000000);
+			 * a stalled request is answered late, not never: after
+			 * twice the timeout, as blk-mq rounds timeouts up to
+			 * seconds.  The other slots are served meanwhile. */
+			if (!before_reply(&req)) {
+				unsigned ms = (opt.timeout_ms ? opt.timeout_ms : 30000) * 2 + 2000;
+
+				clock_gettime(CLOCK_MONOTONIC, &stalled_until[tag]);
+				stalled_until[tag].tv_sec += ms / 1000;
+				stalled_error[tag] = error;
+				continue;
+			}
 			uring_submit(&ring, KBDUS_URING_CMD_COMMIT_AND_FETCH, queue,
 				     tag, error, buffers[tag]);
 		}
 		io_uring_cq_advance(&ring, seen);
 	}
 	io_uring_queue_exit(&ring);
+	free(stalled_until);
+	free(stalled_error);
 	return NULL;
 }
 

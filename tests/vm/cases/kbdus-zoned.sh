@@ -82,10 +82,6 @@ for protocol in $PROTOCOLS; do
 	uapi-ctl destroy "$Z_ID"
 	wait_exit "$Z_PID" || fail "$protocol: driver failed"
 
-	# uapi-ram's uring threads sleep on a stalled request, so only one
-	# could be stalled at a time there; the rule is the same for every
-	# protocol (kbdus_inverter_release_session).
-	[[ $protocol != uring ]] || continue
 	info "$protocol: a recoverable zoned device loses its driver mid-write"
 	rm -f /dev/shm/zdisk /tmp/zlog
 	start_driver R --protocol "$protocol" --threads 2 --recoverable \
