@@ -101,6 +101,8 @@ for protocol in $PROTOCOLS; do
 	wait "$R_PID" 2>/dev/null || true
 	wait_for "[[ \$(sysfs_attr $R_ID state) == inactive ]]" 10 ||
 		fail "state $(sysfs_attr "$R_ID" state) after the driver died"
+	wait_for "! kill -0 $seq_pid 2>/dev/null" 20 ||
+		fail "the write to a sequential zone waits to be delivered again"
 	! wait_exit "$seq_pid" || fail "the write to a sequential zone succeeded"
 	grep -q "Input/output error" /tmp/seq.err || fail "sequential write: $(cat /tmp/seq.err)"
 	sleep 1
