@@ -18,9 +18,11 @@
  *			poll(bdus_aio_get_fd(aio), POLLIN);
  *	}
  *
- * Devices are served over kbdus's io_uring protocol, so this API needs a
- * kernel with io_uring enabled (Linux 6.1 or later).  Since 0.1.3; see
- * docs/library.md and the bdus_aio_*(3) man pages.
+ * A context works through an io_uring ring (Linux 6.1 or later), its
+ * devices served over kbdus's uring protocol, or over ioctl or mmap where
+ * ext->protocol says.  Where io_uring is not allowed, or with
+ * BDUS_AIO_NO_RING, it polls ioctl and mmap devices with epoll instead.
+ * Since 0.1.3; see docs/library.md and the bdus_aio_*(3) man pages.
  */
 
 #ifndef BDUS_AIO_H_
@@ -56,6 +58,16 @@ struct bdus_aio;
 struct io_uring; /* liburing's */
 struct io_uring_cqe;
 
+/*
+ * bdus_aio_attrs.flags.  BDUS_AIO_NO_RING: the context uses no io_uring.
+ * Its devices are then served over the mmap (the default) or ioctl
+ * protocol, and bdus_aio_get_fd() is an epoll descriptor.  A context also
+ * works this way, without the flag, where the kernel refuses io_uring (for
+ * example with sysctl kernel.io_uring_disabled or a seccomp filter).  Not
+ * with ring or shared_buffers.  Since 0.1.3.
+ */
+#define BDUS_AIO_NO_RING (1u << 0)
+
 /* Options of a context.  Zero-initialize it: zero fields are defaults.
  * New fields will only be appended. */
 struct bdus_aio_attrs {
@@ -75,7 +87,7 @@ struct bdus_aio_attrs {
 	 * bdus_aio_get_fd() is -1: the ring's CQEs are the wake-ups.
 	 */
 	struct io_uring *ring;
-	uint32_t flags; /* none defined yet: 0 */
+	uint32_t flags; /* BDUS_AIO_* flags below, or 0 */
 	/*
 	 * 0: every request slot of every device has a payload buffer of its
 	 * own (the default).  N > 0: the context has N payload buffers that
@@ -190,7 +202,8 @@ bdus_aio_attach_dev_sized(struct bdus_aio *aio, uint64_t dev_id,
  * Creates a device served by the context and returns at once; nothing is
  * served until bdus_aio_process() runs.  attrs and ext are bdus_run_ext()'s
  * (ext may be NULL; max_concurrent_callbacks, dont_daemonize and log are
- * ignored; ext->protocol must be DEFAULT or URING).  The kernel's own
+ * ignored; ext->protocol DEFAULT means URING; an IOCTL or MMAP device is
+ * served whole, by one context without shared_buffers).  The kernel's own
  * requests (the partition scan) come first, then a
  * BDUS_AIO_DEVICE_AVAILABLE event says that /dev/bdus-<id> is there for
  * everyone.  user_data comes back with every event and request of the

@@ -19,12 +19,18 @@
  *                        and the shared pool's
  *     --hold N           leave the first N writes uncompleted until the
  *                        device terminates, then complete them
+ *     --hold-ms MS       with --hold: complete each held write MS ms after
+ *                        it arrived instead, even after the device
+ *                        terminated (printing "released <offset>")
+ *     --timeout-ms MS    the device's request timeout
  *     --threads T        T contexts, one per thread, each serving an equal
  *                        part of every device's queues (bdus_aio_share_dev();
  *                        --queues must be a multiple of T); first checks
  *                        the refusals of sharing
  *     --close-after N    the last thread closes its part of every device
  *                        after it served N requests (of all its devices)
+ *     --protocol P       serve over ioctl, mmap or uring (default uring)
+ *     --no-ring          a context without io_uring (BDUS_AIO_NO_RING)
  *
  * Prints each device's path once it is available, "held <offset>" for
  * each write it holds, "terminated <id>" and "closed <id>" when a device
@@ -47,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_DEVICES 16
@@ -61,6 +68,9 @@ static struct bdus_aio_attrs aio_attrs;
 static unsigned hold_left;
 static struct bdus_aio_request *held[1024];
 static unsigned num_held;
+static long hold_ms; /* 0: until the device terminates */
+static struct timespec held_at[1024];
+
 
 /* The distinct payload buffers seen (an open-addressing set). */
 #define BUFFER_SET_SIZE 8192
@@ -294,6 +304,17 @@ static void setup_memory(struct ram *ram, unsigned index, const char *backing,
 /* ------------------------------------------------------------------------- */
 /* The loop */
 
+static long ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000 +
+	       (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+
+
 struct loop {
 	struct bdus_aio *aio;
 	unsigned open_devices;
@@ -306,7 +327,50 @@ struct loop {
 	int thread; /* with --threads: its number, printed with events */
 	struct bdus_aio_dev *devs[MAX_DEVICES];
 	unsigned num_devs;
+	/* --hold-ms: devs[i] terminated with writes held, and closes once
+	 * they are released (as a driver that finishes its work first). */
+	bool close_pending[MAX_DEVICES];
 };
+
+static bool holds_writes_of(const struct bdus_aio_dev *dev)
+{
+	for (unsigned h = 0; h < num_held; h++)
+		if (held[h] && held[h]->dev == dev)
+			return true;
+	return false;
+}
+
+/* With --hold-ms: completes the held writes that are due, and closes the
+ * terminated devices left without any; returns how long until the next
+ * one is due (-1: none held). */
+static int release_due(struct loop *l)
+{
+	int wait = -1;
+
+	for (unsigned h = 0; hold_ms && h < num_held; h++) {
+		long left;
+
+		if (!held[h])
+			continue;
+		left = hold_ms - ms_since(&held_at[h]);
+		if (left <= 0) {
+			printf("released %" PRIu64 "\n", held[h]->offset);
+			fflush(stdout);
+			serve(held[h]);
+			if (bdus_aio_complete(held[h], 0))
+				die("bdus_aio_complete");
+			held[h] = NULL;
+		} else if (wait < 0 || left < wait) {
+			wait = (int)left;
+		}
+	}
+	for (unsigned i = 0; i < l->num_devs; i++)
+		if (l->close_pending[i] && !holds_writes_of(l->devs[i])) {
+			l->close_pending[i] = false;
+			bdus_aio_close_dev(l->devs[i]);
+		}
+	return wait;
+}
 
 static void loop_on_request(struct loop *l, struct bdus_aio_request *req)
 {
@@ -317,6 +381,7 @@ static void loop_on_request(struct loop *l, struct bdus_aio_request *req)
 		check_misuse(l->aio, req);
 	} else if (l->may_hold && hold_left > 0 && req->type == BDUS_AIO_WRITE) {
 		hold_left--;
+		clock_gettime(CLOCK_MONOTONIC, &held_at[num_held]);
 		held[num_held++] = req;
 		printf("held %" PRIu64 "\n", req->offset);
 		fflush(stdout);
@@ -352,6 +417,8 @@ static int loop_run(struct loop *l)
 		struct bdus_aio_event events[64];
 		struct pollfd pfd = { .fd = bdus_aio_get_fd(l->aio),
 				      .events = POLLIN };
+		/* First: the owner's completions go with this process(). */
+		int wait = release_due(l);
 		int more = bdus_aio_process(l->aio);
 		unsigned n;
 
@@ -377,15 +444,22 @@ static int loop_run(struct loop *l)
 			case BDUS_AIO_DEVICE_TERMINATED:
 				if (e->type == BDUS_AIO_DEVICE_TERMINATED)
 					loop_print(l, "terminated", e->dev);
-				/* Held writes still count, after the fact. */
-				for (unsigned h = 0; l->may_hold && h < num_held;
+				/* Held writes still count, after the fact (with
+				 * --hold-ms, when they are due). */
+				for (unsigned h = 0;
+				     l->may_hold && !hold_ms && h < num_held;
 				     h++)
 					if (held[h] && held[h]->dev == e->dev) {
 						serve(held[h]);
 						bdus_aio_complete(held[h], 0);
 						held[h] = NULL;
 					}
-				bdus_aio_close_dev(e->dev);
+				for (unsigned i = 0; i < l->num_devs; i++)
+					if (l->devs[i] == e->dev && hold_ms &&
+					    holds_writes_of(e->dev))
+						l->close_pending[i] = true;
+				if (!hold_ms || !holds_writes_of(e->dev))
+					bdus_aio_close_dev(e->dev);
 				break;
 			case BDUS_AIO_DEVICE_CLOSED:
 				loop_print(l, "closed", e->dev);
@@ -393,7 +467,7 @@ static int loop_run(struct loop *l)
 				break;
 			}
 		}
-		if (more == 0 && n == 0 && poll(&pfd, 1, -1) < 0 &&
+		if (more == 0 && n == 0 && poll(&pfd, 1, wait) < 0 &&
 		    errno != EINTR) {
 			perror("bdus-test-aio: poll");
 			return 1;
@@ -495,8 +569,12 @@ int main(int argc, char **argv)
 		{ "shared-buffers", required_argument, NULL, 's' },
 		{ "shared-buffer-size", required_argument, NULL, 'S' },
 		{ "hold", required_argument, NULL, 'H' },
+		{ "hold-ms", required_argument, NULL, 'h' },
+		{ "timeout-ms", required_argument, NULL, 'T' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "close-after", required_argument, NULL, 'c' },
+		{ "protocol", required_argument, NULL, 'p' },
+		{ "no-ring", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bdus_aio_dev_attrs dattrs = {
@@ -534,6 +612,25 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			attrs.recoverable = true;
+			break;
+		case 'R':
+			aio_attrs.flags |= BDUS_AIO_NO_RING;
+			break;
+		case 'h':
+			hold_ms = atol(optarg);
+			break;
+		case 'T':
+			ext.request_timeout_ms = (uint32_t)atoi(optarg);
+			break;
+		case 'p':
+			if (!strcmp(optarg, "ioctl"))
+				ext.protocol = BDUS_PROTOCOL_IOCTL;
+			else if (!strcmp(optarg, "mmap"))
+				ext.protocol = BDUS_PROTOCOL_MMAP;
+			else if (!strcmp(optarg, "uring"))
+				ext.protocol = BDUS_PROTOCOL_URING;
+			else
+				return 2;
 			break;
 		case 'q':
 			ext.num_queues = (uint32_t)atoi(optarg);

@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
  * aio.h - the asynchronous API's internals (bdus-aio.h), shared by
- * context.c (the ring, the loop and events), device.c (creating and closing
- * devices) and request.c (completions from any thread).
+ * context.c (the ring, the loop and events), device.c and dev-attrs.c
+ * (creating and closing devices), request.c (completions from any thread) and the transports
+ * (transport/aio-*.c), which move requests and replies between a device's
+ * session and the core.
  *
- * Every device of a context is a uring session whose commands sit on the
- * context's one ring, issued by the owner thread only (kbdus binds a queue
- * to one task and one ring).  A request slot (queue, tag) is one struct
- * aio_request, in one of these states:
+ * Every context has one ring, used by the owner thread only (kbdus binds
+ * a uring queue to one task and one ring).  A uring device's commands sit
+ * on it; an ioctl or mmap device has a poll of its session fd there, and
+ * receives and replies with non-blocking ioctls (transport/aio-poll.c).
+ * A request slot is one struct aio_request, in one of these states:
  *
  *   IDLE       no command posted, nothing handed out: the slot is unused
- *              (after TERMINATE, a STOP, or a request left uncompleted)
- *   POSTED     its FETCH or COMMIT_AND_FETCH is in the kernel
+ *              (after TERMINATE, a STOP, or a request left uncompleted;
+ *              for ioctl and mmap, a slot not received into)
+ *   POSTED     (uring) its FETCH or COMMIT_AND_FETCH is in the kernel
  *   WAITING    its request needs a shared buffer and none is free: on
  *              the pool's waiting list (pool.c)
  *   GETTING    its request got a shared buffer, and a GET_DATA copies the
@@ -61,7 +65,34 @@ struct aio_request {
 	char *pool_buffer; /* GETTING, HELD, COMPLETED: the shared buffer */
 	char *commit_buffer; /* read by a COMMIT in the kernel */
 	struct aio_request *next_waiting; /* WAITING */
+	/* ioctl, mmap: kbdus's handle of the request, for the reply */
+	uint64_t handle;
+	struct aio_request *next_free; /* ioctl: IDLE, on dev->free */
 };
+
+/*
+ * What a device's protocol does for the core.  Arrivals go to
+ * aio_dev_deliver() and notifications to aio_dev_on_notification(); uring
+ * commands come back through context.c's CQE handling, ioctl and mmap
+ * sessions are polled on the context's ring and receive().
+ */
+struct aio_transport {
+	uint32_t protocol; /* KBDUS_PROTOCOL_* */
+	/* Begins serving dev (its requests are IDLE); false: the context
+	 * failed. */
+	bool (*start)(struct bdus_aio_dev *dev);
+	/* Sends req's reply (req->result); false: the context failed, and
+	 * req stays IDLE. */
+	bool (*commit)(struct bdus_aio_dev *dev, struct aio_request *req);
+	/* Nothing more is delivered; what is posted comes back. */
+	void (*stop)(struct bdus_aio_dev *dev);
+	/* ioctl, mmap: takes what arrived while dev->readable. */
+	void (*receive)(struct bdus_aio_dev *dev);
+};
+
+extern const struct aio_transport aio_uring_transport;
+extern const struct aio_transport aio_ioctl_transport;
+extern const struct aio_transport aio_mmap_transport;
 
 /*
  * What every context serving one device shares (bdus_aio_share_dev()):
@@ -98,6 +129,7 @@ struct bdus_aio_dev {
 	struct bdus_session *session; /* &shared->session */
 	int fd; /* the session's, for commands */
 	struct bdus_aio_dev *next_handle; /* on shared->handles */
+	const struct aio_transport *transport;
 	/* Another handle of the device began closing: set under
 	 * aio_shared_lock, read by the owner in bdus_aio_process(). */
 	atomic_bool close_asked;
@@ -115,7 +147,20 @@ struct bdus_aio_dev {
 	uint32_t num_requests;
 	uint32_t cq_reserved; /* this device's share of the ring's CQ */
 
-	unsigned posted; /* slot commands (and COMMITs, GET_DATAs) in the kernel */
+	/* ioctl, mmap: requests may be waiting (the poll fired, or the last
+	 * receive got one); a receive that finds none clears it. */
+	bool readable;
+	bool polling; /* ioctl, mmap: the poll of the session fd is posted */
+	/* ioctl: a receive found every request in the driver's hands; the
+	 * next one freed makes dev readable again. */
+	bool starved;
+	struct aio_request *free; /* ioctl: IDLE requests */
+	char *buffers; /* ioctl: one per request, of buffer_size */
+	size_t buffers_size;
+	uint32_t buffer_size;
+
+	/* slot commands (and COMMITs, GET_DATAs, the poll) in the kernel */
+	unsigned posted;
 	/* requests WAITING, GETTING, HELD, or COMPLETED but not committed */
 	unsigned held;
 	unsigned stops; /* STOPs in the kernel */
@@ -141,6 +186,8 @@ struct bdus_aio_dev {
 #define AIO_EVENT_DATA ((uint64_t)2)
 #define AIO_COMMIT_DATA ((uint64_t)3) /* a request's COMMIT */
 #define AIO_GET_DATA ((uint64_t)4) /* a request's GET_DATA */
+#define AIO_POLL_DATA ((uint64_t)5) /* an ioctl or mmap device's poll */
+#define AIO_CANCEL_DATA ((uint64_t)6) /* cancelling that poll */
 #define AIO_KIND_MASK ((uint64_t)7)
 #define AIO_ADDRESS_MASK (~BDUS_AIO_USER_DATA_MASK & ~AIO_KIND_MASK)
 
@@ -166,7 +213,12 @@ struct aio_pool {
 };
 struct bdus_aio {
 	pthread_t owner;
-	struct io_uring *ring; /* &own_ring, or the driver's */
+	/* &own_ring, the driver's, or NULL: then ioctl and mmap devices are
+	 * polled with epoll (BDUS_AIO_NO_RING, or io_uring refused). */
+	struct io_uring *ring;
+	/* Without a ring: the descriptor the driver polls, watching the
+	 * eventfd and (edge-triggered) every device's session; else -1. */
+	int epoll;
 	bool own_ring;
 	struct io_uring own_ring_storage;
 	unsigned cq_capacity; /* every command in flight fits in the CQ */
@@ -213,6 +265,11 @@ bool aio_queue_event(struct bdus_aio *aio, uint32_t type,
 		     struct bdus_aio_dev *dev, struct bdus_aio_request *request);
 /* Submits what was queued (errors show in the next process()). */
 void aio_submit(struct bdus_aio *aio);
+/* An SQE to fill; NULL if the ring is broken (the context failed). */
+struct io_uring_sqe *aio_get_sqe(struct bdus_aio *aio);
+
+/* transport/aio-uring.c */
+
 /* Queues a slot's FETCH or COMMIT_AND_FETCH (with req->result), or a STOP
  * of one of dev's queues.  false if the ring is broken (context failed). */
 bool aio_queue_fetch(struct bdus_aio_dev *dev, struct aio_request *req);
@@ -222,6 +279,22 @@ bool aio_queue_stop(struct bdus_aio_dev *dev, uint16_t queue);
  * GET_DATA into req->pool_buffer. */
 bool aio_queue_commit_only(struct bdus_aio_dev *dev, struct aio_request *req);
 bool aio_queue_get_data(struct bdus_aio_dev *dev, struct aio_request *req);
+
+/* dev-attrs.c */
+
+/* Copies dattrs (a caller's struct of dattrs size) into out; false
+ * (failed) if it is NULL or has a field set this libbdus does not know. */
+bool aio_copy_dattrs(struct bdus_aio_dev_attrs *out,
+		     const struct bdus_aio_dev_attrs *dattrs, size_t size);
+/* Checks the request types served, and makes placeholder ops for them:
+ * the sync API's validation and configuration work on struct bdus_ops. */
+bool aio_shape_ops(struct bdus_ops *ops, uint32_t requests);
+/* Checks what this API takes of ext. */
+bool aio_check_ext(struct bdus_ext_attrs *ext);
+/* Picks the default protocol for this context, and checks what the
+ * protocol asked for cannot do with it. */
+bool aio_check_protocol(const struct bdus_aio *aio, uint32_t *protocol);
+const struct aio_transport *aio_transport_for(uint32_t protocol);
 
 /* device.c */
 
@@ -234,9 +307,15 @@ bool aio_check_pool_fits(const struct bdus_aio *aio,
 bool aio_dev_alloc_requests(struct bdus_aio_dev *dev, uint32_t count,
 			    uint32_t depth);
 
-/* Handles the completion of one of dev's slot commands. */
+/* Handles the completion of one of dev's slot commands (uring). */
 void aio_dev_on_slot(struct bdus_aio_dev *dev, struct aio_request *req,
 		     int32_t res);
+/* A request arrived in req, described by d: hands it out (or to the pool). */
+void aio_dev_deliver(struct bdus_aio_dev *dev, struct aio_request *req,
+		     const struct kbdus_request *d);
+/* A notification (KBDUS_REQ_DEVICE_AVAILABLE or _TERMINATE) arrived;
+ * false if it is neither (dev failed). */
+bool aio_dev_on_notification(struct bdus_aio_dev *dev, uint32_t type);
 /* Hands a request that arrived (and has what it needs) to the driver. */
 void aio_dev_hand_out(struct bdus_aio_dev *dev, struct aio_request *req);
 /* Stops serving dev (STOPs of every queue); nothing more is delivered. */
@@ -251,6 +330,11 @@ void aio_dev_finish_close(struct bdus_aio_dev *dev);
 void aio_dev_on_late_cqe(struct bdus_aio_dev *dev);
 /* Frees a device whose CLOSED was taken (or any device, at destroy). */
 void aio_dev_free(struct bdus_aio_dev *dev);
+
+/* transport/aio-poll.c: an ioctl or mmap device's poll completed, or its
+ * cancel did. */
+void aio_poll_on_cqe(struct bdus_aio_dev *dev, const struct io_uring_cqe *cqe);
+void aio_poll_on_cancel(struct bdus_aio_dev *dev);
 
 /* share.c */
 

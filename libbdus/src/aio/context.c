@@ -25,6 +25,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -86,11 +87,11 @@ static bool aio_fail_ring(struct bdus_aio *aio, int errnum, const char *what)
 
 void aio_submit(struct bdus_aio *aio)
 {
-	if (!aio->ring_broken)
+	if (aio->ring && !aio->ring_broken)
 		io_uring_submit(aio->ring);
 }
 
-static struct io_uring_sqe *aio_get_sqe(struct bdus_aio *aio)
+struct io_uring_sqe *aio_get_sqe(struct bdus_aio *aio)
 {
 	struct io_uring_sqe *sqe;
 	int ret;
@@ -119,90 +120,29 @@ static struct io_uring_sqe *aio_get_sqe(struct bdus_aio *aio)
 	return sqe;
 }
 
-static bool aio_queue_command(struct bdus_aio_dev *dev, uint32_t op,
-			      const struct kbdus_uring_cmd *cmd,
-			      uint64_t user_data)
-{
-	struct io_uring_sqe *sqe = aio_get_sqe(dev->aio);
-
-	if (!sqe)
-		return false;
-	bdus_uring_prep_cmd(sqe, dev->fd, false, op, cmd,
-			    BDUS_AIO_USER_DATA_TAG | user_data);
-	return true;
-}
-
-static bool aio_queue_slot(struct bdus_aio_dev *dev, struct aio_request *req,
-			   uint32_t op, int32_t result)
-{
-	struct kbdus_uring_cmd cmd = {
-		.queue = req->public.queue,
-		.tag = req->tag,
-		.result = result,
-		.buffer = (uintptr_t)req->slot_buffer,
-	};
-
-	if (!aio_queue_command(dev, op, &cmd, (uintptr_t)req))
-		return false;
-	atomic_store_explicit(&req->state, AIO_REQ_POSTED,
-			      memory_order_relaxed);
-	dev->posted++;
-	return true;
-}
-
-bool aio_queue_fetch(struct bdus_aio_dev *dev, struct aio_request *req)
-{
-	return aio_queue_slot(dev, req, KBDUS_URING_CMD_FETCH, 0);
-}
-
-bool aio_queue_commit(struct bdus_aio_dev *dev, struct aio_request *req)
-{
-	return aio_queue_slot(dev, req, KBDUS_URING_CMD_COMMIT_AND_FETCH,
-			      req->result);
-}
-
-/* A COMMIT or GET_DATA on req's slot, with the given buffer. */
-static bool aio_queue_held(struct bdus_aio_dev *dev, struct aio_request *req,
-			   uint32_t op, char *buffer, uint64_t kind)
-{
-	struct kbdus_uring_cmd cmd = {
-		.queue = req->public.queue,
-		.tag = req->tag,
-		.result = op == KBDUS_URING_CMD_COMMIT ? req->result : 0,
-		.buffer = (uintptr_t)buffer,
-	};
-
-	if (!aio_queue_command(dev, op, &cmd, (uintptr_t)req | kind))
-		return false;
-	dev->posted++;
-	return true;
-}
-
-bool aio_queue_commit_only(struct bdus_aio_dev *dev, struct aio_request *req)
-{
-	return aio_queue_held(dev, req, KBDUS_URING_CMD_COMMIT,
-			      req->commit_buffer, AIO_COMMIT_DATA);
-}
-
-bool aio_queue_get_data(struct bdus_aio_dev *dev, struct aio_request *req)
-{
-	return aio_queue_held(dev, req, KBDUS_URING_CMD_GET_DATA,
-			      req->pool_buffer, AIO_GET_DATA);
-}
-
-bool aio_queue_stop(struct bdus_aio_dev *dev, uint16_t queue)
-{
-	struct kbdus_uring_cmd cmd = { .queue = queue };
-
-	if (!aio_queue_command(dev, KBDUS_URING_CMD_STOP, &cmd,
-			       (uintptr_t)dev | AIO_STOP_BIT))
-		return false;
-	dev->stops++;
-	return true;
-}
-
 /* ------------------------------------------------------------------------- */
 /* Creating and destroying */
+
+/* A context without a ring: the driver polls an epoll descriptor that
+ * watches the eventfd, and every ioctl or mmap device's session once it
+ * is served (transport/aio-poll.c). */
+static bool aio_init_epoll(struct bdus_aio *aio)
+{
+	struct epoll_event event = { .events = EPOLLIN, .data.ptr = NULL };
+
+	aio->epoll = epoll_create1(EPOLL_CLOEXEC);
+	if (aio->epoll < 0)
+		return bdus_fail_errno(errno, "cannot create an epoll instance");
+	if (epoll_ctl(aio->epoll, EPOLL_CTL_ADD, aio->eventfd, &event) < 0) {
+		bdus_fail_errno(errno, "cannot watch an eventfd with epoll");
+		bdus_close_quietly(aio->epoll);
+		aio->epoll = -1;
+		return false;
+	}
+	/* Room is only counted for a ring's CQ. */
+	aio->cq_capacity = UINT32_MAX;
+	return true;
+}
 
 BDUS_API struct bdus_aio *
 bdus_aio_create_sized(const struct bdus_aio_attrs *attrs, size_t attrs_size)
@@ -232,9 +172,17 @@ bdus_aio_create_sized(const struct bdus_aio_attrs *attrs, size_t attrs_size)
 				  "threads");
 		return NULL;
 	}
-	if (copy.flags) {
+	if (copy.flags & ~BDUS_AIO_NO_RING) {
 		bdus_fail(EINVAL, "bdus_aio_attrs.flags has unknown flags 0x%x",
-			  copy.flags);
+			  copy.flags & ~BDUS_AIO_NO_RING);
+		return NULL;
+	}
+	if ((copy.flags & BDUS_AIO_NO_RING) &&
+	    (copy.ring || copy.shared_buffers)) {
+		bdus_fail(EINVAL, "BDUS_AIO_NO_RING cannot go with %s: it "
+				  "needs io_uring",
+			  copy.ring ? "bdus_aio_attrs.ring" :
+				      "shared_buffers");
 		return NULL;
 	}
 	for (size_t i = 0; i < sizeof(copy.reserved) / sizeof(*copy.reserved);
@@ -256,6 +204,7 @@ bdus_aio_create_sized(const struct bdus_aio_attrs *attrs, size_t attrs_size)
 		return NULL;
 	}
 	aio->owner = pthread_self();
+	aio->epoll = -1;
 	atomic_init(&aio->completed, NULL);
 	atomic_init(&aio->completing, 0);
 	atomic_init(&aio->close_asked, false);
@@ -270,9 +219,22 @@ bdus_aio_create_sized(const struct bdus_aio_attrs *attrs, size_t attrs_size)
 		aio->cq_reserved = 1; /* the eventfd read */
 		return aio;
 	}
+	if (copy.flags & BDUS_AIO_NO_RING) {
+		if (!aio_init_epoll(aio))
+			goto err_close;
+		return aio;
+	}
 	aio->ring = &aio->own_ring_storage;
 	aio->own_ring = true;
 	ret = aio_init_ring(aio->ring);
+	if ((ret == -EPERM || ret == -ENOSYS) && !copy.shared_buffers) {
+		/* io_uring is refused here: ioctl and mmap still work. */
+		aio->ring = NULL;
+		aio->own_ring = false;
+		if (!aio_init_epoll(aio))
+			goto err_close;
+		return aio;
+	}
 	if (ret < 0) {
 		if (ret == -EPERM)
 			bdus_fail(EPERM, "cannot create an io_uring ring: "
@@ -302,6 +264,8 @@ err_free:
 
 BDUS_API int bdus_aio_get_fd(const struct bdus_aio *aio)
 {
+	if (!aio->ring)
+		return aio->epoll;
 	return aio->own_ring ? aio->eventfd : -1;
 }
 
@@ -425,8 +389,7 @@ static void aio_commit_list(struct bdus_aio *aio, struct aio_request *list)
 					      memory_order_relaxed);
 			aio_pool_release(aio, req);
 			aio_dev_begin_close(dev);
-		} else if (!(aio->pool.count ? aio_pool_commit(dev, req) :
-					       aio_queue_commit(dev, req))) {
+		} else if (!dev->transport->commit(dev, req)) {
 			atomic_store_explicit(&req->state, AIO_REQ_IDLE,
 					      memory_order_relaxed);
 		}
@@ -451,6 +414,14 @@ static void aio_on_cqe(struct bdus_aio *aio, const struct io_uring_cqe *cqe)
 
 	if (cqe->user_data == (BDUS_AIO_USER_DATA_TAG | AIO_EVENT_DATA)) {
 		aio->event_armed = false; /* re-armed by the next process() */
+		return;
+	}
+	switch (cqe->user_data & AIO_KIND_MASK) {
+	case AIO_POLL_DATA:
+		aio_poll_on_cqe(address, cqe);
+		return;
+	case AIO_CANCEL_DATA:
+		aio_poll_on_cancel(address);
 		return;
 	}
 	if ((cqe->user_data & AIO_KIND_MASK) == AIO_STOP_BIT) {
@@ -521,7 +492,7 @@ static void aio_arm_event(struct bdus_aio *aio)
 {
 	struct io_uring_sqe *sqe;
 
-	if (aio->own_ring || aio->event_armed)
+	if (!aio->ring || aio->own_ring || aio->event_armed)
 		return;
 	sqe = aio_get_sqe(aio);
 	if (!sqe)
@@ -530,6 +501,40 @@ static void aio_arm_event(struct bdus_aio *aio)
 			   sizeof(aio->event_value), 0);
 	sqe->user_data = BDUS_AIO_USER_DATA_TAG | AIO_EVENT_DATA;
 	aio->event_armed = true;
+}
+
+/* Without a ring: which sessions were woken (edge-triggered, so each
+ * wake-up is seen once, as a multishot poll's CQE would be). */
+static void aio_collect_epoll(struct bdus_aio *aio)
+{
+	struct epoll_event events[64];
+	int n;
+
+	do {
+		n = epoll_wait(aio->epoll, events, 64, 0);
+		for (int i = 0; i < n; i++) {
+			struct bdus_aio_dev *dev = events[i].data.ptr;
+
+			/* NULL: the eventfd, drained by process(). */
+			if (dev && !dev->closing && !dev->ended)
+				dev->readable = true;
+		}
+	} while (n == 64);
+}
+
+/* ioctl and mmap devices: receives what their polls said waits.  true
+ * if some device may have more. */
+static bool aio_receive_ready(struct bdus_aio *aio)
+{
+	bool more = false;
+
+	for (struct bdus_aio_dev *dev = aio->devices; dev; dev = dev->next) {
+		if (!dev->readable)
+			continue;
+		dev->transport->receive(dev);
+		more |= dev->readable;
+	}
+	return more;
 }
 
 static void aio_finish_closing(struct bdus_aio *aio)
@@ -563,23 +568,37 @@ static void aio_drain_eventfd(struct bdus_aio *aio)
 
 BDUS_API int bdus_aio_process(struct bdus_aio *aio)
 {
-	bool all_reaped;
+	bool all_reaped, more;
 
 	if (!aio_check_owner(aio, "bdus_aio_process"))
 		return -1;
 	if (aio->failed)
 		return bdus_restore_error(&aio->error), -1;
 
+	if (!aio->ring) {
+		aio_drain_eventfd(aio);
+		aio_commit_completed(aio);
+		aio_shared_handle_asks(aio);
+		aio_collect_epoll(aio);
+		more = aio_receive_ready(aio);
+		aio_finish_closing(aio);
+		if (aio->failed)
+			return bdus_restore_error(&aio->error), -1;
+		return more || aio->owner_completed ||
+		       atomic_load_explicit(&aio->completed,
+					    memory_order_relaxed);
+	}
 	if (!aio->own_ring) {
 		/* The driver submits and reaps its ring, and hands our CQEs
 		 * to bdus_aio_handle_cqe(). */
 		aio_commit_completed(aio);
 		aio_shared_handle_asks(aio);
+		more = aio_receive_ready(aio);
 		aio_arm_event(aio);
 		aio_finish_closing(aio);
 		if (aio->failed)
 			return bdus_restore_error(&aio->error), -1;
-		return 0;
+		return more;
 	}
 
 	aio_drain_eventfd(aio);
@@ -588,11 +607,12 @@ BDUS_API int bdus_aio_process(struct bdus_aio *aio)
 	if (!aio->ring_broken)
 		aio_enter(aio, false);
 	all_reaped = aio_reap(aio);
+	more = aio_receive_ready(aio);
 	aio_finish_closing(aio);
 	if (aio->failed)
 		return bdus_restore_error(&aio->error), -1;
 
-	return !all_reaped || io_uring_sq_ready(aio->ring) > 0 ||
+	return !all_reaped || more || io_uring_sq_ready(aio->ring) > 0 ||
 	       aio->owner_completed ||
 	       atomic_load_explicit(&aio->completed, memory_order_relaxed);
 }
@@ -659,7 +679,8 @@ BDUS_API void bdus_aio_destroy(struct bdus_aio *aio)
 
 		(void)!write(aio->eventfd, &one, sizeof(one));
 	}
-	while (!aio->ring_broken && aio_busy(aio)) {
+	/* Without a ring nothing is posted: every device closed above. */
+	while (aio->ring && !aio->ring_broken && aio_busy(aio)) {
 		aio_wait_and_reap(aio);
 		aio_finish_closing(aio);
 	}
@@ -683,6 +704,8 @@ BDUS_API void bdus_aio_destroy(struct bdus_aio *aio)
 		}
 		aio_dev_free(dev);
 	}
+	if (aio->epoll >= 0)
+		bdus_close_quietly(aio->epoll);
 	bdus_close_quietly(aio->eventfd);
 	if (!leave_pool)
 		aio_pool_free(aio);

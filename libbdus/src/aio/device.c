@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
  * device.c - devices of an asynchronous context: creating or attaching one
- * (a uring session whose commands go on the context's ring), turning its
- * command completions into events, and closing it.
+ * (a session of any protocol, served through its transport), turning what
+ * arrives into events, and closing it.
  *
- * Closing STOPs every queue of the device: kbdus gives back the commands
- * posted and refuses new ones (a commit still counts, its fetch comes back
- * -ECANCELED), so the device leaves the shared ring without disturbing the
- * other devices on it.  Once nothing of it is in the kernel or in the
- * driver's hands, its session closes, which is a driver's exit for kbdus:
- * a recoverable device keeps what was left uncompleted.
+ * Closing stops the transport (uring: a STOP of every queue, which gives
+ * back the commands posted and refuses new ones, a commit still counting;
+ * ioctl and mmap: the poll is cancelled), so the device leaves the shared
+ * ring without disturbing the other devices on it.  Once nothing of it is
+ * in the kernel or in the driver's hands, its session closes, which is a
+ * driver's exit for kbdus: a recoverable device keeps what was left
+ * uncompleted.
  */
 
 #include "aio/aio.h"
@@ -23,151 +24,16 @@
 #include <sys/ioctl.h>
 
 /* ------------------------------------------------------------------------- */
-/* Attributes */
+/* Room */
 
-/* The sync API's validation and configuration work on struct bdus_ops; a
- * device of this API has these placeholders for the request types it
- * serves.  They are never called. */
-static int aio_shape_data(char *b, uint64_t o, uint32_t s, struct bdus_ctx *c)
+/* The CQ entries a device needs.  uring: one per slot (two with a shared
+ * pool: a COMMIT and the next FETCH), one per queue's STOP; ioctl, mmap:
+ * its poll, and that poll's cancel. */
+static uint32_t aio_cq_need(const struct bdus_aio *aio, uint32_t protocol,
+			    uint32_t num_queues, uint32_t depth)
 {
-	(void)b, (void)o, (void)s, (void)c;
-	return EIO;
-}
-
-static int aio_shape_write(const char *b, uint64_t o, uint32_t s,
-			   struct bdus_ctx *c)
-{
-	(void)b, (void)o, (void)s, (void)c;
-	return EIO;
-}
-
-static int aio_shape_zeros(uint64_t o, uint32_t s, bool u, struct bdus_ctx *c)
-{
-	(void)o, (void)s, (void)u, (void)c;
-	return EIO;
-}
-
-static int aio_shape_flush(struct bdus_ctx *c)
-{
-	(void)c;
-	return EIO;
-}
-
-static int aio_shape_range(uint64_t o, uint32_t s, struct bdus_ctx *c)
-{
-	(void)o, (void)s, (void)c;
-	return EIO;
-}
-
-static int aio_shape_ioctl(uint32_t cmd, void *arg, struct bdus_ctx *c)
-{
-	(void)cmd, (void)arg, (void)c;
-	return ENOTTY;
-}
-
-#define AIO_KNOWN_REQUESTS                                                   \
-	(BDUS_REQ_READ | BDUS_REQ_WRITE | BDUS_REQ_WRITE_ZEROS_NO_UNMAP |    \
-	 BDUS_REQ_WRITE_ZEROS_MAY_UNMAP | BDUS_REQ_FUA_WRITE |               \
-	 BDUS_REQ_FLUSH | BDUS_REQ_DISCARD | BDUS_REQ_SECURE_ERASE |         \
-	 BDUS_REQ_IOCTL)
-
-static bool aio_copy_dattrs(struct bdus_aio_dev_attrs *out,
-			    const struct bdus_aio_dev_attrs *dattrs,
-			    size_t size)
-{
-	const unsigned char *bytes = (const unsigned char *)dattrs;
-
-	if (!dattrs)
-		return bdus_fail(EINVAL, "dattrs must not be NULL: it says "
-					 "which requests the driver serves");
-	for (size_t i = sizeof(*out); i < size; i++)
-		if (bytes[i])
-			return bdus_fail(EINVAL, "bdus_aio_dev_attrs has a "
-						 "field this libbdus does not "
-						 "know");
-	memset(out, 0, sizeof(*out));
-	memcpy(out, dattrs, size < sizeof(*out) ? size : sizeof(*out));
-	for (size_t i = 0; i < sizeof(out->reserved) / sizeof(*out->reserved);
-	     i++)
-		if (out->reserved[i])
-			return bdus_fail(EINVAL, "bdus_aio_dev_attrs.reserved "
-						 "must be zero");
-	return true;
-}
-
-/* Checks the requests and makes the placeholder ops that stand for them. */
-static bool aio_shape_ops(struct bdus_ops *ops, uint32_t requests)
-{
-	memset(ops, 0, sizeof(*ops));
-	if (requests & BDUS_REQ_WRITE_SAME)
-		return bdus_fail(EINVAL, "BDUS_REQ_WRITE_SAME cannot be served: "
-					 "Linux has no such request");
-	if (requests & ~AIO_KNOWN_REQUESTS)
-		return bdus_fail(EINVAL, "unknown request bits 0x%" PRIx32,
-				 requests & ~AIO_KNOWN_REQUESTS);
-	if (requests == 0)
-		return bdus_fail(EINVAL, "the driver must serve at least one "
-					 "request type");
-	if ((requests & BDUS_REQ_WRITE_ZEROS_MAY_UNMAP) &&
-	    !(requests & BDUS_REQ_WRITE_ZEROS_NO_UNMAP))
-		return bdus_fail(EINVAL,
-				 "BDUS_REQ_WRITE_ZEROS_MAY_UNMAP needs "
-				 "BDUS_REQ_WRITE_ZEROS_NO_UNMAP: Linux cannot "
-				 "send write-zeroes requests of one variant only");
-	if (requests & BDUS_REQ_READ)
-		ops->read = aio_shape_data;
-	if (requests & BDUS_REQ_WRITE)
-		ops->write = aio_shape_write;
-	if (requests & BDUS_REQ_WRITE_ZEROS_NO_UNMAP)
-		ops->write_zeros = aio_shape_zeros;
-	if (requests & BDUS_REQ_FUA_WRITE)
-		ops->fua_write = aio_shape_write;
-	if (requests & BDUS_REQ_FLUSH)
-		ops->flush = aio_shape_flush;
-	if (requests & BDUS_REQ_DISCARD)
-		ops->discard = aio_shape_range;
-	if (requests & BDUS_REQ_SECURE_ERASE)
-		ops->secure_erase = aio_shape_range;
-	if (requests & BDUS_REQ_IOCTL)
-		ops->ioctl = aio_shape_ioctl;
-	return bdus_validate_ops(ops);
-}
-
-static bool aio_check_ext(struct bdus_ext_attrs *ext)
-{
-	if (!bdus_validate_ext(ext))
-		return false;
-	if (ext->read_ref || ext->write_ref || ext->passthrough)
-		return bdus_fail(EINVAL, "ext %s is for bdus_run_ext(): the "
-					 "asynchronous API hands out requests, "
-					 "not callbacks",
-				 ext->read_ref	? "read_ref" :
-				 ext->write_ref ? "write_ref" :
-						  "passthrough");
-	if (ext->alloc_buffers)
-		return bdus_fail(EINVAL, "ext alloc_buffers is for "
-					 "bdus_run_ext(): an asynchronous "
-					 "context has shared_buffers");
-	if (ext->zone_size || ext->zone_manage || ext->zone_append ||
-	    ext->report_zones)
-		return bdus_fail(EINVAL, "zoned devices are for bdus_run_ext(): "
-					 "the asynchronous API does not serve "
-					 "them yet");
-	if (ext->protocol != BDUS_PROTOCOL_DEFAULT &&
-	    ext->protocol != BDUS_PROTOCOL_URING)
-		return bdus_fail(EINVAL,
-				 "the asynchronous API serves devices over the "
-				 "uring protocol only, not %s",
-				 bdus_protocol_name(ext->protocol));
-	ext->protocol = BDUS_PROTOCOL_URING;
-	return true;
-}
-
-/* The CQ entries a device needs: one per slot (two with a shared pool: a
- * COMMIT and the next FETCH), one per queue's STOP. */
-static uint32_t aio_cq_need(const struct bdus_aio *aio, uint32_t num_queues,
-			    uint32_t depth)
-{
+	if (protocol != BDUS_PROTOCOL_URING)
+		return 2;
 	num_queues = num_queues ? num_queues : 1;
 	depth = depth ? depth : KBDUS_DEFAULT_QUEUE_DEPTH;
 	return num_queues * depth * (aio->pool.count ? 2 : 1) + num_queues;
@@ -225,7 +91,8 @@ bool aio_dev_alloc_requests(struct bdus_aio_dev *dev, uint32_t count,
 {
 	struct bdus_aio *aio = dev->aio;
 
-	dev->cq_reserved = aio_cq_need(aio, count, depth);
+	dev->cq_reserved =
+		aio_cq_need(aio, dev->transport->protocol, count, depth);
 	if (!aio_check_room(aio, dev->cq_reserved)) {
 		dev->cq_reserved = 0;
 		return false;
@@ -241,7 +108,8 @@ bool aio_dev_alloc_requests(struct bdus_aio_dev *dev, uint32_t count,
 }
 
 /* Once dev has its queues: its requests, a place among the context's
- * devices, and the first FETCH of every slot. */
+ * devices, and the transport begins (uring: the first FETCH of every
+ * slot). */
 static void aio_dev_serve(struct bdus_aio_dev *dev)
 {
 	struct bdus_aio *aio = dev->aio;
@@ -255,21 +123,62 @@ static void aio_dev_serve(struct bdus_aio_dev *dev)
 		req->public.dev_user_data = dev->user_data;
 		req->public.queue = (uint16_t)(slot / depth);
 		req->tag = (uint16_t)(slot % depth);
-		/* With a shared pool: FETCHes without a buffer. */
-		req->slot_buffer = aio->pool.count ?
-					   NULL :
-					   dev->session->buffers +
-						   (size_t)slot *
-							   dev->session->buffer_size;
+		if (dev->buffers) { /* ioctl: ours, for any request */
+			req->slot_buffer =
+				dev->buffers + (size_t)i * dev->buffer_size;
+			req->next_free = dev->free;
+			dev->free = req;
+		} else if (!aio->pool.count) { /* uring, mmap: the slot's */
+			req->slot_buffer = dev->session->buffers +
+					   (size_t)slot * dev->session->buffer_size;
+		} /* else FETCHes without a buffer: the pool's come later */
 		atomic_init(&req->state, AIO_REQ_IDLE);
 	}
 	dev->next = aio->devices;
 	aio->devices = dev;
 
-	for (uint32_t i = 0; i < dev->num_requests; i++)
-		if (!aio_queue_fetch(dev, &dev->requests[i]))
-			break; /* the context failed: process() says so */
+	dev->transport->start(dev); /* a failure shows in process() */
 	aio_submit(aio);
+}
+
+/* ioctl: kbdus copies into buffers the receive names, one per request
+ * here; ioctl requests' arguments may be larger than a read or write. */
+static bool aio_dev_alloc_buffers(struct bdus_aio_dev *dev)
+{
+	const struct kbdus_device_config *config = &dev->session->config;
+	size_t page = bdus_page_size();
+	size_t size = config->max_read_write_size;
+
+	if (dev->transport != &aio_ioctl_transport)
+		return true;
+	if ((config->supported_requests & KBDUS_REQ_BIT(KBDUS_REQ_IOCTL)) &&
+	    size < BDUS_MAX_IOCTL_SIZE)
+		size = BDUS_MAX_IOCTL_SIZE;
+	size = bdus_round_up(size ? size : page, page);
+	dev->buffer_size = (uint32_t)size;
+	dev->buffers_size = size * dev->num_requests;
+	dev->buffers = aligned_alloc(page, dev->buffers_size);
+	if (!dev->buffers) {
+		dev->buffers_size = 0;
+		return bdus_fail(ENOMEM, "cannot allocate %zu bytes of request "
+					 "buffers",
+				 size * dev->num_requests);
+	}
+	return true;
+}
+
+/* ioctl and mmap sessions receive from every queue at once. */
+static bool aio_check_all_queues(const struct bdus_aio_dev *dev)
+{
+	if (dev->transport == &aio_uring_transport ||
+	    dev->num_queues == dev->session->config.num_queues)
+		return true;
+	return bdus_fail(EINVAL,
+			 "%s: a device served over the %s protocol is served "
+			 "whole: dattrs first_queue and num_queues are for "
+			 "uring",
+			 dev->path,
+			 bdus_protocol_name(dev->session->protocol));
 }
 
 /* Once its session exists: the shared part, the effective attributes, and
@@ -283,6 +192,7 @@ static bool aio_dev_start(struct bdus_aio_dev *dev, struct bdus_session *session
 	const struct kbdus_device_config *config = &session->config;
 	uint32_t depth = config->queue_depth;
 
+	dev->transport = aio_transport_for(session->protocol);
 	if (!aio_shared_init(dev, session, depth))
 		return false; /* the caller closes the session */
 	session->fd = -1; /* moved */
@@ -298,7 +208,9 @@ static bool aio_dev_start(struct bdus_aio_dev *dev, struct bdus_session *session
 
 	/* Last: once it has queues, other contexts may share it. */
 	if (!aio_shared_claim(dev, dattrs->first_queue, dattrs->num_queues) ||
-	    !aio_dev_alloc_requests(dev, dev->num_queues, depth))
+	    !aio_check_all_queues(dev) ||
+	    !aio_dev_alloc_requests(dev, dev->num_queues, depth) ||
+	    !aio_dev_alloc_buffers(dev))
 		return false;
 	aio_dev_serve(dev);
 	return true;
@@ -323,7 +235,8 @@ static bool aio_dev_args_init(struct aio_dev_args *args, struct bdus_aio *aio,
 	       aio_shape_ops(&args->ops, args->dattrs.requests) &&
 	       (attrs || bdus_fail(EINVAL, "attrs must not be NULL")) &&
 	       bdus_copy_ext(&args->ext, ext, ext_size) &&
-	       aio_check_ext(&args->ext);
+	       aio_check_ext(&args->ext) &&
+	       aio_check_protocol(aio, &args->ext.protocol);
 }
 
 /* The queues a new device's handle serves, checked against
@@ -355,7 +268,8 @@ bdus_aio_create_dev_sized(struct bdus_aio *aio, const struct bdus_attrs *attrs,
 			       ext_size, dattrs, dattrs_size) ||
 	    !bdus_validate_attrs_for_run(attrs) ||
 	    !aio_check_create_queues(&args, &count) ||
-	    !aio_check_room(aio, aio_cq_need(aio, count, args.ext.queue_depth)))
+	    !aio_check_room(aio, aio_cq_need(aio, args.ext.protocol, count,
+					     args.ext.queue_depth)))
 		return NULL;
 
 	dev = aio_dev_alloc(aio, attrs, user_data);
@@ -369,7 +283,7 @@ bdus_aio_create_dev_sized(struct bdus_aio *aio, const struct bdus_attrs *attrs,
 		goto err_free;
 	if (aio->pool.count && config.max_read_write_size == 0)
 		config.max_read_write_size = aio->pool.buffer_size;
-	if (!bdus_session_create(&session, &config, BDUS_PROTOCOL_URING))
+	if (!bdus_session_create(&session, &config, args.ext.protocol))
 		goto err_free;
 	if (!aio_dev_start(dev, &session, &args.ops, &args.dattrs, false))
 		goto err_destroy;
@@ -420,7 +334,7 @@ bdus_aio_attach_dev_sized(struct bdus_aio *aio, uint64_t dev_id,
 					  false, &config) ||
 	    !aio_check_queue_range(path, config.num_queues,
 				   args.dattrs.first_queue, &count) ||
-	    !aio_check_room(aio, aio_cq_need(aio, count,
+	    !aio_check_room(aio, aio_cq_need(aio, args.ext.protocol, count,
 					     config.queue_depth)) ||
 	    !aio_check_pool_fits(aio, config.max_read_write_size))
 		return NULL;
@@ -437,7 +351,7 @@ bdus_aio_attach_dev_sized(struct bdus_aio *aio, uint64_t dev_id,
 	if (!dev)
 		return NULL;
 	dev->ext = args.ext;
-	if (!bdus_session_attach(&session, dev_id, BDUS_PROTOCOL_URING))
+	if (!bdus_session_attach(&session, dev_id, args.ext.protocol))
 		goto err_free;
 	/* On failure, closing the session gives the device back. */
 	if (!aio_dev_start(dev, &session, &args.ops, &args.dattrs, true)) {
@@ -544,16 +458,15 @@ static bool aio_has_payload(uint32_t kbdus_type, uint32_t ioctl_command)
 	}
 }
 
-static void aio_dev_deliver(struct bdus_aio_dev *dev, struct aio_request *req)
+void aio_dev_deliver(struct bdus_aio_dev *dev, struct aio_request *req,
+		     const struct kbdus_request *d)
 {
-	const struct kbdus_request *d;
 	struct bdus_aio_request *r = &req->public;
 	uint32_t kbdus_type;
 
 	/* Once closing, it stays uncompleted (see bdus_aio_close_dev()). */
 	if (dev->closing)
 		return;
-	d = &dev->session->descriptors[dev->first_slot + (req - dev->requests)];
 	kbdus_type = d->type;
 	r->type = aio_request_type(kbdus_type);
 	if (!r->type) {
@@ -565,6 +478,7 @@ static void aio_dev_deliver(struct bdus_aio_dev *dev, struct aio_request *req)
 	}
 	r->size = d->size;
 	r->offset = d->offset;
+	req->handle = d->handle;
 	r->ioctl_command = d->ioctl_command;
 	r->may_unmap = kbdus_type == KBDUS_REQ_WRITE_ZEROS_MAY_UNMAP;
 	r->buffer = NULL;
@@ -587,28 +501,49 @@ void aio_dev_hand_out(struct bdus_aio_dev *dev, struct aio_request *req)
 	aio_queue_event(dev->aio, BDUS_AIO_REQUEST, dev, &req->public);
 }
 
+bool aio_dev_on_notification(struct bdus_aio_dev *dev, uint32_t type)
+{
+	switch (type) {
+	case KBDUS_REQ_DEVICE_AVAILABLE:
+		return dev->closing ||
+		       aio_queue_event(dev->aio, BDUS_AIO_DEVICE_AVAILABLE,
+				       dev, NULL);
+	case KBDUS_REQ_TERMINATE:
+		/* It comes again with every command or receive: report it
+		 * once. */
+		if (!dev->ended && !dev->closing) {
+			dev->ended = true;
+			aio_queue_event(dev->aio, BDUS_AIO_DEVICE_TERMINATED,
+					dev, NULL);
+		}
+		return true;
+	default:
+		aio_dev_fail(dev, EPROTO,
+			     "%s: kbdus sent a notification of unknown type "
+			     "%" PRIu32,
+			     dev->path, type);
+		return false;
+	}
+}
+
 void aio_dev_on_slot(struct bdus_aio_dev *dev, struct aio_request *req,
 		     int32_t res)
 {
 	atomic_store_explicit(&req->state, AIO_REQ_IDLE, memory_order_relaxed);
 	switch (res) {
 	case KBDUS_URING_RES_REQUEST:
-		aio_dev_deliver(dev, req);
+		aio_dev_deliver(dev, req,
+				&dev->session->descriptors
+					 [dev->first_slot + (req - dev->requests)]);
 		return;
 	case KBDUS_URING_RES_DEVICE_AVAILABLE:
 		/* The notification took the slot's command: post it again. */
-		if (!dev->closing &&
-		    aio_queue_event(dev->aio, BDUS_AIO_DEVICE_AVAILABLE, dev,
-				    NULL))
+		if (aio_dev_on_notification(dev, KBDUS_REQ_DEVICE_AVAILABLE) &&
+		    !dev->closing)
 			aio_queue_fetch(dev, req);
 		return;
 	case KBDUS_URING_RES_TERMINATE:
-		/* Every posted command comes back with it: report it once. */
-		if (!dev->ended && !dev->closing) {
-			dev->ended = true;
-			aio_queue_event(dev->aio, BDUS_AIO_DEVICE_TERMINATED,
-					dev, NULL);
-		}
+		aio_dev_on_notification(dev, KBDUS_REQ_TERMINATE);
 		return;
 	case -ECANCELED:
 		if (dev->closing)
@@ -638,11 +573,8 @@ void aio_dev_begin_close(struct bdus_aio_dev *dev)
 	dev->closing = true;
 	aio_shared_ask_close(dev);
 	aio_pool_forget_dev(dev);
-	/* Every queue, posted or not: a commit made later must not post a
-	 * fetch that nothing would take back. */
-	for (uint32_t q = 0; q < dev->num_queues; q++)
-		if (!aio_queue_stop(dev, (uint16_t)(dev->first_queue + q)))
-			return; /* the context failed */
+	if (dev->transport) /* not if it never started */
+		dev->transport->stop(dev);
 }
 
 void aio_dev_fail(struct bdus_aio_dev *dev, int errnum, const char *fmt, ...)
@@ -704,5 +636,6 @@ void aio_dev_free(struct bdus_aio_dev *dev)
 {
 	aio_dev_release(dev);
 	free(dev->requests);
+	free(dev->buffers);
 	free(dev);
 }

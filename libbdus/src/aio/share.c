@@ -146,6 +146,17 @@ static bool aio_shared_check_join_locked(struct aio_shared_dev *shared,
 					 "one context serves its queues through "
 					 "one handle",
 					 other->path);
+	if (shared->session.protocol != KBDUS_PROTOCOL_URING)
+		return bdus_fail(EINVAL,
+				 "%s is served over the %s protocol: only a "
+				 "uring device's queues can be shared",
+				 other->path,
+				 bdus_protocol_name(shared->session.protocol));
+	if (!dev->aio->ring)
+		return bdus_fail(EINVAL,
+				 "%s is served over uring, and this context has "
+				 "no io_uring ring",
+				 other->path);
 	if (!dev->aio->pool.count && !shared->session.buffers)
 		return bdus_fail(EINVAL,
 				 "%s is served with shared buffers, so it has "
@@ -154,6 +165,7 @@ static bool aio_shared_check_join_locked(struct aio_shared_dev *shared,
 				 other->path);
 	if (!aio_check_pool_fits(dev->aio, other->attrs.max_read_write_size))
 		return false;
+	dev->transport = &aio_uring_transport;
 	dev->attrs = other->attrs;
 	dev->ext = other->ext;
 	dev->id = other->id;
